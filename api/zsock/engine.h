@@ -1,0 +1,80 @@
+/*
+ * <zsock/engine.h>: engine configuration and counters.
+ *
+ * The engine starts itself on the first zsock call with the embedded
+ * default: a loopback interface holding 127.0.0.1 and ::1. More interfaces
+ * come from zsock_engine_add_netif() or, on a hosted platform, from the
+ * ZSOCK_NETIF environment variable read at start-up; ZSOCK_PCAP=path mirrors
+ * every interface's frames into a pcap file.
+ */
+#ifndef ZSOCK_ENGINE_H
+#define ZSOCK_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zsock/zsock_config.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- interfaces --------------------------------------------------------- */
+
+/**
+ * Add interfaces described by spec, in the ZSOCK_NETIF syntax:
+ *
+ *     tap:NAME[,ip=A.B.C.D/LEN][,gw=A.B.C.D][,ip6=ADDR/LEN]
+ *
+ * several separated by ';', e.g. "tap:tap0,ip=192.0.2.2/24,gw=192.0.2.1".
+ * The engine attaches to the named TAP device, creating it if it does not
+ * exist; it never configures the Linux side (addresses, routes, link state).
+ * The first interface with a gateway becomes the default route.
+ * Starts the engine if needed. Blocks until the interfaces are up.
+ * Returns 0, or -1 with errno: EINVAL (syntax; nothing was added), ENODEV /
+ * EPERM / ENOENT (the device could not be opened), ENOSPC (too many
+ * interfaces), EEXIST (name already attached).
+ */
+int zsock_engine_add_netif(const char *spec);
+
+/* ---- counters ------------------------------------------------------------ */
+
+/** A snapshot of the engine's counters (see zsock_engine_stats()). */
+struct zsock_engine_stats {
+	uint64_t tx_bytes_copied;   /**< bytes copied from callers into net_bufs */
+	uint64_t rx_bytes_copied;   /**< bytes copied from net_bufs to callers */
+	uint64_t tx_bytes;          /**< payload bytes handed to lwIP */
+	uint64_t rx_bytes;          /**< payload bytes received from lwIP */
+	uint64_t rx_drops;          /**< datagrams dropped: receive ring or pool full */
+	uint64_t tx_drops;          /**< datagrams lwIP could not send */
+	uint64_t reactor_wakeups;   /**< times the reactor woke from sleep */
+	uint64_t netif_rx_frames;   /**< frames received on hosted netifs */
+	uint64_t netif_tx_frames;   /**< frames sent on hosted netifs */
+	uint64_t netif_drops;       /**< frames dropped at a netif */
+	uint32_t tx_bufs_in_use;    /**< transmit net_bufs taken now */
+	uint32_t tx_bufs_high_water;
+	uint32_t tx_bufs_total;
+	uint32_t tx_alloc_failures;
+	uint32_t rx_bufs_in_use;    /**< receive net_buf headers taken now */
+	uint32_t rx_bufs_high_water;
+	uint32_t rx_bufs_total;
+	uint32_t rx_alloc_failures;
+	uint32_t sockets_in_use;    /**< socket objects alive (including closing ones) */
+	uint32_t fds_in_use;        /**< fd table slots taken */
+	uint32_t lwip_pbuf_in_use;  /**< lwIP PBUF_POOL buffers held */
+	uint32_t lwip_tcp_pcbs;     /**< lwIP TCP PCBs allocated (incl. TIME_WAIT) */
+	uint32_t lwip_udp_pcbs;     /**< lwIP UDP PCBs allocated */
+	uint32_t lwip_mem_used;     /**< lwIP heap bytes in use */
+};
+
+/**
+ * Fill *out with the counters. Starts the engine if needed. Blocks briefly
+ * (the lwIP figures are read in the reactor). Returns 0, or -1 with errno
+ * EFAULT (out NULL).
+ */
+int zsock_engine_stats(struct zsock_engine_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

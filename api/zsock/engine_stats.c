@@ -1,0 +1,72 @@
+/* zsock_engine_stats: counters from the engine and, via the reactor, lwIP. */
+#include <zsock/engine.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "engine/fdtable.h"
+#include "engine/netbuf/net_buf.h"
+#include "engine/reactor/reactor.h"
+#include "engine/stats.h"
+
+#include "lwip/stats.h"
+#include "lwip/memp.h"
+
+uint32_t zs_sock_in_use(void);
+
+static int lwip_r(void *p)
+{
+	struct zsock_engine_stats *o = p;
+
+	o->lwip_pbuf_in_use = lwip_stats.memp[MEMP_PBUF_POOL]->used;
+	o->lwip_tcp_pcbs = lwip_stats.memp[MEMP_TCP_PCB]->used;
+	o->lwip_udp_pcbs = lwip_stats.memp[MEMP_UDP_PCB]->used;
+	o->lwip_mem_used = (uint32_t)lwip_stats.mem.used;
+	return 0;
+}
+
+static void pool_figures(struct zs_pool *p, uint32_t *in_use, uint32_t *hw,
+			 uint32_t *total, uint32_t *fail)
+{
+	zs_lock_take(&p->lock);
+	*in_use = p->in_use;
+	*hw = p->high_water;
+	*total = p->count;
+	*fail = p->alloc_fail;
+	zs_lock_give(&p->lock);
+}
+
+#define LOAD(name) atomic_load_explicit(&zs_counters.name, memory_order_relaxed)
+
+int zsock_engine_stats(struct zsock_engine_stats *out)
+{
+	int rc = zs_engine_ensure();
+
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	if (out == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	out->tx_bytes_copied = LOAD(tx_bytes_copied);
+	out->rx_bytes_copied = LOAD(rx_bytes_copied);
+	out->tx_bytes = LOAD(tx_bytes);
+	out->rx_bytes = LOAD(rx_bytes);
+	out->rx_drops = LOAD(rx_drops);
+	out->tx_drops = LOAD(tx_drops);
+	out->reactor_wakeups = LOAD(reactor_wakeups);
+	out->netif_rx_frames = LOAD(netif_rx_frames);
+	out->netif_tx_frames = LOAD(netif_tx_frames);
+	out->netif_drops = LOAD(netif_drops);
+	pool_figures(&zs_tx_pool, &out->tx_bufs_in_use, &out->tx_bufs_high_water,
+		     &out->tx_bufs_total, &out->tx_alloc_failures);
+	pool_figures(&zs_rx_pool, &out->rx_bufs_in_use, &out->rx_bufs_high_water,
+		     &out->rx_bufs_total, &out->rx_alloc_failures);
+	out->sockets_in_use = zs_sock_in_use();
+	out->fds_in_use = zs_fd_in_use();
+	zs_reactor_call(lwip_r, out);
+	return 0;
+}

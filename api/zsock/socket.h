@@ -1,0 +1,247 @@
+/*
+ * zsock: the Zephyr BSD sockets API over an event-driven lwIP engine.
+ *
+ * Conventions for every function in this header, unless its comment says
+ * otherwise:
+ *  - Errors are POSIX: the function returns -1 (NULL for pointers) and sets
+ *    errno. EBADF for a closed, never-opened or negative fd; EFAULT for a
+ *    NULL pointer where a buffer is required; EINVAL for a bad length.
+ *  - Buffers passed in are only borrowed for the duration of the call: zsock
+ *    copies what it needs and keeps no pointer to caller memory on return.
+ *  - "Blocks" means the call may sleep on the socket's wait queue until the
+ *    condition holds, the socket's timeout (SO_RCVTIMEO / SO_SNDTIMEO)
+ *    expires (EAGAIN), or another thread closes the fd (EINTR, Zephyr's
+ *    rule). Non-blocking sockets (O_NONBLOCK) and MSG_DONTWAIT return EAGAIN
+ *    at once instead.
+ *  - The engine starts itself on the first call (loopback 127.0.0.1 and ::1
+ *    always present); see <zsock/engine.h> for other interfaces.
+ *  - Every function is thread-safe. None may be called from the reactor
+ *    context (an engine callback).
+ *
+ * On a hosted platform the address types and constants (struct sockaddr,
+ * AF_*, SOCK_*, IPPROTO_*, SOL_SOCKET, SO_*, O_NONBLOCK) are the platform's,
+ * so this header can be included next to <sys/socket.h>.
+ */
+#ifndef ZSOCK_SOCKET_H
+#define ZSOCK_SOCKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zsock/zsock_config.h>
+
+#if CONFIG_ZSOCK_HOSTED
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <fcntl.h>
+#else
+#error "zsock: only hosted (POSIX) builds exist so far"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- poll ------------------------------------------------------------ */
+
+/** One entry of zsock_poll(). */
+struct zsock_pollfd {
+	int fd;        /**< socket; entries with fd < 0 are ignored */
+	short events;  /**< ZSOCK_POLL* bits wanted */
+	short revents; /**< bits that hold, written by zsock_poll() */
+};
+
+#define ZSOCK_POLLIN   0x0001 /**< data, EOF, a pending connection or an error */
+#define ZSOCK_POLLPRI  0x0002 /**< never reported (no urgent data) */
+#define ZSOCK_POLLOUT  0x0004 /**< a send would not block */
+#define ZSOCK_POLLERR  0x0008 /**< pending error (SO_ERROR); always reported */
+#define ZSOCK_POLLHUP  0x0010 /**< both directions shut; always reported */
+#define ZSOCK_POLLNVAL 0x0020 /**< fd not open; always reported */
+
+/* ---- flags ------------------------------------------------------------ */
+
+#define ZSOCK_MSG_PEEK     0x02  /**< read without consuming */
+#define ZSOCK_MSG_TRUNC    0x20  /**< recv: return the real datagram length */
+#define ZSOCK_MSG_DONTWAIT 0x40  /**< this call only: do not block */
+#define ZSOCK_MSG_WAITALL  0x100 /**< stream recv: wait for the full length */
+
+#define ZSOCK_SHUT_RD   0
+#define ZSOCK_SHUT_WR   1
+#define ZSOCK_SHUT_RDWR 2
+
+/** Size of a socket fd table: fds are 0 .. ZSOCK_FD_SETSIZE - 1. */
+#define ZSOCK_FD_SETSIZE CONFIG_ZVFS_OPEN_MAX
+
+/* ---- sockets ---------------------------------------------------------- */
+
+/**
+ * Create a socket. family AF_INET or AF_INET6; type SOCK_STREAM (proto 0 or
+ * IPPROTO_TCP) or SOCK_DGRAM (proto 0 or IPPROTO_UDP).
+ * Returns the lowest free fd.
+ * Errors: EAFNOSUPPORT (family), EPROTOTYPE / EPROTONOSUPPORT (type, proto),
+ * ENFILE (fd table full), ENOMEM (no socket object or PCB left).
+ * Does not block.
+ */
+int zsock_socket(int family, int type, int proto);
+
+/**
+ * Close a socket. Queued send data is still delivered (TCP: FIN follows it).
+ * Wakes every thread blocked on the fd; those calls fail with EINTR. The fd
+ * number is free for reuse on return. Errors: EBADF. Does not block.
+ */
+int zsock_close(int sock);
+
+/**
+ * Shut down part of a connection. how: ZSOCK_SHUT_RD (recv returns 0 and
+ * blocked readers wake), ZSOCK_SHUT_WR (FIN after queued data; later sends
+ * fail with EPIPE), ZSOCK_SHUT_RDWR. Errors: EBADF, EINVAL (how),
+ * ENOTCONN (stream socket not connected). Does not block.
+ */
+int zsock_shutdown(int sock, int how);
+
+/**
+ * Bind to a local address; port 0 picks an ephemeral port.
+ * Errors: EBADF, EFAULT (addr NULL), EINVAL (addrlen short, already bound),
+ * EAFNOSUPPORT (family differs from the socket's), EADDRINUSE,
+ * EADDRNOTAVAIL (no interface has that address). Does not block.
+ */
+int zsock_bind(int sock, const struct sockaddr *addr, socklen_t addrlen);
+
+/**
+ * Connect. Stream: starts the handshake and blocks until it completes;
+ * non-blocking sockets return -1/EINPROGRESS and report completion as
+ * ZSOCK_POLLOUT (success) or ZSOCK_POLLERR with SO_ERROR set. Datagram: sets
+ * the default peer and the receive filter, does not block.
+ * Errors: EBADF, EFAULT, EINVAL (addrlen), EAFNOSUPPORT, EISCONN, EALREADY
+ * (a connect is in progress), ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EINTR
+ * (closed by another thread), EINPROGRESS, EAGAIN (SO_SNDTIMEO expired; the
+ * handshake goes on and completes as a non-blocking one would).
+ */
+int zsock_connect(int sock, const struct sockaddr *addr, socklen_t addrlen);
+
+/**
+ * Listen for connections. backlog <= 0 means 1; it is capped at what the
+ * engine can hold. Errors: EBADF, EOPNOTSUPP (not a stream socket), EINVAL
+ * (connected), ENOMEM. Does not block.
+ */
+int zsock_listen(int sock, int backlog);
+
+/**
+ * Take the next connection from a listening socket. If addr is not NULL,
+ * *addrlen gives its size on entry and the peer's full address length on
+ * return (the address is truncated to the buffer). Blocks while the backlog
+ * is empty. Errors: EBADF, EINVAL (not listening, or addr without addrlen),
+ * EOPNOTSUPP (datagram socket), EAGAIN, EINTR, ENFILE (no fd: the
+ * connection is reset), ECONNABORTED.
+ */
+int zsock_accept(int sock, struct sockaddr *addr, socklen_t *addrlen);
+
+/**
+ * Send. Stream: copies up to len bytes into the engine and returns how many
+ * were taken (a blocking call may return fewer than len, never 0 for len >
+ * 0; it blocks only until some room exists). Datagram: sends one datagram of
+ * exactly len bytes or fails. dest_addr is ignored on a connected stream
+ * socket; a datagram socket needs it unless connected.
+ * Errors: EBADF, EFAULT (buf NULL with len > 0), EINVAL (addrlen), EAGAIN,
+ * EPIPE (shut down for writing or closed by the peer; no SIGPIPE is raised),
+ * ECONNRESET, ENOTCONN, EDESTADDRREQ, EMSGSIZE, ENOMEM, EINTR, EHOSTUNREACH.
+ */
+ssize_t zsock_sendto(int sock, const void *buf, size_t len, int flags,
+		     const struct sockaddr *dest_addr, socklen_t addrlen);
+
+/** zsock_sendto() without an address. */
+ssize_t zsock_send(int sock, const void *buf, size_t len, int flags);
+
+/**
+ * Receive. Stream: copies up to max_len bytes (one copy, from the engine's
+ * receive ring); returns 0 at EOF or after SHUT_RD. MSG_WAITALL waits for
+ * max_len bytes unless EOF, an error, a timeout or a close intervenes, and
+ * then returns what it has. Datagram: one datagram per call; bytes beyond
+ * max_len are discarded unless MSG_PEEK; with MSG_TRUNC the datagram's real
+ * length is returned. MSG_PEEK leaves the data queued. If src_addr is not
+ * NULL, *addrlen works as in zsock_accept().
+ * Consuming data opens the TCP window again.
+ * Errors: EBADF, EFAULT (buf NULL with max_len > 0), EINVAL, ENOTCONN
+ * (stream not connected), EAGAIN, ECONNRESET, EINTR. Blocks while nothing
+ * is queued.
+ */
+ssize_t zsock_recvfrom(int sock, void *buf, size_t max_len, int flags,
+		       struct sockaddr *src_addr, socklen_t *addrlen);
+
+/** zsock_recvfrom() without an address. */
+ssize_t zsock_recv(int sock, void *buf, size_t max_len, int flags);
+
+/**
+ * Wait for readiness on nfds sockets. timeout in ms: 0 never blocks, -1
+ * waits forever, T > 0 returns 0 no earlier than T ms. Returns the number of
+ * entries with a non-zero revents. ERR, HUP and NVAL are reported even when
+ * not asked for. A wake-up costs one signal to the caller, whatever nfds.
+ * Errors: EFAULT (fds NULL with nfds > 0), EINVAL (nfds < 0 or larger than
+ * CONFIG_NET_SOCKETS_POLL_MAX), EINTR.
+ */
+int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout);
+
+/**
+ * fcntl: F_GETFL returns the status flags (O_RDWR | O_NONBLOCK if set);
+ * F_SETFL takes O_NONBLOCK from flags (other bits ignored) and returns 0.
+ * Errors: EBADF, EINVAL (other commands). Does not block.
+ */
+int zsock_fcntl(int sock, int cmd, int flags);
+
+/**
+ * Read an option. *optlen gives the buffer size on entry and the stored
+ * size on return. Supported now: SOL_SOCKET SO_TYPE, SO_PROTOCOL, SO_DOMAIN,
+ * SO_ERROR (reading clears it), SO_RCVTIMEO, SO_SNDTIMEO (struct timeval),
+ * SO_REUSEADDR, SO_ACCEPTCONN; IPPROTO_TCP TCP_NODELAY.
+ * Errors: EBADF, EFAULT (NULL optval or optlen), EINVAL (*optlen short),
+ * ENOPROTOOPT (unknown level or option). Does not block.
+ */
+int zsock_getsockopt(int sock, int level, int optname, void *optval,
+		     socklen_t *optlen);
+
+/**
+ * Set an option (see zsock_getsockopt() for the list). Timeouts take a
+ * struct timeval; {0, 0} means wait forever.
+ * Errors: EBADF, EFAULT, EINVAL (optlen short, bad value), ENOPROTOOPT.
+ * Does not block.
+ */
+int zsock_setsockopt(int sock, int level, int optname, const void *optval,
+		     socklen_t optlen);
+
+/**
+ * Local address (the ephemeral port after an implicit bind; the any-address
+ * and port 0 before any bind). *addrlen as in zsock_accept().
+ * Errors: EBADF, EFAULT, EINVAL. Does not block.
+ */
+int zsock_getsockname(int sock, struct sockaddr *addr, socklen_t *addrlen);
+
+/**
+ * Peer address. Errors: EBADF, EFAULT, EINVAL, ENOTCONN. Does not block.
+ */
+int zsock_getpeername(int sock, struct sockaddr *addr, socklen_t *addrlen);
+
+/* ---- addresses --------------------------------------------------------- */
+
+/**
+ * Text to binary address. family AF_INET (dotted quad, exactly four
+ * decimal parts, no leading garbage) or AF_INET6 (RFC 4291 text, embedded
+ * IPv4 tail allowed). dst receives 4 or 16 bytes in network order.
+ * Returns 1 on success, 0 if src is not a valid address (dst untouched),
+ * -1/EAFNOSUPPORT for another family. Does not block.
+ */
+int zsock_inet_pton(sa_family_t family, const char *src, void *dst);
+
+/**
+ * Binary to text address. IPv6 in the shortest RFC 5952 form; v4-mapped
+ * addresses as ::ffff:a.b.c.d. Returns dst, or NULL with errno ENOSPC when
+ * size is too short, EAFNOSUPPORT for another family. Does not block.
+ */
+char *zsock_inet_ntop(sa_family_t family, const void *src, char *dst,
+		      size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZSOCK_SOCKET_H */

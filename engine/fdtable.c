@@ -1,0 +1,111 @@
+/* The fd table; see fdtable.h. O(n) reserve (lowest free first), O(1) get. */
+#include "engine/fdtable.h"
+#include "engine/port/port.h"
+
+#include <errno.h>
+
+enum { SLOT_FREE, SLOT_RESERVED, SLOT_OPEN };
+
+struct slot {
+	int state;
+	void *obj;
+	const struct zs_fd_vtable *vt;
+};
+
+static struct zs_lock table_lock;
+static struct slot table[CONFIG_ZVFS_OPEN_MAX];
+
+void zs_fd_table_init(void)
+{
+	zs_lock_init(&table_lock);
+}
+
+int zs_fd_reserve(void)
+{
+	int fd;
+
+	zs_lock_take(&table_lock);
+	for (fd = 0; fd < CONFIG_ZVFS_OPEN_MAX; fd++) {
+		if (table[fd].state == SLOT_FREE) {
+			table[fd].state = SLOT_RESERVED;
+			zs_lock_give(&table_lock);
+			return fd;
+		}
+	}
+	zs_lock_give(&table_lock);
+	return -ENFILE;
+}
+
+void zs_fd_finalize(int fd, void *obj, const struct zs_fd_vtable *vt)
+{
+	ZS_ASSERT(fd >= 0 && fd < CONFIG_ZVFS_OPEN_MAX);
+	zs_lock_take(&table_lock);
+	ZS_ASSERT(table[fd].state == SLOT_RESERVED);
+	table[fd].obj = obj;
+	table[fd].vt = vt;
+	table[fd].state = SLOT_OPEN;
+	zs_lock_give(&table_lock);
+}
+
+void zs_fd_unreserve(int fd)
+{
+	ZS_ASSERT(fd >= 0 && fd < CONFIG_ZVFS_OPEN_MAX);
+	zs_lock_take(&table_lock);
+	ZS_ASSERT(table[fd].state == SLOT_RESERVED);
+	table[fd].state = SLOT_FREE;
+	zs_lock_give(&table_lock);
+}
+
+void *zs_fd_get(int fd, const struct zs_fd_vtable **vt)
+{
+	void *obj = NULL;
+
+	if (fd < 0 || fd >= CONFIG_ZVFS_OPEN_MAX)
+		return NULL;
+	zs_lock_take(&table_lock);
+	if (table[fd].state == SLOT_OPEN) {
+		obj = table[fd].obj;
+		*vt = table[fd].vt;
+		(*vt)->ref(obj);
+	}
+	zs_lock_give(&table_lock);
+	return obj;
+}
+
+void zs_fd_put(void *obj, const struct zs_fd_vtable *vt)
+{
+	vt->unref(obj);
+}
+
+int zs_fd_close(int fd)
+{
+	const struct zs_fd_vtable *vt;
+	void *obj;
+
+	if (fd < 0 || fd >= CONFIG_ZVFS_OPEN_MAX)
+		return -EBADF;
+	zs_lock_take(&table_lock);
+	if (table[fd].state != SLOT_OPEN) {
+		zs_lock_give(&table_lock);
+		return -EBADF;
+	}
+	obj = table[fd].obj;
+	vt = table[fd].vt;
+	table[fd].state = SLOT_FREE;
+	table[fd].obj = NULL;
+	table[fd].vt = NULL;
+	zs_lock_give(&table_lock);
+	return vt->close(obj);
+}
+
+uint32_t zs_fd_in_use(void)
+{
+	uint32_t n = 0;
+	int fd;
+
+	zs_lock_take(&table_lock);
+	for (fd = 0; fd < CONFIG_ZVFS_OPEN_MAX; fd++)
+		n += table[fd].state != SLOT_FREE;
+	zs_lock_give(&table_lock);
+	return n;
+}

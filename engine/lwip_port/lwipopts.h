@@ -1,0 +1,125 @@
+/*
+ * lwIP configuration for zsock: NO_SYS=1, raw API only, everything run by
+ * the reactor. Each value says what it costs. Sizes that users tune come
+ * from <zsock/zsock_config.h> (Meson options).
+ */
+#ifndef ZSOCK_LWIPOPTS_H
+#define ZSOCK_LWIPOPTS_H
+
+#include <zsock/zsock_config.h>
+
+/* ---- system: one context, no OS ---------------------------------------- */
+#define NO_SYS                      1
+#define SYS_LIGHTWEIGHT_PROT        0   /* the reactor is the only context */
+#define LWIP_SOCKET                 0   /* zsock is the socket layer */
+#define LWIP_NETCONN                0
+#define LWIP_NETIF_API              0
+#define LWIP_TIMERS                 1
+#define LWIP_CALLBACK_API           1
+
+/* Every raw-API entry asserts it runs in the reactor. */
+void zs_lwip_assert_core(void);
+#define LWIP_ASSERT_CORE_LOCKED()   zs_lwip_assert_core()
+
+/* ---- memory: static pools only ----------------------------------------- */
+#define MEM_LIBC_MALLOC             0
+#define MEMP_MEM_MALLOC             0
+#define MEM_ALIGNMENT               8
+/* heap for headers, loopback copies and reassembly */
+#define MEM_SIZE                    CONFIG_LWIP_MEM_SIZE
+/* PBUF_REF/ROM descriptors: one per tcp_write of a net_buf, one per
+ * datagram fragment sent from net_bufs */
+#define MEMP_NUM_PBUF               (CONFIG_NET_BUF_TX_COUNT + 64)
+#define MEMP_NUM_TCP_PCB            CONFIG_NET_MAX_CONN
+#define MEMP_NUM_TCP_PCB_LISTEN     16
+#define MEMP_NUM_UDP_PCB            CONFIG_NET_MAX_CONTEXTS
+#define MEMP_NUM_TCP_SEG            (CONFIG_NET_BUF_TX_COUNT + 64)
+#define MEMP_NUM_REASSDATA          8
+#define MEMP_NUM_FRAG_PBUF          64
+#define MEMP_NUM_SYS_TIMEOUT        (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
+#define PBUF_POOL_SIZE              256 /* netif receive buffers */
+#define PBUF_POOL_BUFSIZE           1536
+#define LWIP_SUPPORT_CUSTOM_PBUF    1
+
+/* ---- protocols ---------------------------------------------------------- */
+#define LWIP_IPV4                   1
+#define LWIP_IPV6                   1
+#define LWIP_ARP                    1
+#define LWIP_ETHERNET               1
+#define LWIP_ICMP                   1
+#define LWIP_RAW                    0
+#define LWIP_UDP                    1
+#define LWIP_TCP                    1
+#define LWIP_DNS                    0
+#define LWIP_DHCP                   0
+#define LWIP_IGMP                   1
+#define LWIP_IPV6_MLD               1
+#define LWIP_IPV6_AUTOCONFIG        0
+#define LWIP_IPV6_DHCP6             0
+#define LWIP_IPV6_DUP_DETECT_ATTEMPTS 0 /* static addresses are valid at once */
+#define LWIP_ND6_QUEUEING           1
+#define IP_FORWARD                  0
+#define IP_REASSEMBLY               1
+#define IP_FRAG                     1
+#define IP_REASS_MAX_PBUFS          64  /* a 65507-byte datagram is 45 frames */
+#define LWIP_IPV6_FRAG              1
+#define LWIP_IPV6_REASS             1
+#define SO_REUSE                    1
+#define LWIP_TCP_KEEPALIVE          1
+#define LWIP_SO_RCVBUF              0
+
+/* ---- TCP --------------------------------------------------------------- */
+/* <netinet/tcp.h> names a socket option TCP_MSS; lwIP's meaning wins in
+ * files that include both (the engine never uses the option). */
+#undef TCP_MSS
+#define TCP_MSS                     1460
+/* receive window: how much a peer may send before the application reads */
+#define TCP_WND                     CONFIG_NET_TCP_WINDOW
+/* send buffer: unacknowledged bytes lwIP may hold per connection; the data
+ * itself stays in the socket's net_bufs (no copy) */
+#define TCP_SND_BUF                 CONFIG_NET_TCP_WINDOW
+#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + (TCP_MSS - 1)) / TCP_MSS + 64)
+#define TCP_SNDLOWAT                (TCP_SND_BUF / 2)
+#define TCP_LISTEN_BACKLOG          1
+#define TCP_DEFAULT_LISTEN_BACKLOG  16
+#define TCP_QUEUE_OOSEQ             1
+#define TCP_OOSEQ_MAX_PBUFS         64
+#define TCP_SYNMAXRTX               6
+#define TCP_MAXRTX                  12
+#define LWIP_TCP_TIMESTAMPS         0
+#define TCP_OVERSIZE                0   /* only used with copying writes */
+#define LWIP_WND_SCALE              0
+
+/* ---- netifs ------------------------------------------------------------ */
+#define LWIP_HAVE_LOOPIF            1
+#define LWIP_NETIF_LOOPBACK         1
+#define LWIP_LOOPBACK_MAX_PBUFS     0
+#define LWIP_NETIF_STATUS_CALLBACK  0
+#define LWIP_NETIF_LINK_CALLBACK    0
+#define LWIP_NETIF_HOSTNAME         0
+#define LWIP_SINGLE_NETIF           0
+#define LWIP_NUM_NETIF_CLIENT_DATA  1
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
+#define ETHARP_SUPPORT_STATIC_ENTRIES 0
+
+/* ---- diagnostics ------------------------------------------------------- */
+#define LWIP_STATS                  1
+#define MEMP_STATS                  1
+#define MEM_STATS                   1
+#define LWIP_STATS_DISPLAY          0
+#define LINK_STATS                  0
+#define ETHARP_STATS                0
+#define IP_STATS                    0
+#define IPFRAG_STATS                0
+#define ICMP_STATS                  0
+#define UDP_STATS                   0
+#define TCP_STATS                   0
+#define IP6_STATS                   0
+#define ICMP6_STATS                 0
+#define IP6_FRAG_STATS              0
+#define MLD6_STATS                  0
+#define ND6_STATS                   0
+#define IGMP_STATS                  0
+#define SYS_STATS                   0
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * net_bufs: the engine's unit of payload.
+ *
+ * Two pools, both static arrays sized at build time (no malloc on the data
+ * path, Zephyr's NET_BUF_POOL_DEFINE idea):
+ *
+ *  - the tx pool: buffers that own CONFIG_NET_BUF_DATA_SIZE bytes of storage.
+ *    zsock_send copies caller bytes into them (the one copy of the BSD
+ *    path); lwIP then sends straight from that storage (tcp_write without
+ *    TCP_WRITE_FLAG_COPY, PBUF_REF for UDP) and the buffer returns to the
+ *    pool when the peer has acknowledged it.
+ *  - the rx pool: headers only. Each wraps one pbuf of a received chain in
+ *    place: data points into the pbuf payload, nothing is copied. The head
+ *    of a chain holds the lwIP reference (owner); only the reactor frees it.
+ *
+ * Invariants, for every buf b:
+ *   b->data + b->len <= storage end;  b->off <= b->len
+ *   b->tot_len == b->len + (b->frags ? b->frags->tot_len : 0) on a chain head
+ *   a buf is in exactly one place: its pool's free list, a ring, a socket's
+ *   in-flight list, or a caller's hands.
+ */
+#ifndef ZSOCK_NET_BUF_INTERNAL_H
+#define ZSOCK_NET_BUF_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "engine/list.h"
+#include "engine/port/port.h"
+#include <zsock/zsock_config.h>
+
+struct zs_pool;
+
+struct net_buf {
+	struct zs_list node;     /**< pool free list or a socket's in-flight list */
+	struct net_buf *frags;   /**< next buffer of the same packet, or NULL */
+	uint8_t *data;           /**< first byte of payload */
+	uint16_t len;            /**< payload bytes in this buffer */
+	uint16_t off;            /**< bytes of this buffer already consumed */
+	uint32_t tot_len;        /**< on a chain head: bytes in the whole chain */
+	void *owner;             /**< rx head: the struct pbuf it wraps */
+	struct zs_pool *pool;    /**< where it returns */
+	uint32_t magic;          /**< ZS_NETBUF_MAGIC_FREE / _USED: misuse check */
+	/** per-packet metadata: the source address of a datagram */
+	struct {
+		uint8_t addr[16];
+		uint16_t port;       /**< host order */
+		uint8_t family;      /**< 4 or 6, 0 if none */
+	} meta;
+};
+
+#define ZS_NETBUF_MAGIC_FREE 0x6e62f4eeu
+#define ZS_NETBUF_MAGIC_USED 0x6e62a55au
+
+/** A fixed pool. Thread-safe: application threads and the reactor share it. */
+struct zs_pool {
+	const char *name;
+	struct zs_lock lock;
+	struct zs_list free;
+	struct net_buf *bufs;
+	uint8_t *storage;        /**< count * data_size bytes, or NULL (headers) */
+	uint16_t data_size;
+	uint32_t count;
+	uint32_t in_use;         /**< protected by lock */
+	uint32_t high_water;     /**< protected by lock */
+	uint32_t alloc_fail;     /**< protected by lock */
+};
+
+void zs_pool_init(struct zs_pool *pool, const char *name, struct net_buf *bufs,
+		  uint8_t *storage, uint16_t data_size, uint32_t count);
+
+/**
+ * Take one buffer, or NULL when the pool is empty (counted in alloc_fail).
+ * The buffer comes back with len 0, off 0, frags NULL, data at the start of
+ * its storage. Does not block. Any thread.
+ */
+__attribute__((warn_unused_result))
+struct net_buf *zs_pool_alloc(struct zs_pool *pool);
+
+/**
+ * Return buf (not its frags) to its pool. Returns 0, or -EINVAL when buf is
+ * not a buffer of any pool in use (double free, foreign pointer): the pool
+ * is left untouched. Any thread.
+ */
+int zs_buf_free(struct net_buf *buf);
+
+/** Return a whole chain (buf and every frag). Returns as zs_buf_free(). */
+int zs_buf_free_chain(struct net_buf *buf);
+
+/** Buffers in use now (snapshot). */
+uint32_t zs_pool_in_use(struct zs_pool *pool);
+
+/** The engine's two pools. */
+extern struct zs_pool zs_tx_pool;
+extern struct zs_pool zs_rx_pool;
+
+/** Set up both pools; called once at engine start. */
+void zs_netbuf_init(void);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * The port layer: the one seam between the engine and the operating system
+ * (lwIP's sys_arch, libuv's src/unix). Everything above it is plain C11 and
+ * includes no OS header; a port provides:
+ *
+ *   locks      zs_lock_*: short critical sections, never held while sleeping
+ *   events     zs_event_*: a binary semaphore with an absolute deadline; the
+ *              primitive every wait queue is built from
+ *   clock      zs_port_now_ms: monotonic milliseconds
+ *   reactor    start it once, kick it awake from any thread, let it sleep
+ *              until kicked, a watched descriptor is ready, or a timeout
+ *   entropy    zs_port_random for TCP ISNs and ephemeral ports
+ *
+ * The storage of locks and events is opaque and sized here so that engine
+ * structs can embed them without including the port's headers; each port
+ * checks with a static assertion that its native objects fit.
+ */
+#ifndef ZSOCK_PORT_H
+#define ZSOCK_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ZS_PORT_LOCK_SIZE  64
+#define ZS_PORT_EVENT_SIZE 128
+
+/** A mutex. Non-recursive; MUST NOT be held across a sleep. */
+struct zs_lock {
+	_Alignas(16) unsigned char opaque[ZS_PORT_LOCK_SIZE];
+};
+
+/** A binary semaphore: signal sets it, wait consumes it. */
+struct zs_event {
+	_Alignas(16) unsigned char opaque[ZS_PORT_EVENT_SIZE];
+};
+
+/** Deadline meaning "never". */
+#define ZS_FOREVER INT64_MAX
+
+void zs_lock_init(struct zs_lock *l);
+void zs_lock_destroy(struct zs_lock *l);
+void zs_lock_take(struct zs_lock *l);
+void zs_lock_give(struct zs_lock *l);
+
+void zs_event_init(struct zs_event *e);
+void zs_event_destroy(struct zs_event *e);
+/** Set the event and wake its waiter. Any thread, including the reactor. */
+void zs_event_signal(struct zs_event *e);
+/**
+ * Wait until the event is set (then clear it and return 0) or until the
+ * absolute deadline on the zs_port_now_ms() clock passes (-ETIMEDOUT).
+ * Blocks. MUST NOT be called from the reactor context.
+ */
+int zs_event_wait(struct zs_event *e, int64_t deadline_ms);
+
+/** Monotonic time in milliseconds; never goes backwards. */
+int64_t zs_port_now_ms(void);
+
+/** 32 random bits (not for keys: ISNs and ports only). */
+uint32_t zs_port_random(void);
+
+/** Run fn() exactly once in the process, whoever calls first. */
+void zs_port_once(void (*fn)(void));
+
+/**
+ * Start the reactor: fn(arg) runs in the reactor context until the process
+ * ends. Returns 0 or -errno. Called once, from zs_port_once().
+ */
+int zs_port_reactor_start(void (*fn)(void *arg), void *arg);
+
+/** True when the caller runs in the reactor context. */
+bool zs_port_in_reactor(void);
+
+/** Wake the reactor if it sleeps. Any thread; cheap when it is awake. */
+void zs_port_reactor_kick(void);
+
+/**
+ * Reactor only: sleep until kicked, a watched descriptor is ready (its
+ * callback has then run), or timeout_ms passes (UINT32_MAX: no timeout).
+ * A kick that arrives before the call makes it return at once.
+ */
+void zs_port_reactor_sleep(uint32_t timeout_ms);
+
+/**
+ * Reactor only: call ready(arg) from zs_port_reactor_sleep() whenever the
+ * OS descriptor osfd is readable. Returns 0, -ENOSPC (table full) or
+ * -EINVAL. Hosted ports only; used by netifs backed by a descriptor.
+ */
+int zs_port_watch(int osfd, void (*ready)(void *arg), void *arg);
+/** Reactor only: stop watching osfd. */
+void zs_port_unwatch(int osfd);
+
+/** Fatal error: print msg and abort. */
+_Noreturn void zs_port_panic(const char *msg, const char *file, int line);
+
+#define ZS_ASSERT(cond) \
+	do { if (!(cond)) zs_port_panic("assertion failed: " #cond, __FILE__, __LINE__); } while (0)
+
+/** Assert that the caller runs in the reactor (lwIP's LWIP_ASSERT_CORE_LOCKED). */
+#define ZS_ASSERT_REACTOR() ZS_ASSERT(zs_port_in_reactor())
+
+#endif /* ZSOCK_PORT_H */

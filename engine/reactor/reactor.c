@@ -1,0 +1,205 @@
+/* The reactor loop and its two queues; see reactor.h. */
+#include "engine/reactor/reactor.h"
+#include "engine/port/port.h"
+#include "engine/reactor/waitq.h"
+#include "engine/netbuf/net_buf.h"
+#include "engine/stats.h"
+#include "engine/engine_init.h"
+
+#include <errno.h>
+#include <stddef.h>
+
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/timeouts.h"
+
+/* Loopback rounds per iteration: each round delivers what was queued. */
+#define ZS_REACTOR_LOOP_BUDGET 64
+
+struct zs_counters zs_counters;
+
+struct call {
+	struct zs_list node;
+	int (*fn)(void *arg);
+	void *arg;
+	int result;
+	_Atomic bool done;
+	struct zs_waiter *waiter;
+};
+
+static struct zs_lock q_lock;     /* guards calls and works */
+static struct zs_list calls;
+static struct zs_list works;
+static struct zs_event started;
+static int start_rc;
+static _Atomic int engine_state;  /* 0 new, 1 running, -errno failed */
+
+static bool pending_io(void)
+{
+	struct netif *n;
+
+	NETIF_FOREACH(n) {
+		if (n->loop_first != NULL)
+			return true;
+	}
+	return false;
+}
+
+static bool run_calls(void)
+{
+	struct zs_list batch, *n;
+
+	zs_list_init(&batch);
+	zs_lock_take(&q_lock);
+	if (zs_list_empty(&calls)) {
+		zs_lock_give(&q_lock);
+		return false;
+	}
+	/* take the whole queue: calls queued meanwhile wait for next round */
+	batch.next = calls.next;
+	batch.prev = calls.prev;
+	batch.next->prev = &batch;
+	batch.prev->next = &batch;
+	zs_list_init(&calls);
+	zs_lock_give(&q_lock);
+
+	while ((n = zs_list_pop(&batch)) != NULL) {
+		struct call *c = zs_container_of(n, struct call, node);
+		struct zs_waiter *w = c->waiter;
+
+		c->result = c->fn(c->arg);
+		atomic_store_explicit(&c->done, true, memory_order_release);
+		/* c lives on the caller's stack: after done, touch only w */
+		zs_event_signal(&w->ev);
+	}
+	return true;
+}
+
+static bool run_works(void)
+{
+	struct zs_list *n;
+	int budget = 1024;
+	bool any = false;
+
+	while (budget-- > 0) {
+		struct zs_work *w = NULL;
+
+		zs_lock_take(&q_lock);
+		n = zs_list_pop(&works);
+		if (n != NULL) {
+			w = zs_container_of(n, struct zs_work, node);
+			/* cleared before it runs: a post during fn queues it again */
+			atomic_store(&w->queued, false);
+		}
+		zs_lock_give(&q_lock);
+		if (w == NULL)
+			break;
+		w->fn(w);
+		any = true;
+	}
+	return any;
+}
+
+static void reactor_main(void *arg)
+{
+	(void)arg;
+	lwip_init();
+	start_rc = zs_engine_netifs_init();
+	zs_event_signal(&started);
+	if (start_rc < 0)
+		return;
+
+	for (;;) {
+		bool busy = false;
+		int i;
+
+		busy |= run_calls();
+		busy |= run_works();
+		for (i = 0; i < ZS_REACTOR_LOOP_BUDGET && pending_io(); i++) {
+			netif_poll_all();
+			busy = true;
+		}
+		sys_check_timeouts();
+		if (busy || pending_io())
+			continue;
+		zs_port_reactor_sleep(sys_timeouts_sleeptime());
+		ZS_COUNT(reactor_wakeups, 1);
+	}
+}
+
+static void engine_start(void)
+{
+	int rc;
+
+	zs_lock_init(&q_lock);
+	zs_list_init(&calls);
+	zs_list_init(&works);
+	zs_event_init(&started);
+	zs_netbuf_init();
+	zs_engine_objects_init();
+	rc = zs_port_reactor_start(reactor_main, NULL);
+	if (rc == 0) {
+		zs_event_wait(&started, ZS_FOREVER);
+		rc = start_rc;
+	}
+	atomic_store(&engine_state, rc < 0 ? rc : 1);
+}
+
+int zs_engine_ensure(void)
+{
+	int st = atomic_load_explicit(&engine_state, memory_order_acquire);
+
+	if (st == 0) {
+		zs_port_once(engine_start);
+		st = atomic_load(&engine_state);
+	}
+	return st < 0 ? st : 0;
+}
+
+int zs_reactor_call(int (*fn)(void *arg), void *arg)
+{
+	struct call c;
+
+	if (zs_port_in_reactor())
+		return fn(arg);
+	c.fn = fn;
+	c.arg = arg;
+	c.result = 0;
+	atomic_init(&c.done, false);
+	c.waiter = zs_waiter_self();
+	zs_lock_take(&q_lock);
+	zs_list_append(&calls, &c.node);
+	zs_lock_give(&q_lock);
+	zs_port_reactor_kick();
+	while (!atomic_load_explicit(&c.done, memory_order_acquire))
+		zs_event_wait(&c.waiter->ev, ZS_FOREVER);
+	return c.result;
+}
+
+void zs_reactor_post(struct zs_work *w)
+{
+	if (atomic_exchange(&w->queued, true))
+		return;
+	zs_lock_take(&q_lock);
+	zs_list_append(&works, &w->node);
+	zs_lock_give(&q_lock);
+	if (!zs_port_in_reactor())
+		zs_port_reactor_kick();
+}
+
+void zs_reactor_cancel(struct zs_work *w)
+{
+	ZS_ASSERT_REACTOR();
+	zs_lock_take(&q_lock);
+	if (atomic_load(&w->queued)) {
+		zs_list_remove(&w->node);
+		atomic_store(&w->queued, false);
+	}
+	zs_lock_give(&q_lock);
+}
+
+/* lwIP's clock (NO_SYS): milliseconds, wrapping at 2^32 as lwIP expects. */
+u32_t sys_now(void)
+{
+	return (u32_t)zs_port_now_ms();
+}

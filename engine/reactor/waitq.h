@@ -1,0 +1,50 @@
+/*
+ * Wait queues: how application threads sleep until the reactor changes
+ * something they care about.
+ *
+ * A thread that waits owns one zs_waiter (an event). It links one
+ * zs_wait_node per object it waits on into that object's zs_waitq, then
+ * tests its condition, then sleeps on the event. Whoever changes an
+ * object's state publishes the change first and calls zs_waitq_wake() after:
+ * every linked waiter is signalled once. Because the node is linked before
+ * the condition is tested, no wake-up can fall between test and sleep.
+ *
+ * A poll over N sockets links N nodes to one waiter: an event on any of them
+ * costs one signal, not N. The cost of zs_waitq_wake() on a queue nobody
+ * waits on is one atomic load.
+ */
+#ifndef ZSOCK_WAITQ_H
+#define ZSOCK_WAITQ_H
+
+#include <stdatomic.h>
+#include "engine/list.h"
+#include "engine/port/port.h"
+
+struct zs_waiter {
+	struct zs_event ev;
+};
+
+struct zs_wait_node {
+	struct zs_list link;
+	struct zs_waiter *waiter;
+};
+
+struct zs_waitq {
+	struct zs_lock lock;
+	struct zs_list nodes;
+	_Atomic int count;
+};
+
+void zs_waitq_init(struct zs_waitq *q);
+void zs_waitq_destroy(struct zs_waitq *q);
+/** Link node (for waiter w) into q. Any thread but the reactor. */
+void zs_waitq_add(struct zs_waitq *q, struct zs_wait_node *node, struct zs_waiter *w);
+/** Unlink node from q. */
+void zs_waitq_del(struct zs_waitq *q, struct zs_wait_node *node);
+/** Signal every waiter linked to q. Any thread; call after publishing. */
+void zs_waitq_wake(struct zs_waitq *q);
+
+/** The calling thread's waiter (created on first use). */
+struct zs_waiter *zs_waiter_self(void);
+
+#endif

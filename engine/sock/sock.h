@@ -1,0 +1,199 @@
+/*
+ * Native sockets: the object behind a zsock fd when lwIP carries it.
+ *
+ * A socket is shared by two sides that never lock each other out:
+ *
+ *   application side (any thread, serialised per direction by rx_lock and
+ *   tx_lock): consumes the rx ring, produces the tx ring and the done ring,
+ *   reads the atomic flags, sleeps on wq.
+ *
+ *   reactor side (the reactor only): owns the lwIP PCB and everything in
+ *   the "reactor" block below; produces the rx ring, consumes tx and done,
+ *   publishes state in flags / so_error / conn_error, then wakes wq.
+ *
+ * Rings (each SPSC, see engine/netbuf/ring.h):
+ *   rx    reactor -> app   stream: received chains (net_buf wrapping pbufs)
+ *                          dgram: one datagram per entry
+ *                          listener: accepted struct zs_sock *
+ *   tx    app -> reactor   stream: filled tx net_bufs
+ *   done  app -> reactor   rx chains fully consumed: the reactor frees the
+ *                          pbufs and opens the TCP window by their length
+ * The reactor only fills rx while count(rx) + count(done) < ring size, so
+ * done never overflows and at most one ring of pbufs is held per socket.
+ *
+ * Lifetime: refs counts the fd table's reference, each call in flight, and
+ * the reactor's (held while a PCB or queued buffers exist). The object goes
+ * back to the pool when the count reaches zero; the reactor drops its
+ * reference last, after it has emptied every ring.
+ */
+#ifndef ZSOCK_SOCK_H
+#define ZSOCK_SOCK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/fdtable.h"
+#include "engine/list.h"
+#include "engine/netbuf/net_buf.h"
+#include "engine/netbuf/ring.h"
+#include "engine/reactor/reactor.h"
+#include "engine/reactor/waitq.h"
+
+#include "lwip/ip_addr.h"
+
+struct tcp_pcb;
+struct udp_pcb;
+
+/* flags: published by either side with release, read with acquire */
+#define ZS_SF_NONBLOCK    (1u << 0)  /* O_NONBLOCK */
+#define ZS_SF_BOUND       (1u << 1)
+#define ZS_SF_CONNECTING  (1u << 2)
+#define ZS_SF_CONNECTED   (1u << 3)
+#define ZS_SF_LISTENING   (1u << 4)
+#define ZS_SF_RX_EOF      (1u << 5)  /* peer sent FIN */
+#define ZS_SF_RX_SHUT     (1u << 6)  /* shutdown(SHUT_RD) */
+#define ZS_SF_TX_SHUT     (1u << 7)  /* shutdown(SHUT_WR) */
+#define ZS_SF_DEAD        (1u << 8)  /* connection gone: conn_error says why */
+#define ZS_SF_CLOSED      (1u << 9)  /* the fd was closed */
+#define ZS_SF_ACCEPTED    (1u << 10) /* handed out by accept() */
+#define ZS_SF_REUSEADDR   (1u << 11)
+#define ZS_SF_NODELAY     (1u << 12)
+
+#define ZS_RING_SIZE CONFIG_NET_SOCKET_RING_SIZE
+
+struct zs_sock {
+	/* identity: fixed at creation */
+	int family;              /* AF_INET / AF_INET6 */
+	int type;                /* SOCK_STREAM / SOCK_DGRAM */
+	int proto;               /* IPPROTO_TCP / IPPROTO_UDP */
+
+	_Atomic int refs;
+	struct zs_list pool_node;
+	struct zs_waitq wq;
+
+	/* shared state */
+	_Atomic uint32_t flags;
+	_Atomic int so_error;    /* pending error for SO_ERROR, positive errno */
+	_Atomic int conn_error;  /* why the connection died (with ZS_SF_DEAD) */
+	_Atomic int32_t rcvtimeo_ms;  /* -1: forever */
+	_Atomic int32_t sndtimeo_ms;
+
+	/* application side */
+	struct zs_lock rx_lock;
+	struct zs_lock tx_lock;
+	uint32_t rx_head_off;    /* bytes consumed of the rx head chain (rx_lock) */
+
+	struct zs_ring rx, tx, done;
+	void *rx_slots[ZS_RING_SIZE];
+	void *tx_slots[ZS_RING_SIZE];
+	void *done_slots[ZS_RING_SIZE];
+
+	/* reactor side */
+	union {
+		struct tcp_pcb *tcp;
+		struct udp_pcb *udp;
+		void *any;
+	} pcb;
+	struct zs_work work;
+	struct zs_list inflight;   /* tx bufs given to tcp_write, oldest first */
+	struct net_buf *tx_cur;    /* partly written buf (tail of inflight) */
+	uint32_t acked_head;       /* bytes of the first inflight buf acked */
+	bool reactor_ref;          /* the reactor holds a reference */
+	bool backlog_pending;      /* tcp_backlog_accepted() still owed */
+	bool fin_sent;             /* tcp_shutdown(tx) or tcp_close done */
+	struct zs_sock *listener;  /* accepted, not yet handed out: its listener */
+	ip_addr_t local_ip, remote_ip;  /* last known, for get*name after death */
+	uint16_t local_port, remote_port;
+	int backlog;
+	/* options kept for read-back */
+	int rcvbuf, sndbuf;
+};
+
+extern const struct zs_fd_vtable zs_sock_vtable;
+/** Woken when tx net_bufs return to an empty pool. */
+extern struct zs_waitq zs_tx_pool_wq;
+
+/* ---- sock.c: objects, waits, addresses ----------------------------------- */
+
+/** Take a socket object from the pool (refs = 1), or NULL. Any thread. */
+struct zs_sock *zs_sock_alloc(int family, int type, int proto);
+void zs_sock_ref(struct zs_sock *s);
+void zs_sock_unref(struct zs_sock *s);
+uint32_t zs_sock_in_use(void);
+
+static inline uint32_t zs_sock_flags(struct zs_sock *s)
+{
+	return atomic_load_explicit(&s->flags, memory_order_acquire);
+}
+static inline void zs_sock_set(struct zs_sock *s, uint32_t f)
+{
+	atomic_fetch_or_explicit(&s->flags, f, memory_order_acq_rel);
+}
+static inline void zs_sock_clear(struct zs_sock *s, uint32_t f)
+{
+	atomic_fetch_and_explicit(&s->flags, ~f, memory_order_acq_rel);
+}
+
+/** Wake every thread waiting on s (after publishing a change). */
+void zs_sock_notify(struct zs_sock *s);
+
+/**
+ * Application side: sleep until ready(s) holds. Returns 0, -EAGAIN (the
+ * deadline passed or the socket is non-blocking), -EINTR (the fd was
+ * closed). With pool, also wakes when tx buffers return to the pool.
+ */
+int zs_sock_wait(struct zs_sock *s, bool (*ready)(struct zs_sock *s),
+		 int64_t deadline, bool pool);
+
+/** Absolute deadline for a timeout in ms (-1 forever). */
+int64_t zs_deadline(int32_t timeout_ms);
+
+/** Whether this call may block (socket mode and MSG_DONTWAIT). */
+bool zs_sock_may_block(struct zs_sock *s, int flags);
+
+/** sockaddr -> lwIP address. Returns 0 or -EINVAL / -EAFNOSUPPORT / -EFAULT. */
+int zs_addr_from_sockaddr(struct zs_sock *s, const struct sockaddr *sa,
+			  socklen_t len, ip_addr_t *ip, uint16_t *port);
+/** lwIP address -> sockaddr (truncated to *len; *len gets the full size). */
+void zs_addr_to_sockaddr(int family, const ip_addr_t *ip, uint16_t port,
+			 struct sockaddr *sa, socklen_t *len);
+void zs_addr_to_sockaddr_raw(int family, const uint8_t *addr, uint16_t port,
+			     struct sockaddr *sa, socklen_t *len);
+
+/** lwIP err_t -> positive errno. */
+int zs_err_to_errno(int err);
+
+/** Reactor: let go of the reactor's reference once nothing is queued. */
+void zs_sock_reactor_release(struct zs_sock *s);
+/** Reactor: free rx/done ring contents (pbufs and headers). */
+void zs_sock_drain_rx(struct zs_sock *s);
+/** Reactor: free the done ring; returns the bytes it held. */
+uint32_t zs_sock_drain_done(struct zs_sock *s);
+
+/* ---- tcp.c --------------------------------------------------------------- */
+int zs_tcp_open(struct zs_sock *s);          /* reactor */
+void zs_tcp_close(struct zs_sock *s);        /* reactor */
+void zs_tcp_work(struct zs_sock *s);         /* reactor */
+int zs_tcp_bind(struct zs_sock *s, const ip_addr_t *ip, uint16_t port);
+int zs_tcp_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len);
+int zs_tcp_listen(struct zs_sock *s, int backlog);
+int zs_tcp_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len);
+ssize_t zs_tcp_send(struct zs_sock *s, const void *buf, size_t len, int flags);
+ssize_t zs_tcp_recv(struct zs_sock *s, void *buf, size_t len, int flags);
+int zs_tcp_shutdown(struct zs_sock *s, int how);
+short zs_tcp_poll_events(struct zs_sock *s);
+int zs_tcp_set_nodelay(struct zs_sock *s, bool on);
+
+/* ---- udp.c --------------------------------------------------------------- */
+int zs_udp_open(struct zs_sock *s);          /* reactor */
+void zs_udp_close(struct zs_sock *s);        /* reactor */
+int zs_udp_bind(struct zs_sock *s, const ip_addr_t *ip, uint16_t port);
+int zs_udp_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len);
+ssize_t zs_udp_sendto(struct zs_sock *s, const void *buf, size_t len, int flags,
+		      const struct sockaddr *to, socklen_t tolen);
+ssize_t zs_udp_recvfrom(struct zs_sock *s, void *buf, size_t len, int flags,
+			struct sockaddr *from, socklen_t *fromlen);
+short zs_udp_poll_events(struct zs_sock *s);
+
+#endif

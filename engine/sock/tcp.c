@@ -1,0 +1,948 @@
+/*
+ * TCP sockets.
+ *
+ * Receive: lwIP hands the reactor a pbuf chain; on_recv wraps each pbuf in
+ * an rx net_buf header (no copy) and puts the chain on the rx ring. recv()
+ * copies out of it (the one copy of the BSD path) and moves consumed chains
+ * to the done ring; the reactor then frees the pbufs and calls tcp_recved():
+ * the window opens only as fast as the application reads. When the rings
+ * are full on_recv returns ERR_MEM and lwIP keeps the data (refused_data)
+ * until zs_tcp_work() asks for it again.
+ *
+ * Send: send() copies into tx net_bufs on the tx ring (the one copy); the
+ * reactor passes their storage to tcp_write() without TCP_WRITE_FLAG_COPY
+ * and keeps them on the in-flight list until on_sent reports them
+ * acknowledged; only then do they return to the pool. Retransmissions read
+ * the same storage. Backpressure: the ring, the pool and lwIP's send buffer.
+ *
+ * Close: unread data makes close() reset the connection (as Linux does);
+ * otherwise queued data is sent, then FIN, and the socket object lives on,
+ * owned by the reactor, until the peer has acknowledged everything.
+ */
+#include "engine/sock/sock.h"
+#include "engine/stats.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "lwip/tcp.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/netif.h"
+
+#define TCP_POLL_INTERVAL 2 /* lwIP slow ticks (500 ms): retry stuck work */
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err);
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len);
+static void on_err(void *arg, err_t err);
+static err_t on_poll(void *arg, struct tcp_pcb *pcb);
+static void pump(struct zs_sock *s);
+
+static void attach(struct zs_sock *s, struct tcp_pcb *pcb)
+{
+	s->pcb.tcp = pcb;
+	tcp_arg(pcb, s);
+	tcp_recv(pcb, on_recv);
+	tcp_sent(pcb, on_sent);
+	tcp_err(pcb, on_err);
+	tcp_poll(pcb, on_poll, TCP_POLL_INTERVAL);
+}
+
+static void detach(struct zs_sock *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+
+	if (pcb == NULL)
+		return;
+	tcp_arg(pcb, NULL);
+	if (pcb->state != LISTEN) {
+		tcp_recv(pcb, NULL);
+		tcp_sent(pcb, NULL);
+		tcp_err(pcb, NULL);
+		tcp_poll(pcb, NULL, 0);
+	} else {
+		tcp_accept(pcb, NULL);
+	}
+	s->pcb.tcp = NULL;
+}
+
+static void remember_addrs(struct zs_sock *s, struct tcp_pcb *pcb)
+{
+	s->local_ip = pcb->local_ip;
+	s->local_port = pcb->local_port;
+	s->remote_ip = pcb->remote_ip;
+	s->remote_port = pcb->remote_port;
+}
+
+/** Wrap a received chain in rx headers. NULL when the pool is short. */
+static struct net_buf *wrap_chain(struct pbuf *p)
+{
+	struct net_buf *head = NULL, *prev = NULL;
+	struct pbuf *q;
+
+	for (q = p; q != NULL; q = q->next) {
+		struct net_buf *b;
+
+		if (q->len == 0)
+			continue;
+		b = zs_pool_alloc(&zs_rx_pool);
+		if (b == NULL) {
+			if (head != NULL)
+				zs_buf_free_chain(head);
+			return NULL;
+		}
+		b->data = q->payload;
+		b->len = q->len;
+		if (prev != NULL)
+			prev->frags = b;
+		else
+			head = b;
+		prev = b;
+	}
+	if (head != NULL) {
+		head->owner = p;
+		head->tot_len = p->tot_len;
+	}
+	return head;
+}
+
+/** Room for one more chain on rx (bounded together with done). */
+static bool rx_room(struct zs_sock *s)
+{
+	return zs_ring_count(&s->rx) + zs_ring_count(&s->done) < ZS_RING_SIZE;
+}
+
+/* ---- lwIP callbacks (reactor) --------------------------------------------------- */
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct zs_sock *s = arg;
+	struct net_buf *head;
+
+	(void)err;
+	if (s == NULL) {
+		if (p != NULL) {
+			tcp_recved(pcb, p->tot_len);
+			pbuf_free(p);
+		}
+		return ERR_OK;
+	}
+	if (p == NULL) {
+		zs_sock_set(s, ZS_SF_RX_EOF);
+		zs_sock_notify(s);
+		return ERR_OK;
+	}
+	if (zs_sock_flags(s) & ZS_SF_RX_SHUT) {
+		/* SHUT_RD: discard, keep the window open */
+		tcp_recved(pcb, p->tot_len);
+		pbuf_free(p);
+		return ERR_OK;
+	}
+	if (!rx_room(s))
+		return ERR_MEM;
+	head = wrap_chain(p);
+	if (head == NULL)
+		return ERR_MEM;
+	ZS_COUNT(rx_bytes, p->tot_len);
+	zs_ring_put(&s->rx, head);
+	zs_sock_notify(s);
+	return ERR_OK;
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct zs_sock *s = arg;
+	uint32_t left = len;
+	bool freed = false;
+
+	(void)pcb;
+	if (s == NULL)
+		return ERR_OK;
+	while (left > 0 && !zs_list_empty(&s->inflight)) {
+		struct net_buf *b = zs_container_of(s->inflight.next, struct net_buf, node);
+		uint32_t take = b->len - s->acked_head;
+
+		if (take > left)
+			take = left;
+		s->acked_head += take;
+		left -= take;
+		if (s->acked_head == b->len && b != s->tx_cur) {
+			zs_list_remove(&b->node);
+			zs_buf_free(b);
+			s->acked_head = 0;
+			freed = true;
+		}
+	}
+	if (freed)
+		zs_waitq_wake(&zs_tx_pool_wq);
+	/* Inside an lwIP callback only write more; closing steps that may
+	 * abort this PCB run from the work queue, outside lwIP. */
+	pump(s);
+	if (zs_sock_flags(s) & (ZS_SF_CLOSED | ZS_SF_TX_SHUT))
+		zs_reactor_post(&s->work);
+	return ERR_OK;
+}
+
+static void free_inflight(struct zs_sock *s)
+{
+	struct zs_list *n;
+
+	while ((n = zs_list_pop(&s->inflight)) != NULL)
+		zs_buf_free(zs_container_of(n, struct net_buf, node));
+	s->tx_cur = NULL;
+	s->acked_head = 0;
+	zs_waitq_wake(&zs_tx_pool_wq);
+}
+
+static void on_err(void *arg, err_t err)
+{
+	struct zs_sock *s = arg;
+	uint32_t f;
+	int e;
+
+	if (s == NULL)
+		return;
+	s->pcb.tcp = NULL; /* lwIP has freed it */
+	f = zs_sock_flags(s);
+	if (f & ZS_SF_CONNECTING)
+		e = err == ERR_RST ? ECONNREFUSED : ETIMEDOUT;
+	else if (err == ERR_RST)
+		e = ECONNRESET;
+	else if (err == ERR_ABRT)
+		e = ETIMEDOUT;
+	else
+		e = zs_err_to_errno(err);
+	atomic_store(&s->conn_error, e);
+	atomic_store(&s->so_error, e);
+	zs_sock_clear(s, ZS_SF_CONNECTING);
+	zs_sock_set(s, ZS_SF_DEAD);
+	free_inflight(s);
+	zs_sock_notify(s);
+	if (f & ZS_SF_CLOSED)
+		zs_sock_reactor_release(s);
+}
+
+static err_t on_poll(void *arg, struct tcp_pcb *pcb)
+{
+	struct zs_sock *s = arg;
+
+	(void)pcb;
+	if (s != NULL)
+		zs_reactor_post(&s->work);
+	return ERR_OK;
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct zs_sock *s = arg;
+
+	(void)err;
+	if (s == NULL)
+		return ERR_OK;
+	remember_addrs(s, pcb);
+	zs_sock_set(s, ZS_SF_CONNECTED);
+	zs_sock_clear(s, ZS_SF_CONNECTING);
+	zs_sock_notify(s);
+	pump(s);
+	return ERR_OK;
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
+{
+	struct zs_sock *l = arg;
+	struct zs_sock *c;
+
+	if (l == NULL || newpcb == NULL || err != ERR_OK)
+		return ERR_VAL;
+	if ((int)zs_ring_count(&l->rx) >= l->backlog)
+		return ERR_MEM; /* lwIP resets the connection */
+	c = zs_sock_alloc(l->family, SOCK_STREAM, IPPROTO_TCP);
+	if (c == NULL)
+		return ERR_MEM;
+	/* the object's first reference is the reactor's */
+	c->reactor_ref = true;
+	c->listener = l;
+	attach(c, newpcb);
+	remember_addrs(c, newpcb);
+	if (zs_sock_flags(l) & ZS_SF_NODELAY) {
+		tcp_nagle_disable(newpcb);
+		zs_sock_set(c, ZS_SF_NODELAY);
+	}
+	zs_sock_set(c, ZS_SF_CONNECTED | ZS_SF_BOUND);
+	tcp_backlog_delayed(newpcb);
+	c->backlog_pending = true;
+	zs_ring_put(&l->rx, c);
+	zs_sock_notify(l);
+	return ERR_OK;
+}
+
+/* ---- reactor work ------------------------------------------------------------- */
+
+static void pump(struct zs_sock *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+	bool wrote = false;
+
+	if (pcb == NULL || !(zs_sock_flags(s) & ZS_SF_CONNECTED) || s->fin_sent)
+		return;
+	for (;;) {
+		struct net_buf *b = s->tx_cur;
+		uint32_t room, n;
+		u8_t flags = 0;
+		err_t e;
+
+		if (b == NULL) {
+			b = zs_ring_get(&s->tx);
+			if (b == NULL)
+				break;
+			b->off = 0;
+			zs_list_append(&s->inflight, &b->node);
+			s->tx_cur = b;
+		}
+		room = tcp_sndbuf(pcb);
+		if (room == 0)
+			break;
+		n = (uint32_t)(b->len - b->off);
+		if (n > room)
+			n = room;
+		if (n < (uint32_t)(b->len - b->off) || zs_ring_count(&s->tx) > 0)
+			flags |= TCP_WRITE_FLAG_MORE;
+		e = tcp_write(pcb, b->data + b->off, (u16_t)n, flags);
+		if (e != ERR_OK)
+			break; /* ERR_MEM: retried on ack or poll */
+		b->off = (uint16_t)(b->off + n);
+		ZS_COUNT(tx_bytes, n);
+		wrote = true;
+		if (b->off == b->len)
+			s->tx_cur = NULL;
+	}
+	if (wrote) {
+		tcp_output(pcb);
+		zs_sock_notify(s);
+	}
+}
+
+static bool tx_drained(struct zs_sock *s)
+{
+	return s->tx_cur == NULL && zs_ring_count(&s->tx) == 0;
+}
+
+static void open_window(struct zs_sock *s, uint32_t bytes)
+{
+	while (bytes > 0 && s->pcb.tcp != NULL) {
+		u16_t n = bytes > 0xffff ? 0xffff : (u16_t)bytes;
+
+		tcp_recved(s->pcb.tcp, n);
+		bytes -= n;
+	}
+}
+
+/* Closing a connected socket: RST if data went unread, else FIN after data. */
+static void close_step(struct zs_sock *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+
+	if (pcb == NULL) {
+		zs_sock_reactor_release(s);
+		return;
+	}
+	if (!s->fin_sent) {
+		if (zs_ring_count(&s->rx) > 0 || pcb->refused_data != NULL ||
+		    pcb->rcv_wnd != TCP_WND_MAX(pcb)) {
+			detach(s);
+			tcp_abort(pcb);
+			zs_sock_reactor_release(s);
+			return;
+		}
+		pump(s);
+		if (!tx_drained(s))
+			return;
+		if (tcp_close(pcb) != ERR_OK)
+			return; /* out of memory: on_poll retries */
+		s->fin_sent = true;
+		tcp_recv(pcb, NULL); /* lwIP's default: data now draws a RST */
+	}
+	if (zs_list_empty(&s->inflight)) {
+		detach(s);
+		zs_sock_reactor_release(s);
+	}
+}
+
+void zs_tcp_work(struct zs_sock *s)
+{
+	struct tcp_pcb *pcb;
+	uint32_t f = zs_sock_flags(s);
+
+	ZS_ASSERT_REACTOR();
+	if (!s->reactor_ref)
+		return;
+	if (f & ZS_SF_LISTENING)
+		return;
+	open_window(s, zs_sock_drain_done(s));
+	if (f & ZS_SF_RX_SHUT) {
+		/* move unread data out: it is discarded, the window reopens */
+		struct net_buf *b;
+
+		while ((b = zs_ring_get(&s->rx)) != NULL) {
+			uint32_t n = b->tot_len;
+
+			if (b->owner != NULL)
+				pbuf_free(b->owner);
+			zs_buf_free_chain(b);
+			open_window(s, n);
+		}
+	}
+	pcb = s->pcb.tcp;
+	if (pcb != NULL && pcb->refused_data != NULL && rx_room(s)) {
+		if (tcp_process_refused_data(pcb) == ERR_ABRT)
+			return;
+	}
+	pcb = s->pcb.tcp;
+	if (pcb != NULL && s->backlog_pending && (f & ZS_SF_ACCEPTED)) {
+		tcp_backlog_accepted(pcb);
+		s->backlog_pending = false;
+		s->listener = NULL;
+	}
+	if (f & ZS_SF_CLOSED) {
+		close_step(s);
+		return;
+	}
+	pump(s);
+	pcb = s->pcb.tcp;
+	if (pcb != NULL && (f & ZS_SF_TX_SHUT) && !s->fin_sent && tx_drained(s)) {
+		if (tcp_shutdown(pcb, 0, 1) == ERR_OK)
+			s->fin_sent = true;
+		zs_sock_notify(s);
+	}
+}
+
+int zs_tcp_open(struct zs_sock *s)
+{
+	struct tcp_pcb *pcb;
+
+	pcb = tcp_new_ip_type(s->family == AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
+	if (pcb == NULL)
+		return -ENOMEM;
+	attach(s, pcb);
+	return 0;
+}
+
+void zs_tcp_close(struct zs_sock *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+	uint32_t f = zs_sock_flags(s);
+
+	ZS_ASSERT_REACTOR();
+	zs_sock_set(s, ZS_SF_CLOSED);
+	if (pcb == NULL) {
+		zs_sock_reactor_release(s);
+		return;
+	}
+	if ((f & ZS_SF_LISTENING) || !(f & ZS_SF_CONNECTED)) {
+		/* LISTEN, CLOSED or SYN_SENT: lwIP frees the PCB at once */
+		detach(s);
+		if (pcb->state == SYN_SENT || tcp_close(pcb) != ERR_OK)
+			tcp_abort(pcb);
+		zs_sock_reactor_release(s);
+		return;
+	}
+	open_window(s, zs_sock_drain_done(s));
+	close_step(s);
+}
+
+/* ---- reactor halves of the control path --------------------------------------- */
+
+static bool local_addr_exists(const ip_addr_t *ip)
+{
+	struct netif *n;
+
+	if (ip_addr_isany(ip))
+		return true;
+	NETIF_FOREACH(n) {
+		if (IP_IS_V4(ip) && ip4_addr_cmp(ip_2_ip4(ip), netif_ip4_addr(n)))
+			return true;
+		if (IP_IS_V6(ip) && netif_get_ip6_addr_match(n, ip_2_ip6(ip)) >= 0)
+			return true;
+	}
+	return false;
+}
+
+int zs_tcp_bind(struct zs_sock *s, const ip_addr_t *ip, uint16_t port)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+	err_t e;
+
+	if (pcb == NULL || pcb->state != CLOSED)
+		return -EINVAL;
+	if (!local_addr_exists(ip))
+		return -EADDRNOTAVAIL;
+	if (zs_sock_flags(s) & ZS_SF_REUSEADDR)
+		ip_set_option(pcb, SOF_REUSEADDR);
+	e = tcp_bind(pcb, ip, port);
+	if (e != ERR_OK)
+		return -zs_err_to_errno(e);
+	s->local_ip = pcb->local_ip;
+	s->local_port = pcb->local_port;
+	zs_sock_set(s, ZS_SF_BOUND);
+	return 0;
+}
+
+struct connect_args {
+	struct zs_sock *s;
+	ip_addr_t ip;
+	uint16_t port;
+};
+
+static int connect_r(void *p)
+{
+	struct connect_args *a = p;
+	struct zs_sock *s = a->s;
+	uint32_t f = zs_sock_flags(s);
+	err_t e;
+
+	if (f & ZS_SF_CLOSED)
+		return -EBADF;
+	if (f & ZS_SF_CONNECTING)
+		return -EALREADY;
+	if (f & (ZS_SF_CONNECTED | ZS_SF_LISTENING))
+		return -EISCONN;
+	if (s->pcb.tcp == NULL) {
+		/* an earlier attempt failed: start again with a new PCB */
+		int rc = zs_tcp_open(s);
+
+		if (rc < 0)
+			return rc;
+		zs_sock_clear(s, ZS_SF_DEAD | ZS_SF_BOUND);
+		atomic_store(&s->conn_error, 0);
+	}
+	if (zs_sock_flags(s) & ZS_SF_REUSEADDR)
+		ip_set_option(s->pcb.tcp, SOF_REUSEADDR);
+	if (zs_sock_flags(s) & ZS_SF_NODELAY)
+		tcp_nagle_disable(s->pcb.tcp);
+	atomic_store(&s->so_error, 0);
+	e = tcp_connect(s->pcb.tcp, &a->ip, a->port, on_connected);
+	if (e != ERR_OK)
+		return e == ERR_RTE ? -ENETUNREACH : -zs_err_to_errno(e);
+	s->remote_ip = a->ip;
+	s->remote_port = a->port;
+	s->local_ip = s->pcb.tcp->local_ip;
+	s->local_port = s->pcb.tcp->local_port;
+	zs_sock_set(s, ZS_SF_CONNECTING | ZS_SF_BOUND);
+	return 0;
+}
+
+static bool connect_done(struct zs_sock *s)
+{
+	return !(zs_sock_flags(s) & ZS_SF_CONNECTING);
+}
+
+int zs_tcp_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
+{
+	struct connect_args a = { .s = s };
+	int rc;
+
+	rc = zs_addr_from_sockaddr(s, addr, len, &a.ip, &a.port);
+	if (rc < 0)
+		return rc;
+	rc = zs_reactor_call(connect_r, &a);
+	if (rc < 0)
+		return rc;
+	if (!zs_sock_may_block(s, 0))
+		return -EINPROGRESS;
+	rc = zs_sock_wait(s, connect_done, zs_deadline(atomic_load(&s->sndtimeo_ms)), false);
+	if (rc == -EAGAIN)
+		return -EINPROGRESS; /* as Linux: the handshake goes on */
+	if (rc < 0)
+		return rc;
+	if (zs_sock_flags(s) & ZS_SF_CONNECTED)
+		return 0;
+	rc = atomic_exchange(&s->so_error, 0);
+	return rc != 0 ? -rc : -ECONNABORTED;
+}
+
+struct listen_args {
+	struct zs_sock *s;
+	int backlog;
+};
+
+static int listen_r(void *p)
+{
+	struct listen_args *a = p;
+	struct zs_sock *s = a->s;
+	uint32_t f = zs_sock_flags(s);
+	struct tcp_pcb *lpcb;
+	err_t e = ERR_OK;
+
+	if (f & (ZS_SF_CONNECTED | ZS_SF_CONNECTING | ZS_SF_DEAD) || s->pcb.tcp == NULL)
+		return -EINVAL;
+	s->backlog = a->backlog;
+	if (f & ZS_SF_LISTENING) {
+		tcp_backlog_set(s->pcb.tcp, (u8_t)a->backlog);
+		return 0;
+	}
+	if (!(f & ZS_SF_BOUND)) {
+		int rc = zs_tcp_bind(s, s->family == AF_INET6 ? IP6_ADDR_ANY : IP4_ADDR_ANY, 0);
+
+		if (rc < 0)
+			return rc;
+	}
+	lpcb = tcp_listen_with_backlog_and_err(s->pcb.tcp, (u8_t)a->backlog, &e);
+	if (lpcb == NULL)
+		return e == ERR_USE ? -EADDRINUSE : -ENOMEM;
+	/* the old PCB is gone; the listening one takes its place */
+	s->pcb.tcp = lpcb;
+	tcp_arg(lpcb, s);
+	tcp_accept(lpcb, on_accept);
+	zs_sock_set(s, ZS_SF_LISTENING);
+	return 0;
+}
+
+int zs_tcp_listen(struct zs_sock *s, int backlog)
+{
+	struct listen_args a = { .s = s, .backlog = backlog };
+
+	if (a.backlog <= 0)
+		a.backlog = 1;
+	if (a.backlog > ZS_RING_SIZE)
+		a.backlog = ZS_RING_SIZE;
+	if (a.backlog > 255)
+		a.backlog = 255;
+	return zs_reactor_call(listen_r, &a);
+}
+
+static int reject_r(void *p)
+{
+	struct zs_sock *c = p;
+
+	c->listener = NULL;
+	zs_tcp_close(c);
+	return 0;
+}
+
+static bool accept_ready(struct zs_sock *s)
+{
+	return zs_ring_count(&s->rx) > 0 || !(zs_sock_flags(s) & ZS_SF_LISTENING);
+}
+
+int zs_tcp_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len)
+{
+	struct zs_sock *c;
+	int fd, rc = 0;
+
+	if (addr != NULL && len == NULL)
+		return -EINVAL;
+	if (!(zs_sock_flags(s) & ZS_SF_LISTENING))
+		return -EINVAL;
+	zs_lock_take(&s->rx_lock);
+	for (;;) {
+		c = zs_ring_get(&s->rx);
+		if (c != NULL)
+			break;
+		if (!(zs_sock_flags(s) & ZS_SF_LISTENING)) {
+			rc = -EINVAL;
+			break;
+		}
+		if (!zs_sock_may_block(s, 0)) {
+			rc = -EAGAIN;
+			break;
+		}
+		rc = zs_sock_wait(s, accept_ready, zs_deadline(atomic_load(&s->rcvtimeo_ms)), false);
+		if (rc < 0)
+			break;
+	}
+	zs_lock_give(&s->rx_lock);
+	if (c == NULL)
+		return rc;
+
+	fd = zs_fd_reserve();
+	if (fd < 0) {
+		zs_reactor_call(reject_r, c);
+		return fd;
+	}
+	if (addr != NULL)
+		zs_addr_to_sockaddr(c->family, &c->remote_ip, c->remote_port, addr, len);
+	zs_sock_ref(c); /* the fd table's */
+	zs_sock_set(c, ZS_SF_ACCEPTED);
+	zs_reactor_post(&c->work); /* tcp_backlog_accepted() */
+	zs_fd_finalize(fd, c, &zs_sock_vtable);
+	return fd;
+}
+
+struct nodelay_args {
+	struct zs_sock *s;
+	bool on;
+};
+
+static int nodelay_r(void *p)
+{
+	struct nodelay_args *a = p;
+
+	if (a->on)
+		zs_sock_set(a->s, ZS_SF_NODELAY);
+	else
+		zs_sock_clear(a->s, ZS_SF_NODELAY);
+	if (a->s->pcb.tcp != NULL && a->s->pcb.tcp->state != LISTEN) {
+		if (a->on)
+			tcp_nagle_disable(a->s->pcb.tcp);
+		else
+			tcp_nagle_enable(a->s->pcb.tcp);
+	}
+	return 0;
+}
+
+int zs_tcp_set_nodelay(struct zs_sock *s, bool on)
+{
+	struct nodelay_args a = { .s = s, .on = on };
+
+	return zs_reactor_call(nodelay_r, &a);
+}
+
+/* ---- application side ------------------------------------------------------------ */
+
+static bool tx_pool_has_room(void)
+{
+	return zs_pool_in_use(&zs_tx_pool) < zs_tx_pool.count;
+}
+
+static bool writable(struct zs_sock *s)
+{
+	uint32_t f = zs_sock_flags(s);
+
+	if (f & (ZS_SF_TX_SHUT | ZS_SF_DEAD | ZS_SF_CLOSED))
+		return true;
+	if (!(f & ZS_SF_CONNECTED))
+		return !(f & ZS_SF_CONNECTING);
+	return !zs_ring_full(&s->tx) && tx_pool_has_room();
+}
+
+/** Copy as much of buf as the ring and pool take. Returns bytes queued. */
+static size_t fill_tx(struct zs_sock *s, const uint8_t *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len && !zs_ring_full(&s->tx)) {
+		struct net_buf *b = zs_pool_alloc(&zs_tx_pool);
+		size_t n;
+
+		if (b == NULL)
+			break;
+		n = len - done;
+		if (n > zs_tx_pool.data_size)
+			n = zs_tx_pool.data_size;
+		memcpy(b->data, buf + done, n);
+		b->len = (uint16_t)n;
+		b->tot_len = (uint32_t)n;
+		zs_ring_put(&s->tx, b);
+		done += n;
+	}
+	if (done > 0)
+		ZS_COUNT(tx_bytes_copied, done);
+	return done;
+}
+
+ssize_t zs_tcp_send(struct zs_sock *s, const void *buf, size_t len, int flags)
+{
+	int64_t deadline = zs_deadline(atomic_load(&s->sndtimeo_ms));
+	size_t sent = 0;
+	ssize_t rc = 0;
+
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	zs_lock_take(&s->tx_lock);
+	for (;;) {
+		uint32_t f = zs_sock_flags(s);
+		size_t n;
+
+		if (f & ZS_SF_TX_SHUT) {
+			rc = -EPIPE;
+			break;
+		}
+		if (f & ZS_SF_DEAD) {
+			rc = -atomic_load(&s->conn_error);
+			if (rc == 0)
+				rc = -EPIPE;
+			break;
+		}
+		if (f & ZS_SF_CLOSED) {
+			rc = -EINTR;
+			break;
+		}
+		if (!(f & (ZS_SF_CONNECTED | ZS_SF_CONNECTING))) {
+			rc = -ENOTCONN;
+			break;
+		}
+		if (len == 0)
+			break;
+		if (f & ZS_SF_CONNECTED) {
+			n = fill_tx(s, (const uint8_t *)buf + sent, len - sent);
+			if (n > 0) {
+				sent += n;
+				zs_reactor_post(&s->work);
+			}
+			if (sent == len)
+				break;
+		}
+		if (!zs_sock_may_block(s, flags)) {
+			rc = -EAGAIN;
+			break;
+		}
+		rc = zs_sock_wait(s, writable, deadline, true);
+		if (rc < 0)
+			break;
+	}
+	zs_lock_give(&s->tx_lock);
+	return sent > 0 ? (ssize_t)sent : rc;
+}
+
+/** Copy up to want bytes of chain h, starting off bytes in. */
+static size_t copy_chain(const struct net_buf *h, uint32_t off, uint8_t *dst, size_t want)
+{
+	size_t got = 0;
+	const struct net_buf *b;
+
+	for (b = h; b != NULL && got < want; b = b->frags) {
+		size_t n;
+
+		if (off >= b->len) {
+			off -= b->len;
+			continue;
+		}
+		n = b->len - off;
+		if (n > want - got)
+			n = want - got;
+		memcpy(dst + got, b->data + off, n);
+		got += n;
+		off = 0;
+	}
+	return got;
+}
+
+static bool readable(struct zs_sock *s)
+{
+	return zs_ring_count(&s->rx) > 0 ||
+	       (zs_sock_flags(s) & (ZS_SF_RX_EOF | ZS_SF_RX_SHUT | ZS_SF_DEAD | ZS_SF_CLOSED));
+}
+
+ssize_t zs_tcp_recv(struct zs_sock *s, void *buf, size_t len, int flags)
+{
+	int64_t deadline = zs_deadline(atomic_load(&s->rcvtimeo_ms));
+	uint8_t *dst = buf;
+	size_t copied = 0;
+	ssize_t rc = 0;
+	uint32_t f = zs_sock_flags(s);
+
+	if ((f & ZS_SF_LISTENING) ||
+	    !(f & (ZS_SF_CONNECTED | ZS_SF_CONNECTING | ZS_SF_DEAD)))
+		return -ENOTCONN;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	zs_lock_take(&s->rx_lock);
+	for (;;) {
+		bool consumed = false;
+
+		f = zs_sock_flags(s); /* before the ring: EOF is set after the last push */
+		if (f & ZS_SF_RX_SHUT)
+			break;
+		if (flags & ZSOCK_MSG_PEEK) {
+			uint32_t i = 0, off = s->rx_head_off;
+			struct net_buf *h;
+
+			while (copied < len && (h = zs_ring_peek_at(&s->rx, i++)) != NULL) {
+				copied += copy_chain(h, off, dst + copied, len - copied);
+				off = 0;
+			}
+		} else {
+			struct net_buf *h;
+
+			while (copied < len && (h = zs_ring_peek(&s->rx)) != NULL) {
+				size_t n = copy_chain(h, s->rx_head_off, dst + copied, len - copied);
+
+				copied += n;
+				s->rx_head_off += (uint32_t)n;
+				if (s->rx_head_off == h->tot_len) {
+					zs_ring_get(&s->rx);
+					zs_ring_put(&s->done, h);
+					s->rx_head_off = 0;
+					consumed = true;
+				}
+			}
+		}
+		if (consumed)
+			zs_reactor_post(&s->work);
+		if (copied == len || (copied > 0 && !(flags & ZSOCK_MSG_WAITALL)) ||
+		    (copied > 0 && (flags & ZSOCK_MSG_PEEK)))
+			break;
+		if (zs_ring_count(&s->rx) > 0)
+			continue;
+		if (f & ZS_SF_RX_EOF)
+			break;
+		if (f & ZS_SF_DEAD) {
+			if (copied == 0)
+				rc = -atomic_load(&s->conn_error);
+			break;
+		}
+		if (f & ZS_SF_CLOSED) {
+			rc = -EINTR;
+			break;
+		}
+		if (!zs_sock_may_block(s, flags)) {
+			rc = -EAGAIN;
+			break;
+		}
+		rc = zs_sock_wait(s, readable, deadline, false);
+		if (rc < 0)
+			break;
+	}
+	zs_lock_give(&s->rx_lock);
+	if (copied > 0) {
+		ZS_COUNT(rx_bytes_copied, copied);
+		return (ssize_t)copied;
+	}
+	return rc;
+}
+
+struct shutdown_args {
+	struct zs_sock *s;
+};
+
+static int shutdown_r(void *p)
+{
+	zs_tcp_work(((struct shutdown_args *)p)->s);
+	return 0;
+}
+
+int zs_tcp_shutdown(struct zs_sock *s, int how)
+{
+	struct shutdown_args a = { .s = s };
+	uint32_t f = zs_sock_flags(s);
+
+	if (!(f & (ZS_SF_CONNECTED | ZS_SF_DEAD)) || (f & ZS_SF_LISTENING))
+		return -ENOTCONN;
+	if (how == ZSOCK_SHUT_RD || how == ZSOCK_SHUT_RDWR)
+		zs_sock_set(s, ZS_SF_RX_SHUT);
+	if (how == ZSOCK_SHUT_WR || how == ZSOCK_SHUT_RDWR)
+		zs_sock_set(s, ZS_SF_TX_SHUT);
+	zs_sock_notify(s);
+	return zs_reactor_call(shutdown_r, &a);
+}
+
+short zs_tcp_poll_events(struct zs_sock *s)
+{
+	uint32_t f = zs_sock_flags(s);
+	short ev = 0;
+
+	if (atomic_load(&s->so_error) != 0)
+		ev |= ZSOCK_POLLERR;
+	if (f & ZS_SF_LISTENING)
+		return (short)(ev | (zs_ring_count(&s->rx) > 0 ? ZSOCK_POLLIN : 0));
+	if (f & ZS_SF_DEAD)
+		return (short)(ev | ZSOCK_POLLIN | ZSOCK_POLLOUT | ZSOCK_POLLHUP);
+	if (zs_ring_count(&s->rx) > 0 || (f & (ZS_SF_RX_EOF | ZS_SF_RX_SHUT)))
+		ev |= ZSOCK_POLLIN;
+	if ((f & ZS_SF_CONNECTED) && !(f & ZS_SF_TX_SHUT) && writable(s))
+		ev |= ZSOCK_POLLOUT;
+	if ((f & ZS_SF_RX_EOF) && (f & ZS_SF_TX_SHUT))
+		ev |= ZSOCK_POLLHUP;
+	if (!(f & (ZS_SF_CONNECTED | ZS_SF_CONNECTING)))
+		ev |= ZSOCK_POLLOUT | ZSOCK_POLLHUP; /* as Linux for a fresh socket */
+	return ev;
+}

@@ -1,0 +1,309 @@
+/*
+ * UDP sockets.
+ *
+ * Receive: each datagram's pbuf chain is wrapped in rx headers (no copy)
+ * with its source address in the head's meta, and queued on the rx ring;
+ * recvfrom() copies it out once and hands the chain back through the done
+ * ring. A full ring or pool drops the datagram and counts it (rx_drops), as
+ * a full socket buffer does on any stack.
+ *
+ * Send: sendto() runs in the reactor while the caller waits, so lwIP's
+ * verdict (EHOSTUNREACH, ENOMEM, EMSGSIZE) reaches the caller as it does on
+ * Linux. Because the caller's buffer is pinned for the whole call, the
+ * datagram is passed to lwIP as a PBUF_REF on it: zero copies in the
+ * engine. lwIP copies a PBUF_REF itself if it must queue it (ARP pending).
+ */
+#include "engine/sock/sock.h"
+#include "engine/stats.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "lwip/udp.h"
+
+#define UDP_MAX_V4 65507  /* 65535 - 20 (IPv4) - 8 (UDP) */
+#define UDP_MAX_V6 65527  /* 65535 - 8: the IPv6 payload length limit */
+
+static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
+			const ip_addr_t *addr, u16_t port)
+{
+	struct zs_sock *s = arg;
+	struct net_buf *head = NULL, *prev = NULL;
+	struct pbuf *q;
+
+	(void)pcb;
+	if (s == NULL || (zs_sock_flags(s) & (ZS_SF_RX_SHUT | ZS_SF_CLOSED)))
+		goto drop;
+	if (zs_ring_count(&s->rx) + zs_ring_count(&s->done) >= ZS_RING_SIZE)
+		goto drop;
+	for (q = p; q != NULL; q = q->next) {
+		struct net_buf *b = zs_pool_alloc(&zs_rx_pool);
+
+		if (b == NULL)
+			goto drop;
+		b->data = q->payload;
+		b->len = q->len;
+		if (prev != NULL)
+			prev->frags = b;
+		else
+			head = b;
+		prev = b;
+	}
+	head->owner = p;
+	head->tot_len = p->tot_len;
+	if (IP_IS_V6(addr)) {
+		head->meta.family = 6;
+		memcpy(head->meta.addr, ip_2_ip6(addr)->addr, 16);
+	} else {
+		head->meta.family = 4;
+		memcpy(head->meta.addr, &ip_2_ip4(addr)->addr, 4);
+	}
+	head->meta.port = port;
+	ZS_COUNT(rx_bytes, p->tot_len);
+	zs_ring_put(&s->rx, head);
+	zs_sock_notify(s);
+	return;
+drop:
+	if (head != NULL)
+		zs_buf_free_chain(head);
+	ZS_COUNT(rx_drops, 1);
+	pbuf_free(p);
+}
+
+int zs_udp_open(struct zs_sock *s)
+{
+	struct udp_pcb *pcb;
+
+	pcb = udp_new_ip_type(s->family == AF_INET6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
+	if (pcb == NULL)
+		return -ENOMEM;
+	udp_recv(pcb, on_udp_recv, s);
+	s->pcb.udp = pcb;
+	return 0;
+}
+
+void zs_udp_close(struct zs_sock *s)
+{
+	ZS_ASSERT_REACTOR();
+	zs_sock_set(s, ZS_SF_CLOSED);
+	if (s->pcb.udp != NULL) {
+		udp_remove(s->pcb.udp);
+		s->pcb.udp = NULL;
+	}
+	zs_sock_reactor_release(s);
+}
+
+int zs_udp_bind(struct zs_sock *s, const ip_addr_t *ip, uint16_t port)
+{
+	struct udp_pcb *pcb = s->pcb.udp;
+	struct netif *n;
+	bool found = ip_addr_isany(ip);
+	err_t e;
+
+	NETIF_FOREACH(n) {
+		if (found)
+			break;
+		if (IP_IS_V4(ip) && ip4_addr_cmp(ip_2_ip4(ip), netif_ip4_addr(n)))
+			found = true;
+		if (IP_IS_V6(ip) && netif_get_ip6_addr_match(n, ip_2_ip6(ip)) >= 0)
+			found = true;
+	}
+	if (!found && !ip_addr_ismulticast(ip))
+		return -EADDRNOTAVAIL;
+	if (zs_sock_flags(s) & ZS_SF_REUSEADDR)
+		ip_set_option(pcb, SOF_REUSEADDR);
+	e = udp_bind(pcb, ip, port);
+	if (e != ERR_OK)
+		return -zs_err_to_errno(e);
+	s->local_ip = pcb->local_ip;
+	s->local_port = pcb->local_port;
+	zs_sock_set(s, ZS_SF_BOUND);
+	return 0;
+}
+
+struct uconn_args {
+	struct zs_sock *s;
+	ip_addr_t ip;
+	uint16_t port;
+	bool disconnect;
+};
+
+static int uconnect_r(void *p)
+{
+	struct uconn_args *a = p;
+	struct zs_sock *s = a->s;
+	err_t e;
+
+	if (a->disconnect) {
+		udp_disconnect(s->pcb.udp);
+		zs_sock_clear(s, ZS_SF_CONNECTED);
+		return 0;
+	}
+	e = udp_connect(s->pcb.udp, &a->ip, a->port);
+	if (e != ERR_OK)
+		return -zs_err_to_errno(e);
+	s->remote_ip = a->ip;
+	s->remote_port = a->port;
+	s->local_ip = s->pcb.udp->local_ip;
+	s->local_port = s->pcb.udp->local_port;
+	zs_sock_set(s, ZS_SF_CONNECTED | ZS_SF_BOUND);
+	return 0;
+}
+
+int zs_udp_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
+{
+	struct uconn_args a = { .s = s };
+	int rc;
+
+	if (addr != NULL && len >= (socklen_t)sizeof(sa_family_t) &&
+	    addr->sa_family == AF_UNSPEC) {
+		a.disconnect = true;
+	} else {
+		rc = zs_addr_from_sockaddr(s, addr, len, &a.ip, &a.port);
+		if (rc < 0)
+			return rc;
+	}
+	return zs_reactor_call(uconnect_r, &a);
+}
+
+struct usend_args {
+	struct zs_sock *s;
+	const void *buf;
+	size_t len;
+	bool to;
+	ip_addr_t ip;
+	uint16_t port;
+};
+
+static int usend_r(void *p)
+{
+	struct usend_args *a = p;
+	struct zs_sock *s = a->s;
+	struct pbuf *pb;
+	err_t e;
+
+	if (s->pcb.udp == NULL)
+		return -EBADF;
+	if (a->len == 0) {
+		pb = pbuf_alloc(PBUF_TRANSPORT, 0, PBUF_RAM);
+	} else {
+		pb = pbuf_alloc(PBUF_RAW, (u16_t)a->len, PBUF_REF);
+		if (pb != NULL)
+			pb->payload = (void *)(uintptr_t)a->buf;
+	}
+	if (pb == NULL) {
+		ZS_COUNT(tx_drops, 1);
+		return -ENOMEM;
+	}
+	if (a->to)
+		e = udp_sendto(s->pcb.udp, pb, &a->ip, a->port);
+	else
+		e = udp_send(s->pcb.udp, pb);
+	pbuf_free(pb);
+	if (e != ERR_OK) {
+		ZS_COUNT(tx_drops, 1);
+		if (e == ERR_RTE)
+			return -ENETUNREACH;
+		return -zs_err_to_errno(e);
+	}
+	s->local_ip = s->pcb.udp->local_ip;
+	s->local_port = s->pcb.udp->local_port;
+	zs_sock_set(s, ZS_SF_BOUND);
+	ZS_COUNT(tx_bytes, a->len);
+	return 0;
+}
+
+ssize_t zs_udp_sendto(struct zs_sock *s, const void *buf, size_t len, int flags,
+		      const struct sockaddr *to, socklen_t tolen)
+{
+	struct usend_args a = { .s = s, .buf = buf, .len = len };
+	uint32_t f = zs_sock_flags(s);
+	int rc;
+
+	(void)flags;
+	if (f & ZS_SF_TX_SHUT)
+		return -EPIPE;
+	if (len > (s->family == AF_INET6 ? UDP_MAX_V6 : UDP_MAX_V4))
+		return -EMSGSIZE;
+	if (to != NULL) {
+		rc = zs_addr_from_sockaddr(s, to, tolen, &a.ip, &a.port);
+		if (rc < 0)
+			return rc;
+		a.to = true;
+	} else if (!(f & ZS_SF_CONNECTED)) {
+		return -EDESTADDRREQ;
+	}
+	rc = zs_reactor_call(usend_r, &a);
+	return rc < 0 ? rc : (ssize_t)len;
+}
+
+static bool dgram_readable(struct zs_sock *s)
+{
+	return zs_ring_count(&s->rx) > 0 ||
+	       (zs_sock_flags(s) & (ZS_SF_RX_SHUT | ZS_SF_CLOSED));
+}
+
+ssize_t zs_udp_recvfrom(struct zs_sock *s, void *buf, size_t len, int flags,
+			struct sockaddr *from, socklen_t *fromlen)
+{
+	int64_t deadline = zs_deadline(atomic_load(&s->rcvtimeo_ms));
+	struct net_buf *h = NULL, *b;
+	size_t got = 0;
+	ssize_t rc = 0;
+
+	zs_lock_take(&s->rx_lock);
+	for (;;) {
+		uint32_t f = zs_sock_flags(s);
+
+		h = zs_ring_peek(&s->rx);
+		if (h != NULL)
+			break;
+		if (f & ZS_SF_RX_SHUT)
+			break;
+		if (f & ZS_SF_CLOSED) {
+			rc = -EINTR;
+			break;
+		}
+		if (!zs_sock_may_block(s, flags)) {
+			rc = -EAGAIN;
+			break;
+		}
+		rc = zs_sock_wait(s, dgram_readable, deadline, false);
+		if (rc < 0)
+			break;
+	}
+	if (h != NULL) {
+		for (b = h; b != NULL && got < len; b = b->frags) {
+			size_t n = b->len < len - got ? b->len : len - got;
+
+			memcpy((uint8_t *)buf + got, b->data, n);
+			got += n;
+		}
+		ZS_COUNT(rx_bytes_copied, got);
+		if (from != NULL)
+			zs_addr_to_sockaddr_raw(h->meta.family == 6 ? AF_INET6 : AF_INET,
+						h->meta.addr, h->meta.port, from, fromlen);
+		rc = (flags & ZSOCK_MSG_TRUNC) ? (ssize_t)h->tot_len : (ssize_t)got;
+		if (!(flags & ZSOCK_MSG_PEEK)) {
+			zs_ring_get(&s->rx);
+			zs_ring_put(&s->done, h);
+			zs_reactor_post(&s->work);
+		}
+	}
+	zs_lock_give(&s->rx_lock);
+	return rc;
+}
+
+short zs_udp_poll_events(struct zs_sock *s)
+{
+	uint32_t f = zs_sock_flags(s);
+	short ev = 0;
+
+	if (zs_ring_count(&s->rx) > 0 || (f & ZS_SF_RX_SHUT))
+		ev |= ZSOCK_POLLIN;
+	if (!(f & ZS_SF_TX_SHUT))
+		ev |= ZSOCK_POLLOUT;
+	if (atomic_load(&s->so_error) != 0)
+		ev |= ZSOCK_POLLERR;
+	return ev;
+}
