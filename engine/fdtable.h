@@ -22,6 +22,9 @@
 struct zs_waiter;
 struct zs_wait_node;
 
+/** poll_events(): the object was closed while polled (poll fails, EINTR). */
+#define ZS_POLL_CLOSED 0x10000
+
 struct zs_fd_vtable {
 	/* lifetime (required) */
 	void (*ref)(void *obj);
@@ -46,8 +49,9 @@ struct zs_fd_vtable {
 	int (*getpeername)(void *obj, struct sockaddr *addr, socklen_t *len);
 	int (*fcntl)(void *obj, int cmd, int flags);
 
-	/* poll: readiness now, and the wait queue to sleep on */
-	short (*poll_events)(void *obj);
+	/* poll: readiness now (ZSOCK_POLL* bits, or ZS_POLL_CLOSED when the
+	 * fd was closed under the poller), and the wait queue to sleep on */
+	int (*poll_events)(void *obj);
 	void (*poll_link)(void *obj, struct zs_wait_node *node, struct zs_waiter *w);
 	void (*poll_unlink)(void *obj, struct zs_wait_node *node);
 };

@@ -5,6 +5,9 @@
  * the thread sleeps on its single event and, when woken, tests again. An
  * event on any socket costs one signal, however many sockets are polled.
  * Testing is a few atomic loads per socket, no syscall.
+ *
+ * Zephyr's rule: closing a polled fd from another thread makes the poll
+ * return -1/EINTR.
  */
 #include <zsock/socket.h>
 
@@ -21,12 +24,13 @@ struct entry {
 	struct zs_wait_node node;
 };
 
+/* Returns the ready count, or -EINTR when a polled fd was closed. */
 static int scan(struct zsock_pollfd *fds, struct entry *e, int nfds)
 {
 	int i, n = 0;
 
 	for (i = 0; i < nfds; i++) {
-		short ev;
+		int ev;
 
 		if (fds[i].fd < 0) {
 			fds[i].revents = 0;
@@ -38,6 +42,8 @@ static int scan(struct zsock_pollfd *fds, struct entry *e, int nfds)
 			continue;
 		}
 		ev = e[i].vt->poll_events ? e[i].vt->poll_events(e[i].obj) : 0;
+		if (ev & ZS_POLL_CLOSED)
+			return -EINTR;
 		fds[i].revents = (short)(ev & (fds[i].events | ZSOCK_POLLERR |
 					       ZSOCK_POLLHUP | ZSOCK_POLLNVAL));
 		if (fds[i].revents)
@@ -75,7 +81,7 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
 	}
 	for (;;) {
 		n = scan(fds, e, nfds);
-		if (n > 0 || timeout == 0)
+		if (n != 0 || timeout == 0)
 			break;
 		if (zs_event_wait(&w->ev, deadline) == -ETIMEDOUT) {
 			n = scan(fds, e, nfds);
@@ -88,6 +94,10 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
 		if (timeout != 0 && e[i].vt->poll_link)
 			e[i].vt->poll_unlink(e[i].obj, &e[i].node);
 		zs_fd_put(e[i].obj, e[i].vt);
+	}
+	if (n < 0) {
+		errno = -n;
+		return -1;
 	}
 	return n;
 }

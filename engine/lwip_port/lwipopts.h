@@ -64,6 +64,9 @@ void zs_lwip_assert_core(void);
 #define IP_REASS_MAX_PBUFS          64  /* a 65507-byte datagram is 45 frames */
 #define LWIP_IPV6_FRAG              1
 #define LWIP_IPV6_REASS             1
+/* 64-bit hosts: lwIP's reassembly helper does not fit in the 8-byte
+ * fragment header it would overlay, so it keeps a copy instead */
+#define IPV6_FRAG_COPYHEADER        1
 #define SO_REUSE                    1
 #define LWIP_TCP_KEEPALIVE          1
 #define LWIP_SO_RCVBUF              0
@@ -101,6 +104,16 @@ void zs_lwip_assert_core(void);
 #define LWIP_NUM_NETIF_CLIENT_DATA  1
 #define LWIP_CHECKSUM_CTRL_PER_NETIF 1
 #define ETHARP_SUPPORT_STATIC_ENTRIES 0
+
+/* ---- pcap mirroring ---------------------------------------------------------
+ * Packets that lwIP delivers to itself (127.0.0.1, ::1, an interface's own
+ * address) never pass a link-layer output, so the capture sees them where
+ * they enter IP. The hook returns 0: it never consumes a packet. */
+struct pbuf;
+struct netif;
+int zs_pcap_ip_input_hook(struct pbuf *p, struct netif *inp);
+#define LWIP_HOOK_IP4_INPUT(p, inp) zs_pcap_ip_input_hook((p), (inp))
+#define LWIP_HOOK_IP6_INPUT(p, inp) zs_pcap_ip_input_hook((p), (inp))
 
 /* ---- diagnostics ------------------------------------------------------- */
 #define LWIP_STATS                  1

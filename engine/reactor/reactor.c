@@ -189,7 +189,6 @@ void zs_reactor_post(struct zs_work *w)
 
 void zs_reactor_cancel(struct zs_work *w)
 {
-	ZS_ASSERT_REACTOR();
 	zs_lock_take(&q_lock);
 	if (atomic_load(&w->queued)) {
 		zs_list_remove(&w->node);

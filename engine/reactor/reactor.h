@@ -55,7 +55,7 @@ int zs_reactor_call(int (*fn)(void *arg), void *arg);
 /** Queue w for the reactor (no-op if already queued). Any thread. */
 void zs_reactor_post(struct zs_work *w);
 
-/** Reactor only: drop w from the queue if it is queued. */
+/** Drop w from the queue if it is queued (it will not run). Any thread. */
 void zs_reactor_cancel(struct zs_work *w);
 
 #endif

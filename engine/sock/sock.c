@@ -90,14 +90,30 @@ void zs_sock_ref(struct zs_sock *s)
 	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
 }
 
-void zs_sock_unref(struct zs_sock *s)
+static void pool_return(struct zs_sock *s)
 {
-	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
-		return;
+	ZS_ASSERT_REACTOR();
+	zs_reactor_cancel(&s->work);
 	zs_lock_take(&pool_lock);
 	pool_used--;
 	zs_list_append(&pool_free, &s->pool_node);
 	zs_lock_give(&pool_lock);
+}
+
+/*
+ * The object returns to the pool in the reactor only: its work item may be
+ * queued or running there, and re-initialising a queued node would corrupt
+ * the queue. An application thread that drops the last reference posts the
+ * work item instead; sock_work_fn() sees refs == 0 and does the return.
+ */
+void zs_sock_unref(struct zs_sock *s)
+{
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (zs_port_in_reactor())
+		pool_return(s);
+	else
+		zs_reactor_post(&s->work);
 }
 
 uint32_t zs_sock_in_use(void)
@@ -219,6 +235,10 @@ static void sock_work_fn(struct zs_work *w)
 {
 	struct zs_sock *s = zs_container_of(w, struct zs_sock, work);
 
+	if (atomic_load_explicit(&s->refs, memory_order_acquire) == 0) {
+		pool_return(s);
+		return;
+	}
 	if (s->type == SOCK_STREAM) {
 		zs_tcp_work(s);
 	} else {
@@ -641,10 +661,12 @@ static int sock_setsockopt(void *obj, int level, int name, const void *val, sock
 
 /* ---- poll --------------------------------------------------------------------- */
 
-static short sock_poll_events(void *obj)
+static int sock_poll_events(void *obj)
 {
 	struct zs_sock *s = obj;
 
+	if (zs_sock_flags(s) & ZS_SF_CLOSED)
+		return ZS_POLL_CLOSED;
 	if (s->type == SOCK_STREAM)
 		return zs_tcp_poll_events(s);
 	return zs_udp_poll_events(s);
@@ -673,6 +695,9 @@ static int close_r(void *p)
 		zs_tcp_close(s);
 	else
 		zs_udp_close(s);
+	/* the fd table's reference, dropped here so that the object is back
+	 * in the pool when close() returns unless a call is still in flight */
+	zs_sock_unref(s);
 	return 0;
 }
 
@@ -683,7 +708,6 @@ static int sock_close(void *obj)
 	zs_sock_set(s, ZS_SF_CLOSED);
 	zs_sock_notify(s);
 	zs_reactor_call(close_r, s);
-	zs_sock_unref(s); /* the fd table's reference */
 	return 0;
 }
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian 12 machine, as root:
+#
+#   scripts/test.sh
+#
+# Installs what is missing (Debian packages, lwIP and BearSSL source
+# packages), then builds and runs `meson test` three times: a plain build,
+# ASan+UBSan, and TSan. Root-only tests (TAP, network namespaces) run when
+# the caller is root and say "skipped: <reason>" otherwise.
+#
+# ZSOCK_TEST_CONFIGS="plain asan" restricts the configurations.
+# The last line is the total over all configurations: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+scripts/install-packages.sh || { echo "test.sh: package installation failed" >&2; exit 1; }
+scripts/fetch-deps.sh || { echo "test.sh: fetching lwIP/BearSSL sources failed" >&2; exit 1; }
+
+configs=${ZSOCK_TEST_CONFIGS:-plain asan tsan}
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+total_ok=0 total_fail=0 total_skip=0 rc=0
+for cfg in $configs; do
+  dir="build-test-$cfg"
+  case $cfg in
+    plain) opts=(-Dbuildtype=debugoptimized) ;;
+    asan)  opts=(-Dbuildtype=debug -Db_sanitize=address,undefined) ;;
+    tsan)  opts=(-Dbuildtype=debugoptimized -Db_sanitize=thread) ;;
+    *) echo "test.sh: unknown configuration $cfg" >&2; exit 2 ;;
+  esac
+  echo "=== $cfg: configure and build ($dir)"
+  if [ -d "$dir" ]; then
+    meson setup --reconfigure "$dir" -Dtests=enabled "${opts[@]}" >"$dir.setup.log" 2>&1
+  else
+    meson setup "$dir" -Dtests=enabled "${opts[@]}" >"$dir.setup.log" 2>&1
+  fi || { cat "$dir.setup.log"; echo "test.sh: $cfg: meson setup failed" >&2; total_fail=$((total_fail + 1)); rc=1; continue; }
+  if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
+    tail -50 "$dir.build.log"
+    echo "test.sh: $cfg: build failed" >&2
+    total_fail=$((total_fail + 1)); rc=1; continue
+  fi
+  echo "=== $cfg: meson test"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 2>&1 | tee "$dir.test.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+  # meson's summary: "Ok: N", "Fail: N", "Skipped: N", "Timeout: N", ...
+  get() { sed -n "s/^$1:[[:space:]]*\([0-9]*\)\$/\1/p" "$dir.test.log" | tail -n 1; }
+  ok=$(get Ok); fail=$(get Fail); skip=$(get Skipped); tmo=$(get Timeout); up=$(get 'Unexpected Pass')
+  ok=${ok:-0}; fail=${fail:-0}; skip=${skip:-0}; tmo=${tmo:-0}; up=${up:-0}
+  echo "=== $cfg: $ok passed, $((fail + tmo + up)) failed, $skip skipped"
+  total_ok=$((total_ok + ok)); total_fail=$((total_fail + fail + tmo + up)); total_skip=$((total_skip + skip))
+done
+cd "$top"
+echo "$total_ok passed, $total_fail failed, $total_skip skipped"
+exit $rc
