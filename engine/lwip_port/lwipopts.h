@@ -17,6 +17,9 @@
 #define LWIP_TIMERS                 1
 #define LWIP_CALLBACK_API           1
 
+/* The C library's htons() & co. stay; lwIP uses its own lwip_htons(). */
+#define LWIP_DONT_PROVIDE_BYTEORDER_FUNCTIONS 1
+
 /* Every raw-API entry asserts it runs in the reactor. */
 void zs_lwip_assert_core(void);
 #define LWIP_ASSERT_CORE_LOCKED()   zs_lwip_assert_core()

@@ -66,6 +66,13 @@ struct zs_pool {
 	uint32_t alloc_fail;     /**< protected by lock */
 };
 
+/**
+ * Set up a pool over caller-provided arrays: bufs[count] and, for a pool
+ * that owns payload, storage[count * data_size] (NULL for header-only
+ * pools). The arrays MUST outlive every use of the pool. A pool is
+ * registered for zs_buf_free()'s checks (at most 16 pools per process;
+ * initialising the same pool again reuses its slot).
+ */
 void zs_pool_init(struct zs_pool *pool, const char *name, struct net_buf *bufs,
 		  uint8_t *storage, uint16_t data_size, uint32_t count);
 

@@ -16,6 +16,29 @@ static struct net_buf rx_bufs[CONFIG_NET_BUF_RX_COUNT];
 struct zs_pool zs_tx_pool;
 struct zs_pool zs_rx_pool;
 
+/* Every pool ever initialised, so that zs_buf_free() can vet a pointer. */
+#define ZS_POOLS_MAX 16
+static struct zs_pool *pools[ZS_POOLS_MAX];
+static _Atomic uint32_t n_pools;
+static atomic_flag registry_busy = ATOMIC_FLAG_INIT; /* rare, short: a spin */
+
+static void registry_add(struct zs_pool *pool)
+{
+	uint32_t i, n;
+
+	while (atomic_flag_test_and_set_explicit(&registry_busy, memory_order_acquire))
+		;
+	n = atomic_load_explicit(&n_pools, memory_order_relaxed);
+	for (i = 0; i < n && pools[i] != pool; i++)
+		;
+	if (i == n) {
+		ZS_ASSERT(n < ZS_POOLS_MAX);
+		pools[n] = pool;
+		atomic_store_explicit(&n_pools, n + 1, memory_order_release);
+	}
+	atomic_flag_clear_explicit(&registry_busy, memory_order_release);
+}
+
 void zs_pool_init(struct zs_pool *pool, const char *name, struct net_buf *bufs,
 		  uint8_t *storage, uint16_t data_size, uint32_t count)
 {
@@ -38,6 +61,7 @@ void zs_pool_init(struct zs_pool *pool, const char *name, struct net_buf *bufs,
 		zs_list_init(&b->node);
 		zs_list_append(&pool->free, &b->node);
 	}
+	registry_add(pool);
 }
 
 struct net_buf *zs_pool_alloc(struct zs_pool *pool)
@@ -75,11 +99,17 @@ static bool in_array(const struct net_buf *buf, const struct net_buf *base, size
 	return p >= b && p < b + n * sizeof(*base) && (p - b) % sizeof(*base) == 0;
 }
 
-/* Only a pointer to an element of one of our arrays may be dereferenced. */
+/* Only a pointer to an element of a registered pool's array may be
+ * dereferenced: the check walks the (short) registry, O(pools). */
 static bool buf_is_valid(const struct net_buf *buf)
 {
-	return in_array(buf, tx_bufs, CONFIG_NET_BUF_TX_COUNT) ||
-	       in_array(buf, rx_bufs, CONFIG_NET_BUF_RX_COUNT);
+	uint32_t i, n = atomic_load_explicit(&n_pools, memory_order_acquire);
+
+	for (i = 0; i < n; i++) {
+		if (in_array(buf, pools[i]->bufs, pools[i]->count))
+			return true;
+	}
+	return false;
 }
 
 int zs_buf_free(struct net_buf *buf)

@@ -16,6 +16,7 @@ void zs_waitq_destroy(struct zs_waitq *q)
 void zs_waitq_add(struct zs_waitq *q, struct zs_wait_node *node, struct zs_waiter *w)
 {
 	node->waiter = w;
+	zs_list_init(&node->link);
 	zs_lock_take(&q->lock);
 	zs_list_append(&q->nodes, &node->link);
 	atomic_fetch_add(&q->count, 1);
@@ -28,8 +29,10 @@ void zs_waitq_add(struct zs_waitq *q, struct zs_wait_node *node, struct zs_waite
 void zs_waitq_del(struct zs_waitq *q, struct zs_wait_node *node)
 {
 	zs_lock_take(&q->lock);
-	zs_list_remove(&node->link);
-	atomic_fetch_sub(&q->count, 1);
+	if (node->link.next != &node->link) {  /* still linked */
+		zs_list_remove(&node->link);
+		atomic_fetch_sub(&q->count, 1);
+	}
 	zs_lock_give(&q->lock);
 }
 

@@ -39,7 +39,7 @@ void zs_waitq_init(struct zs_waitq *q);
 void zs_waitq_destroy(struct zs_waitq *q);
 /** Link node (for waiter w) into q. Any thread but the reactor. */
 void zs_waitq_add(struct zs_waitq *q, struct zs_wait_node *node, struct zs_waiter *w);
-/** Unlink node from q. */
+/** Unlink node from q (harmless if it is no longer linked). */
 void zs_waitq_del(struct zs_waitq *q, struct zs_wait_node *node);
 /** Signal every waiter linked to q. Any thread; call after publishing. */
 void zs_waitq_wake(struct zs_waitq *q);
