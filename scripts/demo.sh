@@ -67,9 +67,11 @@ check "UDP/IPv4 echo (socat)" "hello over UDP/IPv4" \
   sh -c "echo 'hello over UDP/IPv4' | ip netns exec $ns socat -t2 - UDP4:192.0.2.2:7"
 check "UDP/IPv6 echo (socat)" "hello over UDP/IPv6" \
   sh -c "echo 'hello over UDP/IPv6' | ip netns exec $ns socat -t2 - 'UDP6:[2001:db8::2]:7'"
-big=$(head -c 1048576 /dev/urandom | base64 -w0)
-check "TCP/IPv4 echo of 1 MiB (sha256 compared)" "$(printf %s "$big" | sha256sum)" \
-  sh -c "printf %s '$big' | ip netns exec $ns socat -t5 - TCP4:192.0.2.2:7 | sha256sum"
+big=$(mktemp)
+head -c 1048576 /dev/urandom >"$big"
+check "TCP/IPv4 echo of 1 MiB (sha256 compared)" "$(sha256sum <"$big")" \
+  sh -c "ip netns exec $ns socat -t5 - TCP4:192.0.2.2:7 <'$big' | sha256sum"
+rm -f "$big"
 
 kill -INT "$server" 2>/dev/null || true
 wait "$server" 2>/dev/null || true
