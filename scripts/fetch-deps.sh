@@ -51,6 +51,22 @@ apply_overlay() {
   done < <(find "$src" -type f -print0)
 }
 
+# Apply packagefiles/<name>-patches/*.patch (zsock's own fixes to the
+# third-party trees, each explained in its header). Idempotent: a patch that
+# is already in is recognised by a reverse dry run and skipped.
+apply_patches() {
+  local name=$1 dest=$2 p
+  for p in "$PACKAGEFILES/$name-patches"/*.patch; do
+    [ -e "$p" ] || continue
+    if patch -p1 -N -s --dry-run -d "$dest" <"$p" >/dev/null 2>&1; then
+      patch -p1 -N -s -d "$dest" <"$p" || die "$name: applying $(basename "$p") failed"
+      log "$name: applied $(basename "$p")"
+    elif ! patch -p1 -R -s --dry-run -d "$dest" <"$p" >/dev/null 2>&1; then
+      die "$name: $(basename "$p") neither applies nor is already applied"
+    fi
+  done
+}
+
 # ---- fast path: everything already unpacked ---------------------------------
 missing=()
 for dep in "${DEPS[@]}"; do
@@ -58,6 +74,7 @@ for dep in "${DEPS[@]}"; do
   dest=$SUBPROJECTS_DIR/$name-$ver
   if [ -f "$dest/$STAMP" ]; then
     apply_overlay "$name" "$dest"
+    apply_patches "$name" "$dest"
   else
     missing+=("$dep")
   fi
@@ -256,6 +273,7 @@ for dep in "${missing[@]}"; do
   fi
   mv "$tree" "$dest"
   apply_overlay "$name" "$dest"
+  apply_patches "$name" "$dest"
   printf '%s\n' "$got" >"$dest/$STAMP"
   log "$name $got -> $dest"
 done

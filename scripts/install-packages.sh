@@ -14,7 +14,7 @@ PACKAGES=(
   meson ninja-build pkg-config
   gcc clang libclang-rt-14-dev
   libcriterion-dev
-  dpkg-dev
+  dpkg-dev patch
   iproute2 iptables libnetfilter-queue-dev libmnl-dev
   socat netcat-openbsd "tshark?"
   openssl

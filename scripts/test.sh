@@ -5,7 +5,7 @@
 #
 # Installs what is missing (Debian packages, lwIP and BearSSL source
 # packages), then builds and runs `meson test` three times: a plain build,
-# ASan+UBSan, and TSan. Root-only tests (TAP, network namespaces) run when
+# ASan+UBSan, and TSan (the tests built against tests/crshim, see there). Root-only tests (TAP, network namespaces) run when
 # the caller is root and say "skipped: <reason>" otherwise.
 #
 # ZSOCK_TEST_CONFIGS="plain asan" restricts the configurations.
@@ -28,7 +28,9 @@ for cfg in $configs; do
   case $cfg in
     plain) opts=(-Dbuildtype=debugoptimized) ;;
     asan)  opts=(-Dbuildtype=debug -Db_sanitize=address,undefined) ;;
-    tsan)  opts=(-Dbuildtype=debugoptimized -Db_sanitize=thread) ;;
+    # Criterion 2.4 cannot start under TSan (upstream issue #274): the same
+    # test sources build against tests/crshim, a compatible runner.
+    tsan)  opts=(-Dbuildtype=debugoptimized -Db_sanitize=thread -Dcriterion_shim=true) ;;
     *) echo "test.sh: unknown configuration $cfg" >&2; exit 2 ;;
   esac
   echo "=== $cfg: configure and build ($dir)"

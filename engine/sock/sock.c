@@ -253,7 +253,7 @@ int zs_addr_from_sockaddr(struct zs_sock *s, const struct sockaddr *sa,
 {
 	if (sa == NULL)
 		return -EFAULT;
-	if (len < (socklen_t)sizeof(sa_family_t))
+	if ((int)len < (int)sizeof(sa_family_t)) /* also a "negative" length */
 		return -EINVAL;
 	if (sa->sa_family != s->family)
 		return -EAFNOSUPPORT;
@@ -409,6 +409,8 @@ static ssize_t sock_sendto(void *obj, const void *buf, size_t len, int flags,
 {
 	struct zs_sock *s = obj;
 
+	if (len > SSIZE_MAX)
+		return -EINVAL; /* negative as ssize_t: no buffer is that long */
 	if (buf == NULL && len > 0)
 		return -EFAULT;
 	if (s->type == SOCK_STREAM)
@@ -421,10 +423,14 @@ static ssize_t sock_recvfrom(void *obj, void *buf, size_t len, int flags,
 {
 	struct zs_sock *s = obj;
 
+	if (len > SSIZE_MAX)
+		return -EINVAL;
 	if (buf == NULL && len > 0)
 		return -EFAULT;
 	if (from != NULL && fromlen == NULL)
 		return -EFAULT;
+	if (fromlen != NULL && (int)*fromlen < 0)
+		return -EINVAL;
 	if (s->type == SOCK_STREAM) {
 		ssize_t n = zs_tcp_recv(s, buf, len, flags);
 
@@ -534,7 +540,7 @@ static int sock_fcntl(void *obj, int cmd, int flags)
 
 static int put_int(void *val, socklen_t *len, int v)
 {
-	if (*len < (socklen_t)sizeof(int))
+	if ((int)*len < (int)sizeof(int))
 		return -EINVAL;
 	memcpy(val, &v, sizeof(int));
 	*len = sizeof(int);
@@ -543,7 +549,7 @@ static int put_int(void *val, socklen_t *len, int v)
 
 static int get_int(const void *val, socklen_t len, int *v)
 {
-	if (len < (socklen_t)sizeof(int))
+	if ((int)len < (int)sizeof(int))
 		return -EINVAL;
 	memcpy(v, val, sizeof(int));
 	return 0;
@@ -589,6 +595,8 @@ static int sock_getsockopt(void *obj, int level, int name, void *val, socklen_t 
 
 	if (val == NULL || len == NULL)
 		return -EFAULT;
+	if ((int)*len < 0)
+		return -EINVAL;
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_TYPE:       return put_int(val, len, s->type);

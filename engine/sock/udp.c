@@ -22,7 +22,10 @@
 #include "lwip/udp.h"
 
 #define UDP_MAX_V4 65507  /* 65535 - 20 (IPv4) - 8 (UDP) */
-#define UDP_MAX_V6 65527  /* 65535 - 8: the IPv6 payload length limit */
+/* IPv6 allows 65527 (a 65535-byte payload), but lwIP keeps a packet's
+ * length, headers included, in 16 bits (pbuf.tot_len): 65535 - 40 - 8.
+ * A deliberate, documented deviation: larger sends fail with EMSGSIZE. */
+#define UDP_MAX_V6 65487
 
 static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 			const ip_addr_t *addr, u16_t port)
