@@ -115,8 +115,9 @@ int zsock_bind(int sock, const struct sockaddr *addr, socklen_t addrlen);
  * the default peer and the receive filter, does not block.
  * Errors: EBADF, EFAULT, EINVAL (addrlen), EAFNOSUPPORT, EISCONN, EALREADY
  * (a connect is in progress), ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EINTR
- * (closed by another thread), EINPROGRESS, EAGAIN (SO_SNDTIMEO expired; the
- * handshake goes on and completes as a non-blocking one would).
+ * (closed by another thread), EINPROGRESS (non-blocking, or SO_SNDTIMEO
+ * expired: as on Linux the handshake goes on and completes as a
+ * non-blocking one would).
  */
 int zsock_connect(int sock, const struct sockaddr *addr, socklen_t addrlen);
 
@@ -138,12 +139,17 @@ int zsock_listen(int sock, int backlog);
 int zsock_accept(int sock, struct sockaddr *addr, socklen_t *addrlen);
 
 /**
- * Send. Stream: copies up to len bytes into the engine and returns how many
- * were taken (a blocking call may return fewer than len, never 0 for len >
- * 0; it blocks only until some room exists). Datagram: sends one datagram of
- * exactly len bytes or fails. dest_addr is ignored on a connected stream
+ * Send. Stream: copies len bytes into the engine (one copy) and returns how
+ * many were taken: a blocking call waits for room until all are queued,
+ * and returns fewer only when a timeout, an error or a close interrupts it
+ * after some progress; never 0 for len > 0. Datagram: sends one datagram
+ * of exactly len bytes while the caller waits, straight from buf (no copy
+ * in the engine), or fails: at most 65507 bytes over IPv4 and 65487 over
+ * IPv6 (lwIP holds a packet's length, headers included, in 16 bits: a
+ * deliberate deviation from Linux's 65527), EMSGSIZE beyond. dest_addr is ignored on a connected stream
  * socket; a datagram socket needs it unless connected.
- * Errors: EBADF, EFAULT (buf NULL with len > 0), EINVAL (addrlen), EAGAIN,
+ * Errors: EBADF, EFAULT (buf NULL with len > 0), EINVAL (addrlen, or len
+ * above SSIZE_MAX), EAGAIN,
  * EPIPE (shut down for writing or closed by the peer; no SIGPIPE is raised),
  * ECONNRESET, ENOTCONN, EDESTADDRREQ, EMSGSIZE, ENOMEM, EINTR, EHOSTUNREACH.
  */

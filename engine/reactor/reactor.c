@@ -10,11 +10,13 @@
 #include <stddef.h>
 
 #include "lwip/init.h"
+#include "lwip/ip.h"
 #include "lwip/netif.h"
+#include "lwip/pbuf.h"
 #include "lwip/timeouts.h"
 
-/* Loopback rounds per iteration: each round delivers what was queued. */
-#define ZS_REACTOR_LOOP_BUDGET 64
+/* Looped-back packets delivered per iteration, over all netifs. */
+#define ZS_REACTOR_LOOP_BUDGET 256
 
 struct zs_counters zs_counters;
 
@@ -43,6 +45,39 @@ static bool pending_io(void)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Deliver at most budget packets from the loopback queues. lwIP's own
+ * netif_poll() drains a queue until it is empty, and delivering a packet
+ * can queue another (an ACK, a reply): two busy peers on loopback could
+ * keep one call going for ever and starve every other phase. This is the
+ * same dequeue, bounded. Returns the packets delivered.
+ */
+static int loop_deliver(int budget)
+{
+	struct netif *n;
+	int done = 0;
+
+	NETIF_FOREACH(n) {
+		while (done < budget && n->loop_first != NULL) {
+			struct pbuf *in = n->loop_first, *end = in;
+
+			/* a packet is a chain ending where len == tot_len */
+			while (end->len != end->tot_len)
+				end = end->next;
+			if (end == n->loop_last)
+				n->loop_first = n->loop_last = NULL;
+			else
+				n->loop_first = end->next;
+			end->next = NULL;
+			in->if_idx = netif_get_index(n);
+			if (ip_input(in, n) != ERR_OK)
+				pbuf_free(in);
+			done++;
+		}
+	}
+	return done;
 }
 
 static bool run_calls(void)
@@ -111,14 +146,11 @@ static void reactor_main(void *arg)
 
 	for (;;) {
 		bool busy = false;
-		int i;
 
 		busy |= run_calls();
 		busy |= run_works();
-		for (i = 0; i < ZS_REACTOR_LOOP_BUDGET && pending_io(); i++) {
-			netif_poll_all();
+		if (loop_deliver(ZS_REACTOR_LOOP_BUDGET) > 0)
 			busy = true;
-		}
 		sys_check_timeouts();
 		if (busy || pending_io())
 			continue;
