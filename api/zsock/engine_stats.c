@@ -7,12 +7,11 @@
 #include "engine/fdtable.h"
 #include "engine/netbuf/net_buf.h"
 #include "engine/reactor/reactor.h"
+#include "engine/sock/native.h"
 #include "engine/stats.h"
 
 #include "lwip/stats.h"
 #include "lwip/memp.h"
-
-uint32_t zs_sock_in_use(void);
 
 static int lwip_r(void *p)
 {

@@ -9,8 +9,7 @@
 
 #include "engine/fdtable.h"
 #include "engine/reactor/reactor.h"
-
-int zs_sock_create(int family, int type, int proto);
+#include "engine/sock/native.h"
 
 static int fail(int neg_errno)
 {

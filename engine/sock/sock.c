@@ -754,7 +754,7 @@ static int open_r(void *p)
 	return rc;
 }
 
-/** Create a native socket and give it an fd. Returns the fd or -errno. */
+/* see engine/sock/native.h */
 int zs_sock_create(int family, int type, int proto)
 {
 	struct zs_sock *s;

@@ -39,6 +39,7 @@
 #include "engine/netbuf/ring.h"
 #include "engine/reactor/reactor.h"
 #include "engine/reactor/waitq.h"
+#include "engine/sock/native.h"
 
 #include "lwip/ip_addr.h"
 
@@ -120,7 +121,6 @@ extern struct zs_waitq zs_tx_pool_wq;
 struct zs_sock *zs_sock_alloc(int family, int type, int proto);
 void zs_sock_ref(struct zs_sock *s);
 void zs_sock_unref(struct zs_sock *s);
-uint32_t zs_sock_in_use(void);
 
 static inline uint32_t zs_sock_flags(struct zs_sock *s)
 {
