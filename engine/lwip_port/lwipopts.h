@@ -61,6 +61,12 @@ void zs_lwip_assert_core(void);
 #define LWIP_IPV6_DHCP6             0
 #define LWIP_IPV6_DUP_DETECT_ATTEMPTS 0 /* static addresses are valid at once */
 #define LWIP_ND6_QUEUEING           1
+/* Keep every packet that waits for ARP, not just the newest: the first
+ * fragmented datagram to a new neighbour is 45 frames. Costs a queue entry
+ * (16 bytes) per waiting packet. */
+#define ARP_QUEUEING                1
+#define ARP_QUEUE_LEN               64
+#define MEMP_NUM_ARP_QUEUE          64
 #define IP_FORWARD                  0
 #define IP_REASSEMBLY               1
 #define IP_FRAG                     1
@@ -95,6 +101,12 @@ void zs_lwip_assert_core(void);
 #define LWIP_TCP_TIMESTAMPS         0
 #define TCP_OVERSIZE                0   /* only used with copying writes */
 #define LWIP_WND_SCALE              0
+/* The TCP fast timer (delayed ACKs) every 100 ms and the slow timer
+ * (retransmission, RTO granularity) every 200 ms, instead of lwIP's 250 /
+ * 500 ms. lwIP 2.1.3 has no NewReno, so a second loss in one window waits
+ * for the RTO: at 500 ms ticks a 5 % loss link runs at a trickle. Costs
+ * timer wake-ups only while TCP connections exist (idle: none). */
+#define TCP_TMR_INTERVAL            100
 
 /* ---- netifs ------------------------------------------------------------ */
 #define LWIP_HAVE_LOOPIF            1
