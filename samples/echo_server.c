@@ -28,34 +28,31 @@ static void print_peer(const char *what, const struct sockaddr_in6 *sa)
 	fflush(stdout);
 }
 
-static int open_server(int type, uint16_t port)
+/* A listening TCP or bound UDP socket on the any-address of family. */
+static int open_server(int family, int type, uint16_t port)
 {
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
-	int fd = zsock_socket(AF_INET6, type, 0);
+	struct sockaddr_storage ss = { 0 };
+	socklen_t len;
+	int fd = zsock_socket(family, type, 0);
 	int one = 1;
 
-	/* IPv6 sockets on the engine are IPv6-only: serve IPv4 on its own socket */
 	if (fd < 0)
 		return -1;
-	zsock_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (zsock_bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    (type == SOCK_STREAM && zsock_listen(fd, 8) < 0)) {
-		zsock_close(fd);
-		return -1;
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		len = sizeof(*in6);
 	}
-	return fd;
-}
-
-static int open_server4(int type, uint16_t port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = zsock_socket(AF_INET, type, 0);
-	int one = 1;
-
-	if (fd < 0)
-		return -1;
 	zsock_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (zsock_bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	if (zsock_bind(fd, (struct sockaddr *)&ss, len) < 0 ||
 	    (type == SOCK_STREAM && zsock_listen(fd, 8) < 0)) {
 		zsock_close(fd);
 		return -1;
@@ -72,9 +69,10 @@ int main(int argc, char **argv)
 	time_t end = seconds > 0 ? time(NULL) + seconds : 0;
 	char buf[2048];
 	struct zsock_engine_stats st;
+	/* the engine's IPv6 sockets are IPv6-only: IPv4 gets its own */
 	int servers[4] = {
-		open_server4(SOCK_STREAM, port), open_server4(SOCK_DGRAM, port),
-		open_server(SOCK_STREAM, port), open_server(SOCK_DGRAM, port),
+		open_server(AF_INET, SOCK_STREAM, port), open_server(AF_INET, SOCK_DGRAM, port),
+		open_server(AF_INET6, SOCK_STREAM, port), open_server(AF_INET6, SOCK_DGRAM, port),
 	};
 
 	for (i = 0; i < 4; i++) {

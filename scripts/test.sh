@@ -51,7 +51,7 @@ for cfg in $configs; do
   meson test -C "$dir" --print-errorlogs --num-processes 2 "${extra[@]}" 2>&1 | tee "$dir.test.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
   # meson's summary: "Ok: N", "Fail: N", "Skipped: N", "Timeout: N", ...
-  get() { sed -n "s/^$1:[[:space:]]*\([0-9]*\)\$/\1/p" "$dir.test.log" | tail -n 1; }
+  get() { sed -n "s/^$1:[[:space:]]*\([0-9][0-9]*\)[[:space:]]*\$/\1/p" "$dir.test.log" | tail -n 1; }
   ok=$(get Ok); fail=$(get Fail); skip=$(get Skipped); tmo=$(get Timeout); up=$(get 'Unexpected Pass')
   ok=${ok:-0}; fail=${fail:-0}; skip=${skip:-0}; tmo=${tmo:-0}; up=${up:-0}
   echo "=== $cfg: $ok passed, $((fail + tmo + up)) failed, $skip skipped"

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lwip/err.h"
+#include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
@@ -322,6 +323,22 @@ void zs_addr_to_sockaddr(int family, const ip_addr_t *ip, uint16_t port,
 		memcpy(raw + 12, &ip_2_ip4(ip)->addr, 4);
 	}
 	zs_addr_to_sockaddr_raw(family, raw, port, sa, len);
+}
+
+bool zs_addr_is_local(const ip_addr_t *ip)
+{
+	struct netif *n;
+
+	ZS_ASSERT_REACTOR();
+	if (ip_addr_isany(ip))
+		return true;
+	NETIF_FOREACH(n) {
+		if (IP_IS_V4(ip) && ip4_addr_cmp(ip_2_ip4(ip), netif_ip4_addr(n)))
+			return true;
+		if (IP_IS_V6(ip) && netif_get_ip6_addr_match(n, ip_2_ip6(ip)) >= 0)
+			return true;
+	}
+	return false;
 }
 
 int zs_err_to_errno(int err)

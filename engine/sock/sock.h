@@ -161,6 +161,9 @@ void zs_addr_to_sockaddr(int family, const ip_addr_t *ip, uint16_t port,
 void zs_addr_to_sockaddr_raw(int family, const uint8_t *addr, uint16_t port,
 			     struct sockaddr *sa, socklen_t *len);
 
+/** Reactor: ip is the any-address or held by an interface (bind's check). */
+bool zs_addr_is_local(const ip_addr_t *ip);
+
 /** lwIP err_t -> positive errno. */
 int zs_err_to_errno(int err);
 

@@ -451,21 +451,6 @@ void zs_tcp_close(struct zs_sock *s)
 
 /* ---- reactor halves of the control path --------------------------------------- */
 
-static bool local_addr_exists(const ip_addr_t *ip)
-{
-	struct netif *n;
-
-	if (ip_addr_isany(ip))
-		return true;
-	NETIF_FOREACH(n) {
-		if (IP_IS_V4(ip) && ip4_addr_cmp(ip_2_ip4(ip), netif_ip4_addr(n)))
-			return true;
-		if (IP_IS_V6(ip) && netif_get_ip6_addr_match(n, ip_2_ip6(ip)) >= 0)
-			return true;
-	}
-	return false;
-}
-
 int zs_tcp_bind(struct zs_sock *s, const ip_addr_t *ip, uint16_t port)
 {
 	struct tcp_pcb *pcb = s->pcb.tcp;
@@ -473,7 +458,7 @@ int zs_tcp_bind(struct zs_sock *s, const ip_addr_t *ip, uint16_t port)
 
 	if (pcb == NULL || pcb->state != CLOSED)
 		return -EINVAL;
-	if (!local_addr_exists(ip))
+	if (!zs_addr_is_local(ip))
 		return -EADDRNOTAVAIL;
 	if (zs_sock_flags(s) & ZS_SF_REUSEADDR)
 		ip_set_option(pcb, SOF_REUSEADDR);

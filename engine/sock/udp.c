@@ -99,19 +99,9 @@ void zs_udp_close(struct zs_sock *s)
 int zs_udp_bind(struct zs_sock *s, const ip_addr_t *ip, uint16_t port)
 {
 	struct udp_pcb *pcb = s->pcb.udp;
-	struct netif *n;
-	bool found = ip_addr_isany(ip);
 	err_t e;
 
-	NETIF_FOREACH(n) {
-		if (found)
-			break;
-		if (IP_IS_V4(ip) && ip4_addr_cmp(ip_2_ip4(ip), netif_ip4_addr(n)))
-			found = true;
-		if (IP_IS_V6(ip) && netif_get_ip6_addr_match(n, ip_2_ip6(ip)) >= 0)
-			found = true;
-	}
-	if (!found && !ip_addr_ismulticast(ip))
+	if (!zs_addr_is_local(ip) && !ip_addr_ismulticast(ip))
 		return -EADDRNOTAVAIL;
 	if (zs_sock_flags(s) & ZS_SF_REUSEADDR)
 		ip_set_option(pcb, SOF_REUSEADDR);
