@@ -4,6 +4,7 @@
  * semantics, and a lookup racing a close from another thread.
  */
 #include <criterion/criterion.h>
+#include "tests/common/checked_test.h"
 #include "engine/fdtable.h"
 #include <zsock/zsock_config.h>
 
@@ -105,7 +106,10 @@ static void teardown(void)
 	cr_expect_eq(atomic_load(&ref_on_dead), 0, "ref/unref on a dead object");
 }
 
-TestSuite(fdtable, .init = setup, .fini = teardown);
+TestSuite(fdtable, .init = setup);
+
+/* teardown() runs at the end of every test body: see checked_test.h */
+#define UTEST(name, ...) CHECKED_TEST(fdtable, name, teardown, ##__VA_ARGS__)
 
 static int open_obj(struct tobj *o)
 {
@@ -117,7 +121,7 @@ static int open_obj(struct tobj *o)
 	return fd;
 }
 
-Test(fdtable, reserve_lowest_free)
+UTEST(reserve_lowest_free)
 {
 	cr_assert_eq(zs_fd_reserve(), 0);
 	cr_assert_eq(zs_fd_reserve(), 1);
@@ -135,7 +139,7 @@ Test(fdtable, reserve_lowest_free)
 		zs_fd_unreserve(fd);
 }
 
-Test(fdtable, exhaustion)
+UTEST(exhaustion)
 {
 	int fd;
 
@@ -151,7 +155,7 @@ Test(fdtable, exhaustion)
 		zs_fd_unreserve(fd);
 }
 
-Test(fdtable, get_fails_on_non_open)
+UTEST(get_fails_on_non_open)
 {
 	static const int bad[] = { -1, -2, INT_MIN, CONFIG_ZVFS_OPEN_MAX,
 				   CONFIG_ZVFS_OPEN_MAX + 1, INT_MAX };
@@ -170,7 +174,7 @@ Test(fdtable, get_fails_on_non_open)
 	zs_fd_unreserve(fd);
 }
 
-Test(fdtable, get_put_ref_counting)
+UTEST(get_put_ref_counting)
 {
 	struct tobj o;
 	const struct zs_fd_vtable *vt = NULL;
@@ -193,7 +197,7 @@ Test(fdtable, get_put_ref_counting)
 	cr_assert_eq(zs_fd_close(fd), 0);
 }
 
-Test(fdtable, close_frees_number_once)
+UTEST(close_frees_number_once)
 {
 	struct tobj o, o2;
 	const struct zs_fd_vtable *vt;
@@ -223,7 +227,7 @@ Test(fdtable, close_frees_number_once)
 	zs_fd_unreserve(0);
 }
 
-Test(fdtable, close_while_referenced)
+UTEST(close_while_referenced)
 {
 	struct tobj o;
 	const struct zs_fd_vtable *vt;
@@ -279,7 +283,7 @@ static void *getter(void *arg)
 	return NULL;
 }
 
-Test(fdtable, get_concurrent_with_close, .timeout = 60)
+UTEST(get_concurrent_with_close, .timeout = 60)
 {
 	struct race r;
 	pthread_t t;

@@ -9,6 +9,7 @@
  * holds it to the contract of net_buf.h instead.
  */
 #include <criterion/criterion.h>
+#include "tests/common/checked_test.h"
 #include "engine/netbuf/net_buf.h"
 
 #include <errno.h>
@@ -38,7 +39,10 @@ static void teardown(void)
 	cr_expect_eq(zs_pool_in_use(&zs_rx_pool), 0, "rx pool leak");
 }
 
-TestSuite(pool, .init = setup, .fini = teardown);
+TestSuite(pool, .init = setup);
+
+/* teardown() runs at the end of every test body: see checked_test.h */
+#define UTEST(name, ...) CHECKED_TEST(pool, name, teardown, ##__VA_ARGS__)
 
 static int cmp_ptr(const void *a, const void *b)
 {
@@ -73,7 +77,7 @@ static void free_all(struct net_buf **bufs, uint32_t n)
 
 /* ---- allocation on a pool of our own ------------------------------------ */
 
-Test(pool, user_pool_exhaustion_counters)
+UTEST(user_pool_exhaustion_counters)
 {
 	struct net_buf *got[UCOUNT + 1];
 	uint32_t i;
@@ -97,7 +101,7 @@ Test(pool, user_pool_exhaustion_counters)
 	cr_assert_eq(upool.high_water, UCOUNT);
 }
 
-Test(pool, user_pool_fresh_buffer_state)
+UTEST(user_pool_fresh_buffer_state)
 {
 	struct net_buf *b = zs_pool_alloc(&upool);
 
@@ -111,7 +115,7 @@ Test(pool, user_pool_fresh_buffer_state)
 	cr_assert_eq(b->data, ustorage[b - ubufs]);
 }
 
-Test(pool, user_pool_data_layout)
+UTEST(user_pool_data_layout)
 {
 	struct net_buf *got[UCOUNT];
 	uint32_t n = drain(&upool, got, UCOUNT), i;
@@ -136,7 +140,7 @@ Test(pool, user_pool_data_layout)
  * today buf_is_valid() recognises only the tx_bufs/rx_bufs arrays, so a
  * buffer from any other pool can never be freed.
  */
-Test(pool, user_pool_free)
+UTEST(user_pool_free)
 {
 	struct net_buf *got[UCOUNT];
 	uint32_t n = drain(&upool, got, UCOUNT);
@@ -150,7 +154,7 @@ Test(pool, user_pool_free)
 
 /* ---- the engine's pools: free, misuse --------------------------------- */
 
-Test(pool, tx_exhaust_and_recover)
+UTEST(tx_exhaust_and_recover)
 {
 	static struct net_buf *got[CONFIG_NET_BUF_TX_COUNT];
 	uint32_t n = drain(&zs_tx_pool, got, CONFIG_NET_BUF_TX_COUNT);
@@ -175,7 +179,7 @@ Test(pool, tx_exhaust_and_recover)
 	cr_assert_eq(zs_tx_pool.high_water, CONFIG_NET_BUF_TX_COUNT, "high water stays");
 }
 
-Test(pool, high_water)
+UTEST(high_water)
 {
 	struct net_buf *a = zs_pool_alloc(&zs_tx_pool);
 	struct net_buf *b = zs_pool_alloc(&zs_tx_pool);
@@ -191,7 +195,7 @@ Test(pool, high_water)
 	cr_assert_eq(zs_pool_in_use(&zs_tx_pool), 0);
 }
 
-Test(pool, double_free)
+UTEST(double_free)
 {
 	static struct net_buf *got[CONFIG_NET_BUF_TX_COUNT];
 	struct net_buf *a = zs_pool_alloc(&zs_tx_pool);
@@ -211,7 +215,7 @@ Test(pool, double_free)
 	cr_assert_eq(zs_buf_free(b), -EINVAL);
 }
 
-Test(pool, double_free_rx)
+UTEST(double_free_rx)
 {
 	struct net_buf *a = zs_pool_alloc(&zs_rx_pool);
 
@@ -222,7 +226,7 @@ Test(pool, double_free_rx)
 	cr_assert_eq(zs_pool_in_use(&zs_rx_pool), 0);
 }
 
-Test(pool, foreign_pointers)
+UTEST(foreign_pointers)
 {
 	struct net_buf *real = zs_pool_alloc(&zs_tx_pool);
 	struct net_buf fake;
@@ -253,7 +257,7 @@ Test(pool, foreign_pointers)
 	cr_assert_eq(zs_buf_free(real), 0);
 }
 
-Test(pool, tx_data_layout)
+UTEST(tx_data_layout)
 {
 	static struct net_buf *got[CONFIG_NET_BUF_TX_COUNT];
 	static uint8_t *data[CONFIG_NET_BUF_TX_COUNT];
@@ -283,7 +287,7 @@ Test(pool, tx_data_layout)
 	free_all(got, n);
 }
 
-Test(pool, free_chain)
+UTEST(free_chain)
 {
 	struct net_buf *a = zs_pool_alloc(&zs_tx_pool);
 	struct net_buf *b = zs_pool_alloc(&zs_tx_pool);
@@ -305,7 +309,7 @@ Test(pool, free_chain)
 	cr_assert_eq(zs_pool_in_use(&zs_rx_pool), 0);
 }
 
-Test(pool, free_chain_stops_at_bad_link)
+UTEST(free_chain_stops_at_bad_link)
 {
 	struct net_buf *a = zs_pool_alloc(&zs_tx_pool);
 	struct net_buf fake;
@@ -362,7 +366,7 @@ static void *churn(void *arg)
 	return NULL;
 }
 
-Test(pool, four_threads_no_loss, .timeout = 60)
+UTEST(four_threads_no_loss, .timeout = 60)
 {
 	static struct net_buf *got[CONFIG_NET_BUF_TX_COUNT];
 	pthread_t t[THREADS];

@@ -5,6 +5,7 @@
  * never returns before its deadline.
  */
 #include <criterion/criterion.h>
+#include "tests/common/checked_test.h"
 #include "engine/reactor/waitq.h"
 
 #include <errno.h>
@@ -30,7 +31,10 @@ static void teardown(void)
 	zs_waitq_destroy(&q);
 }
 
-TestSuite(waitq, .init = setup, .fini = teardown);
+TestSuite(waitq, .init = setup);
+
+/* teardown() runs at the end of every test body: see checked_test.h */
+#define UTEST(name, ...) CHECKED_TEST(waitq, name, teardown, ##__VA_ARGS__)
 
 static void sleep_ms(long ms)
 {
@@ -96,19 +100,19 @@ static void wake_blocked(int64_t deadline)
 	cr_assert_geq(atomic_load(&s.loops), 1, "the sleeper never waited");
 }
 
-Test(waitq, wakes_blocked_thread_forever, .timeout = 30)
+UTEST(wakes_blocked_thread_forever, .timeout = 30)
 {
 	wake_blocked(ZS_FOREVER);
 }
 
-Test(waitq, wakes_blocked_thread_with_deadline, .timeout = 30)
+UTEST(wakes_blocked_thread_with_deadline, .timeout = 30)
 {
 	wake_blocked(zs_port_now_ms() + 10000);
 }
 
 /* Many rounds without the sleep: a wake racing the link/test must not be
  * lost (the sleeper would then wait the full 10 s and the test time out). */
-Test(waitq, no_lost_wakeup, .timeout = 60)
+UTEST(no_lost_wakeup, .timeout = 60)
 {
 	int i;
 
@@ -128,7 +132,7 @@ Test(waitq, no_lost_wakeup, .timeout = 60)
 
 /* ---- wakes nobody waits for ---------------------------------------------- */
 
-Test(waitq, wake_with_nobody_waiting)
+UTEST(wake_with_nobody_waiting)
 {
 	struct zs_waiter *w = zs_waiter_self();
 	struct zs_wait_node node;
@@ -177,7 +181,7 @@ static void unlink_all(void)
 	}
 }
 
-Test(waitq, one_waiter_many_queues)
+UTEST(one_waiter_many_queues)
 {
 	struct zs_waiter *w = zs_waiter_self();
 	int i;
@@ -234,7 +238,7 @@ static void *multi_main(void *arg)
 	return NULL;
 }
 
-Test(waitq, blocked_waiter_many_queues, .timeout = 60)
+UTEST(blocked_waiter_many_queues, .timeout = 60)
 {
 	struct multi m = { 0 };
 	pthread_t t;
@@ -258,7 +262,7 @@ Test(waitq, blocked_waiter_many_queues, .timeout = 60)
 
 /* ---- timeouts ------------------------------------------------------------- */
 
-Test(waitq, timeout_not_early)
+UTEST(timeout_not_early)
 {
 	static const int64_t waits[] = { 1, 5, 20, 100, 250 };
 	struct zs_waiter *w = zs_waiter_self();
@@ -275,7 +279,7 @@ Test(waitq, timeout_not_early)
 	}
 }
 
-Test(waitq, timeout_past_deadline_returns_at_once)
+UTEST(timeout_past_deadline_returns_at_once)
 {
 	struct zs_waiter *w = zs_waiter_self();
 	int64_t t0 = zs_port_now_ms();
@@ -285,7 +289,7 @@ Test(waitq, timeout_past_deadline_returns_at_once)
 	cr_assert_lt(zs_port_now_ms() - t0, 1000);
 }
 
-Test(waitq, timeout_with_queue_linked)
+UTEST(timeout_with_queue_linked)
 {
 	struct zs_waiter *w = zs_waiter_self();
 	struct zs_wait_node node;
