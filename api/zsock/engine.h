@@ -30,9 +30,12 @@ extern "C" {
  * exist; it never configures the Linux side (addresses, routes, link state).
  * The first interface with a gateway becomes the default route.
  * Starts the engine if needed. Blocks until the interfaces are up.
- * Returns 0, or -1 with errno: EINVAL (syntax; nothing was added), ENODEV /
+ * Returns 0, or -1 with errno: EFAULT (spec NULL), EINVAL (syntax, or an
+ * IPv6 prefix other than /64: lwIP 2.1.3 treats the /64 as on-link;
+ * nothing was added), ENODEV /
  * EPERM / ENOENT (the device could not be opened), ENOSPC (too many
- * interfaces), EEXIST (name already attached).
+ * interfaces), EEXIST (name already attached). All or nothing: when one
+ * interface fails, those the same call added are taken down again.
  */
 int zsock_engine_add_netif(const char *spec);
 

@@ -86,9 +86,12 @@ struct zsock_pollfd {
 int zsock_socket(int family, int type, int proto);
 
 /**
- * Close a socket. Queued send data is still delivered (TCP: FIN follows it).
- * Wakes every thread blocked on the fd; those calls fail with EINTR. The fd
- * number is free for reuse on return. Errors: EBADF. Does not block.
+ * Close a socket. Queued send data is still delivered (TCP: FIN follows it,
+ * and the engine keeps the buffers until the peer has acknowledged them);
+ * unread received data makes it reset the connection instead, as Linux
+ * does. Wakes every thread blocked on the fd; those calls fail with EINTR
+ * (poll too). The fd number is free for reuse on return.
+ * Errors: EBADF. Does not block.
  */
 int zsock_close(int sock);
 
@@ -133,8 +136,8 @@ int zsock_listen(int sock, int backlog);
  * *addrlen gives its size on entry and the peer's full address length on
  * return (the address is truncated to the buffer). Blocks while the backlog
  * is empty. Errors: EBADF, EINVAL (not listening, or addr without addrlen),
- * EOPNOTSUPP (datagram socket), EAGAIN, EINTR, ENFILE (no fd: the
- * connection is reset), ECONNABORTED.
+ * EOPNOTSUPP (datagram socket), EAGAIN, EINTR, ENFILE (no fd left: the
+ * connection is closed).
  */
 int zsock_accept(int sock, struct sockaddr *addr, socklen_t *addrlen);
 
@@ -184,7 +187,8 @@ ssize_t zsock_recv(int sock, void *buf, size_t max_len, int flags);
  * entries with a non-zero revents. ERR, HUP and NVAL are reported even when
  * not asked for. A wake-up costs one signal to the caller, whatever nfds.
  * Errors: EFAULT (fds NULL with nfds > 0), EINVAL (nfds < 0 or larger than
- * CONFIG_NET_SOCKETS_POLL_MAX), EINTR.
+ * CONFIG_NET_SOCKETS_POLL_MAX), EINTR (another thread closed one of the
+ * polled fds: Zephyr's rule).
  */
 int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout);
 
@@ -199,18 +203,20 @@ int zsock_fcntl(int sock, int cmd, int flags);
  * Read an option. *optlen gives the buffer size on entry and the stored
  * size on return. Supported now: SOL_SOCKET SO_TYPE, SO_PROTOCOL, SO_DOMAIN,
  * SO_ERROR (reading clears it), SO_RCVTIMEO, SO_SNDTIMEO (struct timeval),
- * SO_REUSEADDR, SO_ACCEPTCONN; IPPROTO_TCP TCP_NODELAY.
- * Errors: EBADF, EFAULT (NULL optval or optlen), EINVAL (*optlen short),
- * ENOPROTOOPT (unknown level or option). Does not block.
+ * SO_REUSEADDR, SO_ACCEPTCONN, SO_RCVBUF and SO_SNDBUF (read only: the
+ * build's TCP window and send buffer); IPPROTO_TCP TCP_NODELAY.
+ * Errors: EBADF, EFAULT (NULL optval or optlen), EINVAL (*optlen short or
+ * negative), ENOPROTOOPT (unknown level or option). Does not block.
  */
 int zsock_getsockopt(int sock, int level, int optname, void *optval,
 		     socklen_t *optlen);
 
 /**
  * Set an option (see zsock_getsockopt() for the list). Timeouts take a
- * struct timeval; {0, 0} means wait forever.
- * Errors: EBADF, EFAULT, EINVAL (optlen short, bad value), ENOPROTOOPT.
- * Does not block.
+ * struct timeval, rounded up to whole milliseconds; {0, 0} means wait
+ * forever. Errors: EBADF, EFAULT, EINVAL (optlen short), EDOM (a timeval
+ * with a negative part or tv_usec >= 1000000, as Linux), ENOPROTOOPT
+ * (unknown, or read-only such as SO_TYPE). Does not block.
  */
 int zsock_setsockopt(int sock, int level, int optname, const void *optval,
 		     socklen_t optlen);
