@@ -6,6 +6,11 @@
  * come from zsock_engine_add_netif() or, on a hosted platform, from the
  * ZSOCK_NETIF environment variable read at start-up; ZSOCK_PCAP=path mirrors
  * every interface's frames into a pcap file.
+ *
+ * If the start-up configuration cannot be honoured (a malformed ZSOCK_NETIF,
+ * a TAP device that cannot be opened, an unwritable ZSOCK_PCAP file), the
+ * engine does not start and every zsock call fails with the errno of that
+ * first failure (EINVAL, EPERM, ENOENT, ...): nothing runs half-configured.
  */
 #ifndef ZSOCK_ENGINE_H
 #define ZSOCK_ENGINE_H
