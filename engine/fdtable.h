@@ -48,6 +48,11 @@ struct zs_fd_vtable {
 	int (*getsockname)(void *obj, struct sockaddr *addr, socklen_t *len);
 	int (*getpeername)(void *obj, struct sockaddr *addr, socklen_t *len);
 	int (*fcntl)(void *obj, int cmd, int flags);
+	/** msg has been checked: iovecs readable/writable, count bounded */
+	ssize_t (*sendmsg)(void *obj, const struct msghdr *msg, int flags);
+	ssize_t (*recvmsg)(void *obj, struct msghdr *msg, int flags);
+	/** request-specific argument, already checked non-NULL */
+	int (*ioctl)(void *obj, unsigned long request, void *arg);
 
 	/* poll: readiness now (ZSOCK_POLL* bits, or ZS_POLL_CLOSED when the
 	 * fd was closed under the poller), and the wait queue to sleep on */

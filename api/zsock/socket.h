@@ -34,6 +34,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <fcntl.h>
 #else
 #error "zsock: only hosted (POSIX) builds exist so far"
@@ -251,6 +253,98 @@ int zsock_inet_pton(sa_family_t family, const char *src, void *dst);
  */
 char *zsock_inet_ntop(sa_family_t family, const void *src, char *dst,
 		      size_t size);
+
+/* ---- scatter/gather ----------------------------------------------------- */
+
+/**
+ * Send from msg->msg_iov (msg_iovlen entries, at most IOV_MAX), to
+ * msg->msg_name if set. Stream: as zsock_send() over the concatenated
+ * buffers (one copy per byte). Datagram: the iovecs form one datagram,
+ * handed to lwIP as a chain of references to the caller's buffers (no copy
+ * in the engine). msg_control is ignored. Errors: as zsock_sendto(), plus
+ * EFAULT (msg NULL, or an iovec with a NULL base and a non-zero length),
+ * EMSGSIZE (msg_iovlen above IOV_MAX, or the datagram too large).
+ */
+ssize_t zsock_sendmsg(int sock, const struct msghdr *msg, int flags);
+
+/**
+ * Receive into msg->msg_iov in order. Stream: as zsock_recv() over the
+ * concatenated buffers. Datagram: one datagram; msg_flags gets MSG_TRUNC
+ * when it did not fit (the rest is discarded unless MSG_PEEK). msg_name
+ * (if set) receives the source address and msg_namelen its length;
+ * msg_controllen is set to 0. Returns the bytes stored (or, with MSG_TRUNC
+ * in flags, the datagram's real length). Errors: as zsock_recvfrom(), plus
+ * EFAULT and EMSGSIZE as for zsock_sendmsg().
+ */
+ssize_t zsock_recvmsg(int sock, struct msghdr *msg, int flags);
+
+/* ---- ioctl, host name, context ------------------------------------------- */
+
+/**
+ * ioctl: FIONREAD stores in the int pointed to by the third argument the
+ * bytes queued for reading (stream) or the size of the next datagram (0 if
+ * none). FIONBIO takes an int: non-zero sets O_NONBLOCK. Errors: EBADF,
+ * EFAULT (NULL argument), EINVAL (ENOTTY on Linux; Zephyr says EINVAL) for
+ * other requests. Does not block.
+ */
+int zsock_ioctl(int sock, unsigned long request, ...);
+
+/**
+ * Copy the engine's host name (CONFIG_NET_HOSTNAME, "zsock" by default)
+ * with its NUL into buf. Errors: EFAULT (buf NULL), ENAMETOOLONG (len too
+ * short; as much as fits is copied, unterminated, as POSIX allows).
+ */
+int zsock_gethostname(char *buf, size_t len);
+
+/**
+ * The object behind fd (for a native socket: its engine socket), or NULL
+ * with errno EBADF. These targets have no user-space/kernel split and no
+ * permission model: the pointer is the object itself, valid only while the
+ * fd stays open, and it MUST NOT be freed or used across a close. Does not
+ * block.
+ */
+void *zsock_get_context_object(int sock);
+
+/* ---- select ------------------------------------------------------------- */
+
+/** A set of fds for zsock_select(): ZSOCK_FD_SETSIZE bits. */
+typedef struct {
+	uint32_t bitset[(ZSOCK_FD_SETSIZE + 31) / 32];
+} zsock_fd_set;
+
+/** select's timeout. */
+struct zsock_timeval {
+	long tv_sec;
+	long tv_usec;
+};
+
+/* The ZSOCK_FD_* macros are the API (Zephyr's names); the functions behind
+ * them cannot share the type's name in C. */
+/** Clear every bit of set. */
+void zsock_fdset_zero(zsock_fd_set *set);
+/** Add fd to set (ignored when fd is outside 0 .. ZSOCK_FD_SETSIZE - 1). */
+void zsock_fdset_add(int fd, zsock_fd_set *set);
+/** Remove fd from set (same range rule). */
+void zsock_fdset_del(int fd, zsock_fd_set *set);
+/** Non-zero when fd is in set (0 outside the range). */
+int zsock_fdset_has(int fd, const zsock_fd_set *set);
+
+#define ZSOCK_FD_ZERO(set)       zsock_fdset_zero(set)
+#define ZSOCK_FD_SET(fd, set)    zsock_fdset_add(fd, set)
+#define ZSOCK_FD_CLR(fd, set)    zsock_fdset_del(fd, set)
+#define ZSOCK_FD_ISSET(fd, set)  zsock_fdset_has(fd, set)
+
+/**
+ * Wait until one of the fds below nfds in readfds is readable, in writefds
+ * writable, or in exceptfds has an error, as zsock_poll() decides
+ * readiness (an error or hang-up counts as readable and writable). On
+ * return each set holds only its ready fds. timeout NULL waits forever,
+ * {0, 0} never blocks. Returns the number of bits set in all three sets.
+ * Errors: EBADF (a set names an fd that is not open), EINVAL (nfds < 0 or
+ * above ZSOCK_FD_SETSIZE, a negative or out-of-range timeout), EINTR.
+ */
+int zsock_select(int nfds, zsock_fd_set *readfds, zsock_fd_set *writefds,
+		 zsock_fd_set *exceptfds, struct zsock_timeval *timeout);
 
 #ifdef __cplusplus
 }
