@@ -36,6 +36,7 @@
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <netdb.h>
 #include <fcntl.h>
 #else
 #error "zsock: only hosted (POSIX) builds exist so far"
@@ -253,6 +254,80 @@ int zsock_inet_pton(sa_family_t family, const char *src, void *dst);
  */
 char *zsock_inet_ntop(sa_family_t family, const void *src, char *dst,
 		      size_t size);
+
+/* ---- socketpair ----------------------------------------------------------- */
+
+/**
+ * Create a pair of connected local sockets (no network involved) and store
+ * their fds in sv[0] and sv[1]. family AF_UNIX; type SOCK_STREAM or
+ * SOCK_DGRAM (SOCK_NONBLOCK honoured); proto 0. Each direction buffers
+ * CONFIG_NET_SOCKETPAIR_BUFFER_SIZE bytes. send/recv/poll/close/shutdown
+ * behave as for TCP (stream) or UDP (datagram): data written before a close
+ * can still be read, then recv gives 0; a send to a closed peer fails with
+ * EPIPE; a full buffer gives EAGAIN or blocks. bind and connect give
+ * EISCONN, listen EINVAL, accept EOPNOTSUPP.
+ * Errors: EFAULT (sv NULL), EAFNOSUPPORT (family), EPROTOTYPE (type),
+ * EPROTONOSUPPORT (proto), ENFILE / ENOMEM (no fd or pair left; nothing
+ * leaks). Does not block.
+ */
+int zsock_socketpair(int family, int type, int proto, int *sv);
+
+/* ---- names -------------------------------------------------------------- */
+
+/**
+ * One result of zsock_getaddrinfo(). The address and name live inside the
+ * node itself; the list is owned by the caller until zsock_freeaddrinfo().
+ */
+struct zsock_addrinfo {
+	struct zsock_addrinfo *ai_next;
+	int ai_flags;
+	int ai_family;
+	int ai_socktype;
+	int ai_protocol;
+	socklen_t ai_addrlen;
+	struct sockaddr *ai_addr;    /**< points at _ai_addr */
+	char *ai_canonname;          /**< NULL unless AI_CANONNAME */
+
+	struct sockaddr_storage _ai_addr;
+	char _ai_canonname[256];
+};
+
+/**
+ * Resolve host and service into a list of socket addresses. host: numeric
+ * IPv4, IPv6 or bracketed IPv6 text (never touches the network), or a name
+ * (the engine's DNS client, when it exists; until then EAI_NONAME), or NULL
+ * (the any-address with AI_PASSIVE, loopback otherwise). service: a decimal
+ * port, or a few well-known names unless AI_NUMERICSERV. hints (may be
+ * NULL) filters ai_family, ai_socktype, ai_protocol and sets ai_flags
+ * (AI_PASSIVE, AI_NUMERICHOST, AI_NUMERICSERV, AI_CANONNAME,
+ * AI_ADDRCONFIG, AI_V4MAPPED, AI_ALL). Result nodes come from a fixed pool
+ * (CONFIG_ZSOCK_ADDRINFO_MAX nodes); *res is the caller's until
+ * zsock_freeaddrinfo(). Returns 0 or an EAI_* code (not errno): EAI_NONAME
+ * (host and service NULL, a port above 65535, a name with AI_NUMERICHOST),
+ * EAI_SERVICE, EAI_FAMILY, EAI_ADDRFAMILY, EAI_SOCKTYPE, EAI_BADFLAGS,
+ * EAI_MEMORY (pool empty), EAI_AGAIN, EAI_FAIL, EAI_SYSTEM (errno EFAULT
+ * for a NULL res). Blocks only while a DNS query is in flight.
+ */
+int zsock_getaddrinfo(const char *host, const char *service,
+		      const struct zsock_addrinfo *hints,
+		      struct zsock_addrinfo **res);
+
+/** Return a list from zsock_getaddrinfo() to the pool. NULL is allowed. */
+void zsock_freeaddrinfo(struct zsock_addrinfo *ai);
+
+/** A static English text for an EAI_* code; never NULL. */
+const char *zsock_gai_strerror(int errcode);
+
+/**
+ * Address to text: numeric host (names need DNS reverse lookups, which the
+ * engine does not do: without NI_NUMERICHOST the numeric form is returned,
+ * and NI_NAMEREQD gives EAI_NONAME) and numeric or well-known service.
+ * Returns 0 or EAI_FAMILY, EAI_OVERFLOW (a buffer too short), EAI_NONAME,
+ * EAI_FAIL (sa NULL or salen short). Does not block.
+ */
+int zsock_getnameinfo(const struct sockaddr *sa, socklen_t salen,
+		      char *host, socklen_t hostlen,
+		      char *serv, socklen_t servlen, int flags);
 
 /* ---- scatter/gather ----------------------------------------------------- */
 
