@@ -6,6 +6,9 @@
 #include <zsock/socket.h>
 
 #include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
 
 #include "engine/fdtable.h"
 #include "engine/reactor/reactor.h"
@@ -157,4 +160,108 @@ int zsock_getsockname(int sock, struct sockaddr *addr, socklen_t *addrlen)
 int zsock_getpeername(int sock, struct sockaddr *addr, socklen_t *addrlen)
 {
 	CALL_INT(sock, getpeername, addr, addrlen);
+}
+
+/* ---- scatter/gather ---------------------------------------------------------- */
+
+/* Check a msghdr once for every implementation: -errno or 0. */
+static int check_msg(const struct msghdr *msg)
+{
+	size_t i, total = 0;
+
+	if (msg == NULL)
+		return -EFAULT;
+	if (msg->msg_iovlen > ZSOCK_IOV_MAX)
+		return -EMSGSIZE;
+	if (msg->msg_iovlen > 0 && msg->msg_iov == NULL)
+		return -EFAULT;
+	for (i = 0; i < msg->msg_iovlen; i++) {
+		size_t len = msg->msg_iov[i].iov_len;
+
+		if (msg->msg_iov[i].iov_base == NULL && len > 0)
+			return -EFAULT;
+		if (len > SSIZE_MAX - total)
+			return -EINVAL;
+		total += len;
+	}
+	if (msg->msg_name != NULL && (int)msg->msg_namelen < 0)
+		return -EINVAL;
+	return 0;
+}
+
+ssize_t zsock_sendmsg(int sock, const struct msghdr *msg, int flags)
+{
+	const struct zs_fd_vtable *vt;
+	void *obj = get(sock, &vt);
+	ssize_t rc;
+
+	if (obj == NULL)
+		return -1;
+	rc = check_msg(msg);
+	if (rc == 0)
+		rc = vt->sendmsg ? vt->sendmsg(obj, msg, flags) : -EOPNOTSUPP;
+	zs_fd_put(obj, vt);
+	return rc < 0 ? fail((int)rc) : rc;
+}
+
+ssize_t zsock_recvmsg(int sock, struct msghdr *msg, int flags)
+{
+	const struct zs_fd_vtable *vt;
+	void *obj = get(sock, &vt);
+	ssize_t rc;
+
+	if (obj == NULL)
+		return -1;
+	rc = check_msg(msg);
+	if (rc == 0)
+		rc = vt->recvmsg ? vt->recvmsg(obj, msg, flags) : -EOPNOTSUPP;
+	zs_fd_put(obj, vt);
+	return rc < 0 ? fail((int)rc) : rc;
+}
+
+/* ---- ioctl, host name, context ------------------------------------------------ */
+
+int zsock_ioctl(int sock, unsigned long request, ...)
+{
+	const struct zs_fd_vtable *vt;
+	void *obj = get(sock, &vt);
+	void *arg;
+	va_list ap;
+	int rc;
+
+	if (obj == NULL)
+		return -1;
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (arg == NULL)
+		rc = -EFAULT;
+	else
+		rc = vt->ioctl ? vt->ioctl(obj, request, arg) : -EINVAL;
+	zs_fd_put(obj, vt);
+	return rc < 0 ? fail(rc) : rc;
+}
+
+int zsock_gethostname(char *buf, size_t len)
+{
+	static const char name[] = CONFIG_NET_HOSTNAME;
+
+	if (buf == NULL)
+		return fail(-EFAULT);
+	if (len < sizeof(name)) {
+		memcpy(buf, name, len);
+		return fail(-ENAMETOOLONG);
+	}
+	memcpy(buf, name, sizeof(name));
+	return 0;
+}
+
+void *zsock_get_context_object(int sock)
+{
+	const struct zs_fd_vtable *vt;
+	void *obj = get(sock, &vt);
+
+	if (obj != NULL)
+		zs_fd_put(obj, vt); /* valid while the fd stays open: see socket.h */
+	return obj;
 }

@@ -331,14 +331,17 @@ int zsock_getnameinfo(const struct sockaddr *sa, socklen_t salen,
 
 /* ---- scatter/gather ----------------------------------------------------- */
 
+/** iovecs per sendmsg/recvmsg call, as Linux's IOV_MAX. */
+#define ZSOCK_IOV_MAX 1024
+
 /**
- * Send from msg->msg_iov (msg_iovlen entries, at most IOV_MAX), to
+ * Send from msg->msg_iov (msg_iovlen entries, at most ZSOCK_IOV_MAX), to
  * msg->msg_name if set. Stream: as zsock_send() over the concatenated
  * buffers (one copy per byte). Datagram: the iovecs form one datagram,
  * handed to lwIP as a chain of references to the caller's buffers (no copy
  * in the engine). msg_control is ignored. Errors: as zsock_sendto(), plus
  * EFAULT (msg NULL, or an iovec with a NULL base and a non-zero length),
- * EMSGSIZE (msg_iovlen above IOV_MAX, or the datagram too large).
+ * EMSGSIZE (msg_iovlen above ZSOCK_IOV_MAX, or the datagram too large).
  */
 ssize_t zsock_sendmsg(int sock, const struct msghdr *msg, int flags);
 

@@ -421,10 +421,54 @@ static int sock_accept(void *obj, struct sockaddr *addr, socklen_t *len)
 	return zs_tcp_accept(s, addr, len);
 }
 
+/* ---- iovec cursors ------------------------------------------------------------ */
+
+void zs_iov_cursor_init(struct zs_iov_cursor *c, const struct iovec *iov, size_t cnt)
+{
+	c->iov = iov;
+	c->cnt = cnt;
+	c->idx = 0;
+	c->off = 0;
+}
+
+size_t zs_iov_put(struct zs_iov_cursor *c, const uint8_t *src, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n && c->idx < c->cnt) {
+		const struct iovec *v = &c->iov[c->idx];
+		size_t room = v->iov_len - c->off;
+
+		if (room == 0) {
+			c->idx++;
+			c->off = 0;
+			continue;
+		}
+		if (room > n - done)
+			room = n - done;
+		memcpy((uint8_t *)v->iov_base + c->off, src + done, room);
+		c->off += room;
+		done += room;
+	}
+	return done;
+}
+
+size_t zs_iov_total(const struct iovec *iov, size_t cnt)
+{
+	size_t i, total = 0;
+
+	for (i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+/* ---- data path entry points ----------------------------------------------------- */
+
 static ssize_t sock_sendto(void *obj, const void *buf, size_t len, int flags,
 			   const struct sockaddr *to, socklen_t tolen)
 {
 	struct zs_sock *s = obj;
+	struct iovec v = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
 
 	if (len > SSIZE_MAX)
 		return -EINVAL; /* negative as ssize_t: no buffer is that long */
@@ -432,13 +476,14 @@ static ssize_t sock_sendto(void *obj, const void *buf, size_t len, int flags,
 		return -EFAULT;
 	if (s->type == SOCK_STREAM)
 		return zs_tcp_send(s, buf, len, flags);
-	return zs_udp_sendto(s, buf, len, flags, to, tolen);
+	return zs_udp_sendmsg(s, &v, 1, flags, to, tolen);
 }
 
 static ssize_t sock_recvfrom(void *obj, void *buf, size_t len, int flags,
 			     struct sockaddr *from, socklen_t *fromlen)
 {
 	struct zs_sock *s = obj;
+	struct iovec v = { .iov_base = buf, .iov_len = len };
 
 	if (len > SSIZE_MAX)
 		return -EINVAL;
@@ -449,13 +494,83 @@ static ssize_t sock_recvfrom(void *obj, void *buf, size_t len, int flags,
 	if (fromlen != NULL && (int)*fromlen < 0)
 		return -EINVAL;
 	if (s->type == SOCK_STREAM) {
-		ssize_t n = zs_tcp_recv(s, buf, len, flags);
+		ssize_t n = zs_tcp_recv(s, &v, 1, flags);
 
 		if (n >= 0 && from != NULL)
 			zs_addr_to_sockaddr(s->family, &s->remote_ip, s->remote_port, from, fromlen);
 		return n;
 	}
-	return zs_udp_recvfrom(s, buf, len, flags, from, fromlen);
+	return zs_udp_recvmsg(s, &v, 1, flags, from, fromlen, NULL);
+}
+
+/* msg was checked at the edge (api/zsock/msg.c): iovecs valid, total fits. */
+static ssize_t sock_sendmsg(void *obj, const struct msghdr *msg, int flags)
+{
+	struct zs_sock *s = obj;
+	size_t i, total = 0;
+
+	if (s->type != SOCK_STREAM)
+		return zs_udp_sendmsg(s, msg->msg_iov, msg->msg_iovlen, flags,
+				      msg->msg_name, msg->msg_namelen);
+	/* a stream is the buffers one after another: one copy each, as send */
+	for (i = 0; i < msg->msg_iovlen; i++) {
+		const struct iovec *v = &msg->msg_iov[i];
+		ssize_t n;
+
+		if (v->iov_len == 0)
+			continue;
+		n = zs_tcp_send(s, v->iov_base, v->iov_len, flags);
+		if (n < 0)
+			return total > 0 ? (ssize_t)total : n;
+		total += (size_t)n;
+		if ((size_t)n < v->iov_len)
+			break;
+	}
+	if (total == 0 && msg->msg_iovlen > 0)
+		return zs_tcp_send(s, NULL, 0, flags); /* state errors of a 0-byte send */
+	return (ssize_t)total;
+}
+
+static ssize_t sock_recvmsg(void *obj, struct msghdr *msg, int flags)
+{
+	struct zs_sock *s = obj;
+	ssize_t n;
+
+	msg->msg_controllen = 0;
+	msg->msg_flags = 0;
+	if (s->type == SOCK_STREAM) {
+		n = zs_tcp_recv(s, msg->msg_iov, msg->msg_iovlen, flags);
+		if (n >= 0)
+			msg->msg_namelen = 0; /* a connected stream names no source */
+		return n;
+	}
+	return zs_udp_recvmsg(s, msg->msg_iov, msg->msg_iovlen, flags,
+			      msg->msg_name, msg->msg_name ? &msg->msg_namelen : NULL,
+			      &msg->msg_flags);
+}
+
+static int sock_ioctl(void *obj, unsigned long request, void *arg)
+{
+	struct zs_sock *s = obj;
+	int n;
+
+	switch (request) {
+	case FIONREAD:
+		n = s->type == SOCK_STREAM ? zs_tcp_readable_bytes(s) : zs_udp_next_size(s);
+		if (n < 0)
+			return n;
+		memcpy(arg, &n, sizeof(n));
+		return 0;
+	case FIONBIO:
+		memcpy(&n, arg, sizeof(n));
+		if (n)
+			zs_sock_set(s, ZS_SF_NONBLOCK);
+		else
+			zs_sock_clear(s, ZS_SF_NONBLOCK);
+		return 0;
+	default:
+		return -EINVAL;
+	}
 }
 
 static int sock_shutdown(void *obj, int how)
@@ -752,6 +867,9 @@ const struct zs_fd_vtable zs_sock_vtable = {
 	.getsockname = sock_getsockname,
 	.getpeername = sock_getpeername,
 	.fcntl = sock_fcntl,
+	.sendmsg = sock_sendmsg,
+	.recvmsg = sock_recvmsg,
+	.ioctl = sock_ioctl,
 	.poll_events = sock_poll_events,
 	.poll_link = sock_poll_link,
 	.poll_unlink = sock_poll_unlink,

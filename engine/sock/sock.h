@@ -174,6 +174,22 @@ void zs_sock_drain_rx(struct zs_sock *s);
 /** Reactor: free the done ring; returns the bytes it held. */
 uint32_t zs_sock_drain_done(struct zs_sock *s);
 
+/* ---- iovec cursors (sock.c) ------------------------------------------------ */
+
+/** Where the next byte copied to a caller's iovec array goes. */
+struct zs_iov_cursor {
+	const struct iovec *iov;
+	size_t cnt;   /**< entries */
+	size_t idx;   /**< current entry */
+	size_t off;   /**< bytes already stored in iov[idx] */
+};
+
+void zs_iov_cursor_init(struct zs_iov_cursor *c, const struct iovec *iov, size_t cnt);
+/** Copy up to n bytes of src into the cursor's buffers. Returns bytes stored. */
+size_t zs_iov_put(struct zs_iov_cursor *c, const uint8_t *src, size_t n);
+/** Sum of the lengths (the caller has checked it fits in ssize_t). */
+size_t zs_iov_total(const struct iovec *iov, size_t cnt);
+
 /* ---- tcp.c --------------------------------------------------------------- */
 int zs_tcp_open(struct zs_sock *s);          /* reactor */
 void zs_tcp_close(struct zs_sock *s);        /* reactor */
@@ -183,7 +199,9 @@ int zs_tcp_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len
 int zs_tcp_listen(struct zs_sock *s, int backlog);
 int zs_tcp_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len);
 ssize_t zs_tcp_send(struct zs_sock *s, const void *buf, size_t len, int flags);
-ssize_t zs_tcp_recv(struct zs_sock *s, void *buf, size_t len, int flags);
+ssize_t zs_tcp_recv(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, int flags);
+/** FIONREAD: bytes queued for reading, or -EINVAL on a listener. */
+int zs_tcp_readable_bytes(struct zs_sock *s);
 int zs_tcp_shutdown(struct zs_sock *s, int how);
 short zs_tcp_poll_events(struct zs_sock *s);
 int zs_tcp_set_nodelay(struct zs_sock *s, bool on);
@@ -193,10 +211,13 @@ int zs_udp_open(struct zs_sock *s);          /* reactor */
 void zs_udp_close(struct zs_sock *s);        /* reactor */
 int zs_udp_bind(struct zs_sock *s, const ip_addr_t *ip, uint16_t port);
 int zs_udp_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len);
-ssize_t zs_udp_sendto(struct zs_sock *s, const void *buf, size_t len, int flags,
-		      const struct sockaddr *to, socklen_t tolen);
-ssize_t zs_udp_recvfrom(struct zs_sock *s, void *buf, size_t len, int flags,
-			struct sockaddr *from, socklen_t *fromlen);
+ssize_t zs_udp_sendmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, int flags,
+		       const struct sockaddr *to, socklen_t tolen);
+/** msg_flags (may be NULL) gets ZSOCK_MSG_TRUNC when the datagram did not fit. */
+ssize_t zs_udp_recvmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, int flags,
+		       struct sockaddr *from, socklen_t *fromlen, int *msg_flags);
+/** FIONREAD: the next datagram's size, 0 when none. */
+int zs_udp_next_size(struct zs_sock *s);
 short zs_udp_poll_events(struct zs_sock *s);
 
 #endif

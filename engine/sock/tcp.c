@@ -778,8 +778,9 @@ ssize_t zs_tcp_send(struct zs_sock *s, const void *buf, size_t len, int flags)
 	return sent > 0 ? (ssize_t)sent : rc;
 }
 
-/** Copy up to want bytes of chain h, starting off bytes in. */
-static size_t copy_chain(const struct net_buf *h, uint32_t off, uint8_t *dst, size_t want)
+/** Copy up to want bytes of chain h, starting off bytes in, to c. */
+static size_t copy_chain(const struct net_buf *h, uint32_t off, struct zs_iov_cursor *c,
+			 size_t want)
 {
 	size_t got = 0;
 	const struct net_buf *b;
@@ -794,8 +795,7 @@ static size_t copy_chain(const struct net_buf *h, uint32_t off, uint8_t *dst, si
 		n = b->len - off;
 		if (n > want - got)
 			n = want - got;
-		memcpy(dst + got, b->data + off, n);
-		got += n;
+		got += zs_iov_put(c, b->data + off, n);
 		off = 0;
 	}
 	return got;
@@ -807,10 +807,11 @@ static bool readable(struct zs_sock *s)
 	       (zs_sock_flags(s) & (ZS_SF_RX_EOF | ZS_SF_RX_SHUT | ZS_SF_DEAD | ZS_SF_CLOSED));
 }
 
-ssize_t zs_tcp_recv(struct zs_sock *s, void *buf, size_t len, int flags)
+ssize_t zs_tcp_recv(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, int flags)
 {
 	int64_t deadline = zs_deadline(atomic_load(&s->rcvtimeo_ms));
-	uint8_t *dst = buf;
+	struct zs_iov_cursor cur;
+	size_t len = zs_iov_total(iov, iovcnt);
 	size_t copied = 0;
 	ssize_t rc = 0;
 	uint32_t f = zs_sock_flags(s);
@@ -818,8 +819,7 @@ ssize_t zs_tcp_recv(struct zs_sock *s, void *buf, size_t len, int flags)
 	if ((f & ZS_SF_LISTENING) ||
 	    !(f & (ZS_SF_CONNECTED | ZS_SF_CONNECTING | ZS_SF_DEAD)))
 		return -ENOTCONN;
-	if (len > SSIZE_MAX)
-		len = SSIZE_MAX;
+	zs_iov_cursor_init(&cur, iov, iovcnt);
 	zs_lock_take(&s->rx_lock);
 	for (;;) {
 		bool consumed = false;
@@ -832,14 +832,14 @@ ssize_t zs_tcp_recv(struct zs_sock *s, void *buf, size_t len, int flags)
 			struct net_buf *h;
 
 			while (copied < len && (h = zs_ring_peek_at(&s->rx, i++)) != NULL) {
-				copied += copy_chain(h, off, dst + copied, len - copied);
+				copied += copy_chain(h, off, &cur, len - copied);
 				off = 0;
 			}
 		} else {
 			struct net_buf *h;
 
 			while (copied < len && (h = zs_ring_peek(&s->rx)) != NULL) {
-				size_t n = copy_chain(h, s->rx_head_off, dst + copied, len - copied);
+				size_t n = copy_chain(h, s->rx_head_off, &cur, len - copied);
 
 				copied += n;
 				s->rx_head_off += (uint32_t)n;
@@ -883,6 +883,22 @@ ssize_t zs_tcp_recv(struct zs_sock *s, void *buf, size_t len, int flags)
 		return (ssize_t)copied;
 	}
 	return rc;
+}
+
+/* see sock.h */
+int zs_tcp_readable_bytes(struct zs_sock *s)
+{
+	uint32_t i, n = 0;
+	struct net_buf *h;
+
+	if (zs_sock_flags(s) & ZS_SF_LISTENING)
+		return -EINVAL;
+	zs_lock_take(&s->rx_lock);
+	for (i = 0; (h = zs_ring_peek_at(&s->rx, i)) != NULL; i++)
+		n += h->tot_len;
+	n -= s->rx_head_off;
+	zs_lock_give(&s->rx_lock);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
 }
 
 struct shutdown_args {

@@ -161,12 +161,39 @@ int zs_udp_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len
 
 struct usend_args {
 	struct zs_sock *s;
-	const void *buf;
+	const struct iovec *iov;
+	size_t iovcnt;
 	size_t len;
 	bool to;
 	ip_addr_t ip;
 	uint16_t port;
 };
+
+/* The datagram as PBUF_REFs on the caller's buffers, chained in order. */
+static struct pbuf *ref_chain(const struct iovec *iov, size_t iovcnt)
+{
+	struct pbuf *head = NULL;
+	size_t i;
+
+	for (i = 0; i < iovcnt; i++) {
+		struct pbuf *q;
+
+		if (iov[i].iov_len == 0)
+			continue;
+		q = pbuf_alloc(PBUF_RAW, (u16_t)iov[i].iov_len, PBUF_REF);
+		if (q == NULL) {
+			if (head != NULL)
+				pbuf_free(head);
+			return NULL;
+		}
+		q->payload = iov[i].iov_base;
+		if (head == NULL)
+			head = q;
+		else
+			pbuf_cat(head, q);
+	}
+	return head;
+}
 
 static int usend_r(void *p)
 {
@@ -177,13 +204,10 @@ static int usend_r(void *p)
 
 	if (s->pcb.udp == NULL)
 		return -EBADF;
-	if (a->len == 0) {
+	if (a->len == 0)
 		pb = pbuf_alloc(PBUF_TRANSPORT, 0, PBUF_RAM);
-	} else {
-		pb = pbuf_alloc(PBUF_RAW, (u16_t)a->len, PBUF_REF);
-		if (pb != NULL)
-			pb->payload = (void *)(uintptr_t)a->buf;
-	}
+	else
+		pb = ref_chain(a->iov, a->iovcnt);
 	if (pb == NULL) {
 		ZS_COUNT(tx_drops, 1);
 		return -ENOMEM;
@@ -206,17 +230,18 @@ static int usend_r(void *p)
 	return 0;
 }
 
-ssize_t zs_udp_sendto(struct zs_sock *s, const void *buf, size_t len, int flags,
-		      const struct sockaddr *to, socklen_t tolen)
+ssize_t zs_udp_sendmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, int flags,
+		       const struct sockaddr *to, socklen_t tolen)
 {
-	struct usend_args a = { .s = s, .buf = buf, .len = len };
+	struct usend_args a = { .s = s, .iov = iov, .iovcnt = iovcnt };
 	uint32_t f = zs_sock_flags(s);
 	int rc;
 
 	(void)flags;
+	a.len = zs_iov_total(iov, iovcnt);
 	if (f & ZS_SF_TX_SHUT)
 		return -EPIPE;
-	if (len > (s->family == AF_INET6 ? UDP_MAX_V6 : UDP_MAX_V4))
+	if (a.len > (s->family == AF_INET6 ? UDP_MAX_V6 : UDP_MAX_V4))
 		return -EMSGSIZE;
 	if (to != NULL) {
 		rc = zs_addr_from_sockaddr(s, to, tolen, &a.ip, &a.port);
@@ -227,7 +252,7 @@ ssize_t zs_udp_sendto(struct zs_sock *s, const void *buf, size_t len, int flags,
 		return -EDESTADDRREQ;
 	}
 	rc = zs_reactor_call(usend_r, &a);
-	return rc < 0 ? rc : (ssize_t)len;
+	return rc < 0 ? rc : (ssize_t)a.len;
 }
 
 static bool dgram_readable(struct zs_sock *s)
@@ -236,14 +261,18 @@ static bool dgram_readable(struct zs_sock *s)
 	       (zs_sock_flags(s) & (ZS_SF_RX_SHUT | ZS_SF_CLOSED));
 }
 
-ssize_t zs_udp_recvfrom(struct zs_sock *s, void *buf, size_t len, int flags,
-			struct sockaddr *from, socklen_t *fromlen)
+ssize_t zs_udp_recvmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, int flags,
+		       struct sockaddr *from, socklen_t *fromlen, int *msg_flags)
 {
 	int64_t deadline = zs_deadline(atomic_load(&s->rcvtimeo_ms));
+	struct zs_iov_cursor cur;
 	struct net_buf *h = NULL, *b;
-	size_t got = 0;
+	size_t got = 0, len = zs_iov_total(iov, iovcnt);
 	ssize_t rc = 0;
 
+	if (msg_flags != NULL)
+		*msg_flags = 0;
+	zs_iov_cursor_init(&cur, iov, iovcnt);
 	zs_lock_take(&s->rx_lock);
 	for (;;) {
 		uint32_t f = zs_sock_flags(s);
@@ -266,16 +295,14 @@ ssize_t zs_udp_recvfrom(struct zs_sock *s, void *buf, size_t len, int flags,
 			break;
 	}
 	if (h != NULL) {
-		for (b = h; b != NULL && got < len; b = b->frags) {
-			size_t n = b->len < len - got ? b->len : len - got;
-
-			memcpy((uint8_t *)buf + got, b->data, n);
-			got += n;
-		}
+		for (b = h; b != NULL && got < len; b = b->frags)
+			got += zs_iov_put(&cur, b->data, b->len < len - got ? b->len : len - got);
 		ZS_COUNT(rx_bytes_copied, got);
 		if (from != NULL)
 			zs_addr_to_sockaddr_raw(h->meta.family == 6 ? AF_INET6 : AF_INET,
 						h->meta.addr, h->meta.port, from, fromlen);
+		if (msg_flags != NULL && h->tot_len > got)
+			*msg_flags |= ZSOCK_MSG_TRUNC;
 		rc = (flags & ZSOCK_MSG_TRUNC) ? (ssize_t)h->tot_len : (ssize_t)got;
 		if (!(flags & ZSOCK_MSG_PEEK)) {
 			zs_ring_get(&s->rx);
@@ -285,6 +312,19 @@ ssize_t zs_udp_recvfrom(struct zs_sock *s, void *buf, size_t len, int flags,
 	}
 	zs_lock_give(&s->rx_lock);
 	return rc;
+}
+
+/* see sock.h */
+int zs_udp_next_size(struct zs_sock *s)
+{
+	struct net_buf *h;
+	int n;
+
+	zs_lock_take(&s->rx_lock);
+	h = zs_ring_peek(&s->rx);
+	n = h != NULL ? (int)h->tot_len : 0;
+	zs_lock_give(&s->rx_lock);
+	return n;
 }
 
 short zs_udp_poll_events(struct zs_sock *s)
