@@ -274,6 +274,14 @@ int zsock_socketpair(int family, int type, int proto, int *sv);
 
 /* ---- names -------------------------------------------------------------- */
 
+/* glibc shows these codes only with _GNU_SOURCE; zsock returns them anyway */
+#ifndef EAI_ADDRFAMILY
+#define EAI_ADDRFAMILY (-9)
+#endif
+#ifndef EAI_NODATA
+#define EAI_NODATA (-5)
+#endif
+
 /**
  * One result of zsock_getaddrinfo(). The address and name live inside the
  * node itself; the list is owned by the caller until zsock_freeaddrinfo().
@@ -295,8 +303,9 @@ struct zsock_addrinfo {
 /**
  * Resolve host and service into a list of socket addresses. host: numeric
  * IPv4, IPv6 or bracketed IPv6 text (never touches the network), or a name
- * (the engine's DNS client, when it exists; until then EAI_NONAME), or NULL
- * (the any-address with AI_PASSIVE, loopback otherwise). service: a decimal
+ * (the engine's DNS client, when it exists; until then EAI_NONAME, except
+ * "localhost", which is ::1 and 127.0.0.1), or NULL (the any-address with
+ * AI_PASSIVE, loopback otherwise). service: a decimal
  * port, or a few well-known names unless AI_NUMERICSERV. hints (may be
  * NULL) filters ai_family, ai_socktype, ai_protocol and sets ai_flags
  * (AI_PASSIVE, AI_NUMERICHOST, AI_NUMERICSERV, AI_CANONNAME,
@@ -306,13 +315,18 @@ struct zsock_addrinfo {
  * (host and service NULL, a port above 65535, a name with AI_NUMERICHOST),
  * EAI_SERVICE, EAI_FAMILY, EAI_ADDRFAMILY, EAI_SOCKTYPE, EAI_BADFLAGS,
  * EAI_MEMORY (pool empty), EAI_AGAIN, EAI_FAIL, EAI_SYSTEM (errno EFAULT
- * for a NULL res). Blocks only while a DNS query is in flight.
+ * for a NULL res); on any error *res is set to NULL. Blocks only while a
+ * DNS query is in flight. Differences from glibc: see zsock/addrinfo.c.
  */
 int zsock_getaddrinfo(const char *host, const char *service,
 		      const struct zsock_addrinfo *hints,
 		      struct zsock_addrinfo **res);
 
-/** Return a list from zsock_getaddrinfo() to the pool. NULL is allowed. */
+/**
+ * Return a whole list from zsock_getaddrinfo() to the pool. NULL is
+ * allowed. A node not from the pool, or already returned, is ignored (the
+ * walk stops there), so misuse never corrupts the pool.
+ */
 void zsock_freeaddrinfo(struct zsock_addrinfo *ai);
 
 /** A static English text for an EAI_* code; never NULL. */
@@ -322,8 +336,12 @@ const char *zsock_gai_strerror(int errcode);
  * Address to text: numeric host (names need DNS reverse lookups, which the
  * engine does not do: without NI_NUMERICHOST the numeric form is returned,
  * and NI_NAMEREQD gives EAI_NONAME) and numeric or well-known service.
- * Returns 0 or EAI_FAMILY, EAI_OVERFLOW (a buffer too short), EAI_NONAME,
- * EAI_FAIL (sa NULL or salen short). Does not block.
+ * host or serv may be NULL or have length 0: that part is skipped. Nothing
+ * is written unless the call succeeds. Returns 0 or EAI_FAMILY (not
+ * AF_INET/AF_INET6, or salen shorter than that family's sockaddr),
+ * EAI_OVERFLOW (a buffer too short), EAI_NONAME (both parts skipped, or
+ * NI_NAMEREQD with a host wanted), EAI_BADFLAGS, EAI_FAIL (sa NULL).
+ * Does not block.
  */
 int zsock_getnameinfo(const struct sockaddr *sa, socklen_t salen,
 		      char *host, socklen_t hostlen,
