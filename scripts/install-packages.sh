@@ -15,6 +15,7 @@ PACKAGES=(
   gcc clang libclang-rt-14-dev
   libcriterion-dev
   dpkg-dev patch
+  dnsmasq-base
   iproute2 iptables libnetfilter-queue-dev libmnl-dev
   socat netcat-openbsd "tshark?"
   openssl

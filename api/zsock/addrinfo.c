@@ -63,6 +63,8 @@
 #define _GNU_SOURCE /* EAI_ADDRFAMILY, EAI_NODATA, ... and AI_IDN in <netdb.h> */
 #include <zsock/socket.h>
 
+#include "dns.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -255,14 +257,18 @@ static int parse_decimal_port(const char *s, unsigned long *port)
 			AI_V4MAPPED | AI_ALL | AI_ADDRCONFIG | AI_NUMERICSERV | \
 			AI_IDN | AI_CANONIDN | 0x0100 | 0x0200)
 
-/* At most two of each: a NULL host or "localhost" with AF_UNSPEC; type 0. */
+/* Addresses a name may give (DNS answers beyond are dropped). */
+#define AI_PLAN_MAX_ADDRS 8
+
+/* At most two types (type 0: TCP and UDP); addresses: two for a NULL host
+ * or "localhost" with AF_UNSPEC, up to AI_PLAN_MAX_ADDRS from DNS. */
 struct ai_plan {
 	int ntypes;
 	int type[2];
 	int proto[2];
 	uint16_t port[2];	/* host order, per type */
 	int naddrs;
-	struct sockaddr_storage addr[2];
+	struct sockaddr_storage addr[AI_PLAN_MAX_ADDRS];
 };
 
 static void plan_addr4(struct ai_plan *p, const uint8_t a[static 4])
@@ -425,6 +431,43 @@ static int ascii_caseeq(const char *a, const char *b)
 
 static const uint8_t v4mapped_prefix[12] = { [10] = 0xff, [11] = 0xff };
 
+/*
+ * A name, through the engine's DNS client (api/zsock/dns.c): IPv6 answers
+ * first, then IPv4 (glibc's usual order for hosts with both, and the order
+ * "localhost" gives). AF_INET6 with AI_V4MAPPED asks for both and maps the
+ * A records when there is no AAAA (or always, with AI_ALL).
+ */
+static int plan_dns(struct ai_plan *p, const char *host, int family, int flags)
+{
+	struct zs_dns_addr d[AI_PLAN_MAX_ADDRS];
+	bool mapped = family == AF_INET6 && (flags & AI_V4MAPPED);
+	int n = 0, i, rc, have6 = 0;
+
+	rc = zs_dns_resolve(host, mapped ? AF_UNSPEC : family, d, AI_PLAN_MAX_ADDRS, &n);
+	if (rc != 0)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (d[i].family == AF_INET6) {
+			plan_addr6(p, d[i].addr, 0);
+			have6++;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		uint8_t m[16];
+
+		if (d[i].family != AF_INET)
+			continue;
+		if (!mapped) {
+			plan_addr4(p, d[i].addr);
+		} else if (have6 == 0 || (flags & AI_ALL)) {
+			memcpy(m, v4mapped_prefix, 12);
+			memcpy(m + 12, d[i].addr, 4);
+			plan_addr6(p, m, 0);
+		}
+	}
+	return p->naddrs > 0 ? 0 : EAI_NONAME;
+}
+
 /* Addresses for a non-NULL host. Returns 0 or an EAI_* code. */
 static int plan_host(struct ai_plan *p, const char *host, int family, int flags)
 {
@@ -457,8 +500,9 @@ static int plan_host(struct ai_plan *p, const char *host, int family, int flags)
 		plan_default(p, family, false);
 		return 0;
 	}
-	/* A name: the DNS client will answer here once it exists. */
-	return EAI_NONAME;
+	if (flags & AI_NUMERICHOST)
+		return EAI_NONAME;
+	return plan_dns(p, host, family, flags);
 
 v6:
 	if (family == AF_INET) {

@@ -303,9 +303,11 @@ struct zsock_addrinfo {
 /**
  * Resolve host and service into a list of socket addresses. host: numeric
  * IPv4, IPv6 or bracketed IPv6 text (never touches the network), or a name
- * (the engine's DNS client, when it exists; until then EAI_NONAME, except
- * "localhost", which is ::1 and 127.0.0.1), or NULL (the any-address with
- * AI_PASSIVE, loopback otherwise). service: a decimal
+ * (A and AAAA through the engine's DNS client, over zsock UDP sockets, to
+ * the servers of ZSOCK_DNS=addr[:port],... or the dns_servers build option,
+ * dns_timeout_ms per try, dns_retries rounds; IPv6 answers first; no server
+ * configured: EAI_NONAME; "localhost" is built in: ::1 and 127.0.0.1), or
+ * NULL (the any-address with AI_PASSIVE, loopback otherwise). service: a decimal
  * port, or a few well-known names unless AI_NUMERICSERV. hints (may be
  * NULL) filters ai_family, ai_socktype, ai_protocol and sets ai_flags
  * (AI_PASSIVE, AI_NUMERICHOST, AI_NUMERICSERV, AI_CANONNAME,
