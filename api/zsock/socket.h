@@ -260,15 +260,26 @@ char *zsock_inet_ntop(sa_family_t family, const void *src, char *dst,
 /**
  * Create a pair of connected local sockets (no network involved) and store
  * their fds in sv[0] and sv[1]. family AF_UNIX; type SOCK_STREAM or
- * SOCK_DGRAM (SOCK_NONBLOCK honoured); proto 0. Each direction buffers
- * CONFIG_NET_SOCKETPAIR_BUFFER_SIZE bytes. send/recv/poll/close/shutdown
- * behave as for TCP (stream) or UDP (datagram): data written before a close
- * can still be read, then recv gives 0; a send to a closed peer fails with
- * EPIPE; a full buffer gives EAGAIN or blocks. bind and connect give
- * EISCONN, listen EINVAL, accept EOPNOTSUPP.
+ * SOCK_DGRAM (SOCK_NONBLOCK honoured on both ends); proto 0. Each direction
+ * buffers CONFIG_NET_SOCKETPAIR_BUFFER_SIZE bytes (a datagram costs its
+ * length + 4; the largest is that size - 4, larger ones give EMSGSIZE).
+ * send/recv/sendmsg/recvmsg/poll/close/shutdown behave as for TCP (stream)
+ * or UDP (datagram): data written before a close can still be read, then
+ * recv gives 0 (datagram too); a send to a closed or SHUT_RD peer fails
+ * with EPIPE; a full buffer gives EAGAIN or blocks (a blocking stream send
+ * returns once everything is queued, or with the count so far when a
+ * timeout, EPIPE or a close intervenes). poll: POLLIN for data or EOF,
+ * POLLOUT for room, POLLHUP once the peer closed. bind and connect give
+ * EISCONN, listen EINVAL, accept EOPNOTSUPP, an address given to sendto
+ * or sendmsg EISCONN. getsockname/getpeername give an unnamed AF_UNIX
+ * address (only sa_family, length sizeof(sa_family_t), as Linux); recvfrom
+ * stores no address (*addrlen 0). Options: SO_TYPE, SO_DOMAIN, SO_PROTOCOL,
+ * SO_ERROR (always 0), SO_RCVTIMEO, SO_SNDTIMEO; others ENOPROTOOPT.
+ * ioctl FIONREAD/FIONBIO as for native sockets.
  * Errors: EFAULT (sv NULL), EAFNOSUPPORT (family), EPROTOTYPE (type),
- * EPROTONOSUPPORT (proto), ENFILE / ENOMEM (no fd or pair left; nothing
- * leaks). Does not block.
+ * EPROTONOSUPPORT (proto), ENFILE (fewer than two fds free), ENOMEM
+ * (all CONFIG_NET_SOCKETPAIR_MAX pairs in use); nothing leaks, sv is left
+ * untouched. Does not block.
  */
 int zsock_socketpair(int family, int type, int proto, int *sv);
 
