@@ -220,4 +220,24 @@ ssize_t zs_udp_recvmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt
 int zs_udp_next_size(struct zs_sock *s);
 short zs_udp_poll_events(struct zs_sock *s);
 
+/**
+ * zs_sock_wait() with the direction lock l (rx_lock or tx_lock, held by the
+ * caller) released while asleep and taken again before returning. A caller
+ * MUST NOT sleep holding a direction lock: a MSG_DONTWAIT call, FIONREAD or
+ * a second reader on the same fd would wait behind it (Linux, too, lets go
+ * of the socket lock while a caller sleeps). State read before the sleep
+ * must be read again after it.
+ */
+static inline int zs_sock_wait_unlocked(struct zs_sock *s, struct zs_lock *l,
+					bool (*ready)(struct zs_sock *s),
+					int64_t deadline, bool pool)
+{
+	int rc;
+
+	zs_lock_give(l);
+	rc = zs_sock_wait(s, ready, deadline, pool);
+	zs_lock_take(l);
+	return rc;
+}
+
 #endif

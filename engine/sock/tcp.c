@@ -630,7 +630,8 @@ int zs_tcp_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len)
 			rc = -EAGAIN;
 			break;
 		}
-		rc = zs_sock_wait(s, accept_ready, zs_deadline(atomic_load(&s->rcvtimeo_ms)), false);
+		rc = zs_sock_wait_unlocked(s, &s->rx_lock, accept_ready,
+					   zs_deadline(atomic_load(&s->rcvtimeo_ms)), false);
 		if (rc < 0)
 			break;
 	}
@@ -770,7 +771,7 @@ ssize_t zs_tcp_send(struct zs_sock *s, const void *buf, size_t len, int flags)
 			rc = -EAGAIN;
 			break;
 		}
-		rc = zs_sock_wait(s, writable, deadline, true);
+		rc = zs_sock_wait_unlocked(s, &s->tx_lock, writable, deadline, true);
 		if (rc < 0)
 			break;
 	}
@@ -873,7 +874,7 @@ ssize_t zs_tcp_recv(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, i
 			rc = -EAGAIN;
 			break;
 		}
-		rc = zs_sock_wait(s, readable, deadline, false);
+		rc = zs_sock_wait_unlocked(s, &s->rx_lock, readable, deadline, false);
 		if (rc < 0)
 			break;
 	}

@@ -290,7 +290,7 @@ ssize_t zs_udp_recvmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt
 			rc = -EAGAIN;
 			break;
 		}
-		rc = zs_sock_wait(s, dgram_readable, deadline, false);
+		rc = zs_sock_wait_unlocked(s, &s->rx_lock, dgram_readable, deadline, false);
 		if (rc < 0)
 			break;
 	}
