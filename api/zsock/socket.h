@@ -459,4 +459,10 @@ int zsock_select(int nfds, zsock_fd_set *readfds, zsock_fd_set *writefds,
 }
 #endif
 
+/* Plain POSIX names (socket, recv, poll, ...) when the build asks for them;
+ * code that must keep the host's own sockets defines ZSOCK_NO_POSIX_NAMES. */
+#if CONFIG_NET_SOCKETS_POSIX_NAMES && !defined(ZSOCK_NO_POSIX_NAMES)
+#include <zsock/posix_names.h>
+#endif
+
 #endif /* ZSOCK_SOCKET_H */
