@@ -204,10 +204,9 @@ int zsock_fcntl(int sock, int cmd, int flags);
 
 /**
  * Read an option. *optlen gives the buffer size on entry and the stored
- * size on return. Supported now: SOL_SOCKET SO_TYPE, SO_PROTOCOL, SO_DOMAIN,
- * SO_ERROR (reading clears it), SO_RCVTIMEO, SO_SNDTIMEO (struct timeval),
- * SO_REUSEADDR, SO_ACCEPTCONN, SO_RCVBUF and SO_SNDBUF (read only: the
- * build's TCP window and send buffer); IPPROTO_TCP TCP_NODELAY.
+ * size on return. Every option, its effect in zsock, default and errors:
+ * docs/options.md (SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP, IPPROTO_IPV6).
+ * SO_ERROR reading clears it; timeouts are struct timeval.
  * Errors: EBADF, EFAULT (NULL optval or optlen), EINVAL (*optlen short or
  * negative), ENOPROTOOPT (unknown level or option). Does not block.
  */

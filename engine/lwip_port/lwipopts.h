@@ -110,6 +110,8 @@ void zs_lwip_assert_core(void);
 
 /* ---- netifs ------------------------------------------------------------ */
 #define LWIP_HAVE_LOOPIF            1
+/* the loopback netif joins IPv4 groups (IP_ADD_MEMBERSHIP on "lo") */
+#define LWIP_LOOPIF_MULTICAST       1
 #define LWIP_NETIF_LOOPBACK         1
 #define LWIP_LOOPBACK_MAX_PBUFS     0
 #define LWIP_NETIF_STATUS_CALLBACK  0

@@ -81,8 +81,7 @@ struct zs_sock *zs_sock_alloc(int family, int type, int proto)
 	ip_addr_set_zero(&s->remote_ip);
 	s->local_port = s->remote_port = 0;
 	s->backlog = 0;
-	s->rcvbuf = TCP_WND;
-	s->sndbuf = TCP_SND_BUF;
+	zs_sockopt_init(s);
 	return s;
 }
 
@@ -668,135 +667,16 @@ static int sock_fcntl(void *obj, int cmd, int flags)
 	}
 }
 
-/* ---- options ---------------------------------------------------------------- */
-
-static int put_int(void *val, socklen_t *len, int v)
-{
-	if ((int)*len < (int)sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
-	return 0;
-}
-
-static int get_int(const void *val, socklen_t len, int *v)
-{
-	if ((int)len < (int)sizeof(int))
-		return -EINVAL;
-	memcpy(v, val, sizeof(int));
-	return 0;
-}
-
-static int put_timeo(void *val, socklen_t *len, int32_t ms)
-{
-	struct timeval tv = { 0, 0 };
-
-	if (*len < (socklen_t)sizeof(tv))
-		return -EINVAL;
-	if (ms > 0) {
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = (ms % 1000) * 1000;
-	}
-	memcpy(val, &tv, sizeof(tv));
-	*len = sizeof(tv);
-	return 0;
-}
-
-static int get_timeo(const void *val, socklen_t len, _Atomic int32_t *out)
-{
-	struct timeval tv;
-	int64_t ms;
-
-	if (len < (socklen_t)sizeof(tv))
-		return -EINVAL;
-	memcpy(&tv, val, sizeof(tv));
-	if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
-		return -EDOM;
-	/* round up: the call must not return before the timeout */
-	ms = (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
-	if (ms > INT32_MAX)
-		ms = INT32_MAX;
-	atomic_store(out, ms == 0 ? -1 : (int32_t)ms);
-	return 0;
-}
+/* ---- options (engine/sock/sockopt.c) ------------------------------------------ */
 
 static int sock_getsockopt(void *obj, int level, int name, void *val, socklen_t *len)
 {
-	struct zs_sock *s = obj;
-	uint32_t f = zs_sock_flags(s);
-
-	if (val == NULL || len == NULL)
-		return -EFAULT;
-	if ((int)*len < 0)
-		return -EINVAL;
-	if (level == SOL_SOCKET) {
-		switch (name) {
-		case SO_TYPE:       return put_int(val, len, s->type);
-		case SO_PROTOCOL:   return put_int(val, len, s->proto);
-		case SO_DOMAIN:     return put_int(val, len, s->family);
-		case SO_ACCEPTCONN: return put_int(val, len, !!(f & ZS_SF_LISTENING));
-		case SO_REUSEADDR:  return put_int(val, len, !!(f & ZS_SF_REUSEADDR));
-		case SO_ERROR: {
-			int rc = put_int(val, len, atomic_load(&s->so_error));
-
-			if (rc == 0)
-				atomic_store(&s->so_error, 0);
-			return rc;
-		}
-		case SO_RCVTIMEO:   return put_timeo(val, len, atomic_load(&s->rcvtimeo_ms));
-		case SO_SNDTIMEO:   return put_timeo(val, len, atomic_load(&s->sndtimeo_ms));
-		case SO_RCVBUF:     return put_int(val, len, s->rcvbuf);
-		case SO_SNDBUF:     return put_int(val, len, s->sndbuf);
-		default:            return -ENOPROTOOPT;
-		}
-	}
-	if (level == IPPROTO_TCP && s->type == SOCK_STREAM) {
-		if (name == TCP_NODELAY)
-			return put_int(val, len, !!(f & ZS_SF_NODELAY));
-		return -ENOPROTOOPT;
-	}
-	return -ENOPROTOOPT;
+	return zs_sockopt_get(obj, level, name, val, len);
 }
 
 static int sock_setsockopt(void *obj, int level, int name, const void *val, socklen_t len)
 {
-	struct zs_sock *s = obj;
-	int v, rc;
-
-	if (val == NULL)
-		return -EFAULT;
-	if (level == SOL_SOCKET) {
-		switch (name) {
-		case SO_RCVTIMEO:
-			return get_timeo(val, len, &s->rcvtimeo_ms);
-		case SO_SNDTIMEO:
-			return get_timeo(val, len, &s->sndtimeo_ms);
-		case SO_REUSEADDR:
-			rc = get_int(val, len, &v);
-			if (rc == 0) {
-				if (v)
-					zs_sock_set(s, ZS_SF_REUSEADDR);
-				else
-					zs_sock_clear(s, ZS_SF_REUSEADDR);
-			}
-			return rc;
-		case SO_TYPE:
-		case SO_PROTOCOL:
-		case SO_DOMAIN:
-		case SO_ERROR:
-		case SO_ACCEPTCONN:
-			return -ENOPROTOOPT; /* read-only, as on Linux */
-		default:
-			return -ENOPROTOOPT;
-		}
-	}
-	if (level == IPPROTO_TCP && s->type == SOCK_STREAM) {
-		if (name != TCP_NODELAY)
-			return -ENOPROTOOPT;
-		rc = get_int(val, len, &v);
-		return rc < 0 ? rc : zs_tcp_set_nodelay(s, v != 0);
-	}
-	return -ENOPROTOOPT;
+	return zs_sockopt_set(obj, level, name, val, len);
 }
 
 /* ---- poll --------------------------------------------------------------------- */

@@ -63,6 +63,40 @@ struct udp_pcb;
 
 #define ZS_RING_SIZE CONFIG_NET_SOCKET_RING_SIZE
 
+/** IPv4 multicast groups one socket may join (IP_ADD_MEMBERSHIP). */
+#define ZS_SOCK_MCAST_MAX 8
+#define ZS_SOCK_IFNAMSIZ  16
+
+/*
+ * Option state kept by the socket so that it can be read back and applied
+ * to every PCB the socket gets (open, listen, accept, a new connect). Only
+ * the reactor touches it: getsockopt/setsockopt run there (sockopt.c).
+ */
+struct zs_sockopts {
+	int rcvbuf, sndbuf;        /* SO_RCVBUF / SO_SNDBUF: recorded only */
+	int priority;              /* SO_PRIORITY: recorded only */
+	bool keepalive;            /* SO_KEEPALIVE -> SOF_KEEPALIVE */
+	bool broadcast;            /* SO_BROADCAST -> SOF_BROADCAST */
+	bool reuseport;            /* SO_REUSEPORT -> SOF_REUSEADDR */
+	bool v6only;               /* IPV6_V6ONLY: recorded, always 1 in effect */
+	bool linger_on;            /* SO_LINGER */
+	/* Zephyr's "ignored, for compatibility": recorded only */
+	bool debug, dontroute, oobinline;
+	int rcvlowat, sndlowat;
+	int linger_s;
+	int keep_idle, keep_intvl, keep_cnt; /* TCP_KEEP*: s, s, probes */
+	int tos;                   /* IP_TOS / IPV6_TCLASS */
+	int ttl;                   /* IP_TTL / IPV6_UNICAST_HOPS */
+	int mcast_ttl;             /* IP_MULTICAST_TTL */
+	uint8_t netif_idx;         /* SO_BINDTODEVICE: lwIP index, 0 none */
+	char bind_dev[ZS_SOCK_IFNAMSIZ];
+	uint8_t mcast_n;           /* IP_ADD_MEMBERSHIP: groups joined */
+	struct {
+		uint32_t group;    /* network order */
+		uint8_t netif_idx;
+	} mcast[ZS_SOCK_MCAST_MAX];
+};
+
 struct zs_sock {
 	/* identity: fixed at creation */
 	int family;              /* AF_INET / AF_INET6 */
@@ -107,8 +141,8 @@ struct zs_sock {
 	ip_addr_t local_ip, remote_ip;  /* last known, for get*name after death */
 	uint16_t local_port, remote_port;
 	int backlog;
-	/* options kept for read-back */
-	int rcvbuf, sndbuf;
+	/* options (sockopt.c): reactor only, like the PCB they are applied to */
+	struct zs_sockopts opt;
 };
 
 extern const struct zs_fd_vtable zs_sock_vtable;
@@ -205,6 +239,24 @@ int zs_tcp_readable_bytes(struct zs_sock *s);
 int zs_tcp_shutdown(struct zs_sock *s, int how);
 short zs_tcp_poll_events(struct zs_sock *s);
 int zs_tcp_set_nodelay(struct zs_sock *s, bool on);
+
+/* ---- sockopt.c ----------------------------------------------------------- */
+/** Defaults of every option (Linux-like). Any thread, before first use. */
+void zs_sockopt_init(struct zs_sock *s);
+/** Reactor: push the stored options onto s's current PCB (any kind/state). */
+void zs_sockopt_apply(struct zs_sock *s);
+/** Reactor: an accepted socket c takes the listener l's options, applied. */
+void zs_sockopt_inherit(struct zs_sock *c, struct zs_sock *l);
+/**
+ * Reactor, from zs_tcp_close(): with SO_LINGER {1, 0} a connected socket
+ * is aborted (RST) instead of closed, and the reactor's reference
+ * released. Returns true when it did that.
+ */
+bool zs_sockopt_close_abort(struct zs_sock *s);
+/** Reactor, at close: leave the multicast groups s joined. */
+void zs_sockopt_release(struct zs_sock *s);
+int zs_sockopt_get(struct zs_sock *s, int level, int name, void *val, socklen_t *len);
+int zs_sockopt_set(struct zs_sock *s, int level, int name, const void *val, socklen_t len);
 
 /* ---- udp.c --------------------------------------------------------------- */
 int zs_udp_open(struct zs_sock *s);          /* reactor */

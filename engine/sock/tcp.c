@@ -263,6 +263,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
 	c->listener = l;
 	attach(c, newpcb);
 	remember_addrs(c, newpcb);
+	zs_sockopt_inherit(c, l);
 	if (zs_sock_flags(l) & ZS_SF_NODELAY) {
 		tcp_nagle_disable(newpcb);
 		zs_sock_set(c, ZS_SF_NODELAY);
@@ -423,6 +424,7 @@ int zs_tcp_open(struct zs_sock *s)
 	if (pcb == NULL)
 		return -ENOMEM;
 	attach(s, pcb);
+	zs_sockopt_apply(s);
 	return 0;
 }
 
@@ -437,6 +439,8 @@ void zs_tcp_close(struct zs_sock *s)
 		zs_sock_reactor_release(s);
 		return;
 	}
+	if (zs_sockopt_close_abort(s))
+		return;
 	if ((f & ZS_SF_LISTENING) || !(f & ZS_SF_CONNECTED)) {
 		/* LISTEN, CLOSED or SYN_SENT: lwIP frees the PCB at once */
 		detach(s);
@@ -575,6 +579,7 @@ static int listen_r(void *p)
 		return e == ERR_USE ? -EADDRINUSE : -ENOMEM;
 	/* the old PCB is gone; the listening one takes its place */
 	s->pcb.tcp = lpcb;
+	zs_sockopt_apply(s);
 	tcp_arg(lpcb, s);
 	tcp_accept(lpcb, on_accept);
 	zs_sock_set(s, ZS_SF_LISTENING);

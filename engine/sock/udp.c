@@ -82,6 +82,7 @@ int zs_udp_open(struct zs_sock *s)
 		return -ENOMEM;
 	udp_recv(pcb, on_udp_recv, s);
 	s->pcb.udp = pcb;
+	zs_sockopt_apply(s);
 	return 0;
 }
 
@@ -89,6 +90,7 @@ void zs_udp_close(struct zs_sock *s)
 {
 	ZS_ASSERT_REACTOR();
 	zs_sock_set(s, ZS_SF_CLOSED);
+	zs_sockopt_release(s);
 	if (s->pcb.udp != NULL) {
 		udp_remove(s->pcb.udp);
 		s->pcb.udp = NULL;
