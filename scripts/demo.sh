@@ -15,8 +15,8 @@ if [ "$(id -u)" != 0 ]; then
   echo "demo.sh: needs root (network namespace and TAP device)" >&2
   exit 1
 fi
-scripts/install-packages.sh
-scripts/fetch-deps.sh
+bash scripts/install-packages.sh
+bash scripts/fetch-deps.sh
 [ -d build-demo ] || meson setup build-demo -Dtests=disabled -Dbuildtype=debugoptimized >/dev/null
 ninja -C build-demo samples/echo_server >/dev/null
 

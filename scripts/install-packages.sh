@@ -18,6 +18,7 @@ PACKAGES=(
   dnsmasq-base
   iproute2 iptables libnetfilter-queue-dev libmnl-dev
   socat netcat-openbsd "tshark?"
+  microsocks
   openssl
   python3
 )

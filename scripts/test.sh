@@ -14,8 +14,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-scripts/install-packages.sh || { echo "test.sh: package installation failed" >&2; exit 1; }
-scripts/fetch-deps.sh || { echo "test.sh: fetching lwIP/BearSSL sources failed" >&2; exit 1; }
+bash scripts/install-packages.sh || { echo "test.sh: package installation failed" >&2; exit 1; }
+bash scripts/fetch-deps.sh || { echo "test.sh: fetching lwIP/BearSSL sources failed" >&2; exit 1; }
 
 configs=${ZSOCK_TEST_CONFIGS:-plain asan tsan}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
