@@ -73,6 +73,54 @@ struct zsock_pollfd {
 #define ZSOCK_SHUT_WR   1
 #define ZSOCK_SHUT_RDWR 2
 
+/* ---- SOCKS5 (connect through a proxy) ---------------------------------- */
+
+/*
+ * SO_SOCKS5 (SOL_SOCKET, TCP sockets only): connect() goes through the
+ * SOCKS5 proxy (RFC 1928) whose address this option holds. The value is a
+ * struct sockaddr_in / sockaddr_in6 of the socket's own family; optlen 0
+ * clears it. getsockopt gives the address back (*optlen 0 when unset).
+ * connect() then opens TCP to the proxy and runs the SOCKS5 exchange
+ * (method selection, optional RFC 1929 username/password, CONNECT to the
+ * address given to connect()) from the calling thread. The exchange is
+ * synchronous, as Zephyr's: connect() blocks until the proxy answers even
+ * on a non-blocking socket (no EINPROGRESS), bounded as a whole by
+ * SO_SNDTIMEO (ETIMEDOUT when it expires). Exactly the proxy's reply bytes
+ * are consumed: data the destination sends right after it is kept.
+ * getpeername() reports the destination, not the proxy. On failure the
+ * connection to the proxy is reset and connect() may be called again.
+ * Errors of connect() added by the proxy: EACCES (no acceptable method,
+ * credentials refused, or REP 0x02 not allowed), ECONNREFUSED (REP 0x01
+ * general failure, 0x05 refused), ENETUNREACH (0x03), EHOSTUNREACH (0x04),
+ * ETIMEDOUT (0x06, or SO_SNDTIMEO), EOPNOTSUPP (0x07), EAFNOSUPPORT (0x08),
+ * EPROTO (a malformed or truncated reply, the proxy closing early).
+ *
+ * Zephyr's SO_SOCKS5 is 60, which on Linux is SO_ZEROCOPY
+ * (<asm-generic/socket.h>): zsock keeps the host's SO_* values, so it
+ * uses a value of its own, outside Linux's range, and defines SO_SOCKS5
+ * as that value when the host has no SO_SOCKS5.
+ */
+#define ZSOCK_SO_SOCKS5 0x7a50
+#ifndef SO_SOCKS5
+#define SO_SOCKS5 ZSOCK_SO_SOCKS5
+#endif
+
+/*
+ * ZSOCK_SO_SOCKS5_AUTH (SOL_SOCKET, TCP sockets, zsock only): credentials
+ * for SO_SOCKS5. With them set, connect() offers the username/password
+ * method (RFC 1929) next to "no authentication". The value is a struct
+ * zsock_socks5_auth: user and pass NUL-terminated, 1..255 bytes each
+ * (EINVAL otherwise, and for an optlen short of the struct); user "" or
+ * optlen 0 clears them. getsockopt gives user back with pass all zero
+ * (the password is never read back).
+ */
+#define ZSOCK_SO_SOCKS5_AUTH 0x7a51
+
+struct zsock_socks5_auth {
+	char user[256]; /**< NUL-terminated, 1..255 bytes ("" clears) */
+	char pass[256]; /**< NUL-terminated, 1..255 bytes */
+};
+
 /** Size of a socket fd table: fds are 0 .. ZSOCK_FD_SETSIZE - 1. */
 #define ZSOCK_FD_SETSIZE CONFIG_ZVFS_OPEN_MAX
 
@@ -123,7 +171,8 @@ int zsock_bind(int sock, const struct sockaddr *addr, socklen_t addrlen);
  * (a connect is in progress), ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EINTR
  * (closed by another thread), EINPROGRESS (non-blocking, or SO_SNDTIMEO
  * expired: as on Linux the handshake goes on and completes as a
- * non-blocking one would).
+ * non-blocking one would). With SO_SOCKS5 set the connect goes through a
+ * proxy, always blocking, with the errors listed at SO_SOCKS5.
  */
 int zsock_connect(int sock, const struct sockaddr *addr, socklen_t addrlen);
 

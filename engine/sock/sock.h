@@ -95,6 +95,12 @@ struct zs_sockopts {
 		uint32_t group;    /* network order */
 		uint8_t netif_idx;
 	} mcast[ZS_SOCK_MCAST_MAX];
+	/* SO_SOCKS5 / ZSOCK_SO_SOCKS5_AUTH (socks5.c): TCP only */
+	bool socks5_on;
+	uint16_t socks5_port;      /* host order */
+	ip_addr_t socks5_ip;
+	uint8_t socks5_ulen, socks5_plen; /* 0: no credentials */
+	char socks5_user[255], socks5_pass[255];
 };
 
 struct zs_sock {
@@ -257,6 +263,32 @@ bool zs_sockopt_close_abort(struct zs_sock *s);
 void zs_sockopt_release(struct zs_sock *s);
 int zs_sockopt_get(struct zs_sock *s, int level, int name, void *val, socklen_t *len);
 int zs_sockopt_set(struct zs_sock *s, int level, int name, const void *val, socklen_t len);
+
+/* ---- socks5.c: SO_SOCKS5 ------------------------------------------------- */
+
+/** What one connect() through a proxy needs, copied from s->opt. */
+struct zs_socks5_req {
+	ip_addr_t dest_ip;         /* the address given to connect() */
+	uint16_t dest_port;
+	uint8_t ulen, plen;        /* 0: offer no-auth only */
+	char user[255], pass[255];
+};
+
+/** Reactor: setsockopt of SO_SOCKS5 / ZSOCK_SO_SOCKS5_AUTH. */
+int zs_socks5_set(struct zs_sock *s, int name, const void *val, socklen_t len);
+/** Reactor: getsockopt of the same. */
+int zs_socks5_get(struct zs_sock *s, int name, void *val, socklen_t *len);
+/**
+ * Reactor, from connect: if s has a proxy, copy the request into r, point
+ * *ip / *port at the proxy and return true.
+ */
+bool zs_socks5_redirect(struct zs_sock *s, struct zs_socks5_req *r, ip_addr_t *ip,
+			uint16_t *port);
+/**
+ * Application side: the SOCKS5 exchange over s, connected to the proxy,
+ * until deadline. Reads exactly the proxy's bytes. 0 or -errno.
+ */
+int zs_socks5_exchange(struct zs_sock *s, const struct zs_socks5_req *r, int64_t deadline);
 
 /* ---- udp.c --------------------------------------------------------------- */
 int zs_udp_open(struct zs_sock *s);          /* reactor */

@@ -104,6 +104,9 @@ void zs_sockopt_inherit(struct zs_sock *c, struct zs_sock *l)
 	ZS_ASSERT_REACTOR();
 	c->opt = l->opt;
 	c->opt.mcast_n = 0; /* memberships belong to the socket that joined */
+	c->opt.socks5_on = false; /* a proxy is for connecting; no secrets copied */
+	c->opt.socks5_ulen = c->opt.socks5_plen = 0;
+	memset(c->opt.socks5_pass, 0, sizeof(c->opt.socks5_pass));
 	if (zs_sock_flags(l) & ZS_SF_NODELAY)
 		zs_sock_set(c, ZS_SF_NODELAY);
 	zs_sockopt_apply(c);
@@ -368,6 +371,9 @@ static int get_r(void *p)
 		case SO_OOBINLINE:  return put_int(a->oval, a->olen, o->oobinline);
 		case SO_RCVLOWAT:   return put_int(a->oval, a->olen, o->rcvlowat);
 		case SO_SNDLOWAT:   return put_int(a->oval, a->olen, o->sndlowat);
+		case ZSOCK_SO_SOCKS5:
+		case ZSOCK_SO_SOCKS5_AUTH:
+			return zs_socks5_get(s, a->name, a->oval, a->olen);
 		case SO_LINGER: {
 			struct linger l = { .l_onoff = o->linger_on, .l_linger = o->linger_s };
 
@@ -463,6 +469,9 @@ static int set_sol_socket(struct zs_sock *s, int name, const void *val, socklen_
 	}
 	case SO_BINDTODEVICE:
 		return bind_device(s, val, len);
+	case ZSOCK_SO_SOCKS5:
+	case ZSOCK_SO_SOCKS5_AUTH:
+		return zs_socks5_set(s, name, val, len);
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -617,8 +626,11 @@ int zs_sockopt_set(struct zs_sock *s, int level, int name, const void *val, sock
 	struct opt_args a = { .s = s, .level = level, .name = name, .ival = val, .ilen = len };
 	int v, rc;
 
-	/* as Linux, SO_BINDTODEVICE with optlen 0 unbinds without reading */
-	if (val == NULL && !(level == SOL_SOCKET && name == SO_BINDTODEVICE && len == 0))
+	/* as Linux, SO_BINDTODEVICE with optlen 0 unbinds without reading;
+	 * the SOCKS5 options take optlen 0 as "clear" the same way */
+	if (val == NULL && !(level == SOL_SOCKET && len == 0 &&
+			     (name == SO_BINDTODEVICE || name == ZSOCK_SO_SOCKS5 ||
+			      name == ZSOCK_SO_SOCKS5_AUTH)))
 		return -EFAULT;
 	rc = level_ok(s, level);
 	if (rc < 0)

@@ -479,6 +479,8 @@ struct connect_args {
 	struct zs_sock *s;
 	ip_addr_t ip;
 	uint16_t port;
+	struct zs_socks5_req *s5;  /* filled when SO_SOCKS5 redirects */
+	bool via_proxy;
 };
 
 static int connect_r(void *p)
@@ -508,6 +510,7 @@ static int connect_r(void *p)
 	if (zs_sock_flags(s) & ZS_SF_NODELAY)
 		tcp_nagle_disable(s->pcb.tcp);
 	atomic_store(&s->so_error, 0);
+	a->via_proxy = zs_socks5_redirect(s, a->s5, &a->ip, &a->port);
 	e = tcp_connect(s->pcb.tcp, &a->ip, a->port, on_connected);
 	if (e != ERR_OK)
 		return e == ERR_RTE ? -ENETUNREACH : -zs_err_to_errno(e);
@@ -524,9 +527,79 @@ static bool connect_done(struct zs_sock *s)
 	return !(zs_sock_flags(s) & ZS_SF_CONNECTING);
 }
 
+/* ---- SO_SOCKS5: the connection to the proxy, then the exchange ---------------- */
+
+struct socks5_end_args {
+	struct zs_sock *s;
+	const struct zs_socks5_req *r;
+	int err;                   /* 0: success */
+};
+
+/* Success: the peer is the destination from now on (getpeername).
+ * Failure: reset the connection to the proxy and leave the socket as a
+ * failed connect does, so that connect() may be called again. */
+static int socks5_end_r(void *p)
+{
+	struct socks5_end_args *a = p;
+	struct zs_sock *s = a->s;
+	struct tcp_pcb *pcb = s->pcb.tcp;
+	void *b;
+
+	if (zs_sock_flags(s) & ZS_SF_CLOSED)
+		return 0; /* zs_tcp_close() has taken it over */
+	if (a->err == 0) {
+		s->remote_ip = a->r->dest_ip;
+		s->remote_port = a->r->dest_port;
+		return 0;
+	}
+	if (pcb != NULL) {
+		detach(s);
+		tcp_abort(pcb);
+	}
+	free_inflight(s);
+	while ((b = zs_ring_get(&s->tx)) != NULL)
+		zs_buf_free_chain(b);
+	zs_sock_drain_rx(s);
+	s->rx_head_off = 0; /* the caller, the only reader, waits for this call */
+	s->fin_sent = false;
+	atomic_store(&s->conn_error, a->err);
+	atomic_store(&s->so_error, 0);
+	zs_sock_clear(s, ZS_SF_CONNECTED | ZS_SF_CONNECTING | ZS_SF_RX_EOF);
+	zs_sock_set(s, ZS_SF_DEAD);
+	zs_sock_notify(s);
+	return 0;
+}
+
+/* Blocking even on a non-blocking socket; SO_SNDTIMEO bounds it all. */
+static int socks5_connect(struct zs_sock *s, struct zs_socks5_req *r)
+{
+	int64_t deadline = zs_deadline(atomic_load(&s->sndtimeo_ms));
+	struct socks5_end_args e = { .s = s, .r = r };
+	int rc;
+
+	rc = zs_sock_wait(s, connect_done, deadline, false);
+	if (rc == -EAGAIN)
+		rc = -ETIMEDOUT;
+	if (rc == 0 && !(zs_sock_flags(s) & ZS_SF_CONNECTED)) {
+		/* the proxy could not be reached: a plain failed connect */
+		rc = atomic_exchange(&s->so_error, 0);
+		memset(r, 0, sizeof(*r));
+		return rc != 0 ? -rc : -ECONNABORTED;
+	}
+	if (rc == 0)
+		rc = zs_socks5_exchange(s, r, deadline);
+	if (rc != -EINTR) {
+		e.err = -rc;
+		zs_reactor_call(socks5_end_r, &e);
+	}
+	memset(r, 0, sizeof(*r)); /* the password */
+	return rc;
+}
+
 int zs_tcp_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len)
 {
-	struct connect_args a = { .s = s };
+	struct zs_socks5_req s5;
+	struct connect_args a = { .s = s, .s5 = &s5 };
 	int rc;
 
 	rc = zs_addr_from_sockaddr(s, addr, len, &a.ip, &a.port);
@@ -535,6 +608,8 @@ int zs_tcp_connect(struct zs_sock *s, const struct sockaddr *addr, socklen_t len
 	rc = zs_reactor_call(connect_r, &a);
 	if (rc < 0)
 		return rc;
+	if (a.via_proxy)
+		return socks5_connect(s, &s5);
 	if (!zs_sock_may_block(s, 0))
 		return -EINPROGRESS;
 	rc = zs_sock_wait(s, connect_done, zs_deadline(atomic_load(&s->sndtimeo_ms)), false);

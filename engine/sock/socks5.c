@@ -1,0 +1,332 @@
+/*
+ * SO_SOCKS5: connect() through a SOCKS5 proxy (RFC 1928), with optional
+ * username/password authentication (RFC 1929).
+ *
+ * The options live in s->opt like the other reactor-side options
+ * (zs_socks5_set / zs_socks5_get run in the reactor, from sockopt.c).
+ * connect_r (tcp.c) asks zs_socks5_redirect() whether the socket has a
+ * proxy; if so the TCP connection goes to the proxy, and zs_tcp_connect()
+ * runs zs_socks5_exchange() on the calling thread once it is up. The
+ * exchange reads with exact lengths, so no byte after the proxy's reply is
+ * consumed. Every reply is checked against strict bounds: a bad version,
+ * reserved byte, address type or length, or a reply cut short, is EPROTO.
+ */
+#include "engine/sock/sock.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <zsock/socket.h>
+
+#define SOCKS5_VER        0x05
+#define AUTH_VER          0x01 /* RFC 1929 sub-negotiation */
+#define METHOD_NONE       0x00
+#define METHOD_USERPASS   0x02
+#define METHOD_REFUSED    0xff
+#define CMD_CONNECT       0x01
+#define ATYP_IPV4         0x01
+#define ATYP_DOMAIN       0x03
+#define ATYP_IPV6         0x04
+
+/* ---- options (reactor) ------------------------------------------------------------ */
+
+int zs_socks5_set(struct zs_sock *s, int name, const void *val, socklen_t len)
+{
+	struct zs_sockopts *o = &s->opt;
+
+	if (s->type != SOCK_STREAM)
+		return -ENOPROTOOPT;
+	if (name == ZSOCK_SO_SOCKS5) {
+		ip_addr_t ip;
+		uint16_t port;
+		int rc;
+
+		if (len == 0) {
+			o->socks5_on = false;
+			return 0;
+		}
+		rc = zs_addr_from_sockaddr(s, val, len, &ip, &port);
+		if (rc < 0)
+			return rc;
+		if (port == 0 || ip_addr_isany(&ip))
+			return -EINVAL;
+		o->socks5_ip = ip;
+		o->socks5_port = port;
+		o->socks5_on = true;
+		return 0;
+	}
+	if (name == ZSOCK_SO_SOCKS5_AUTH) {
+		struct zsock_socks5_auth a;
+		size_t ul, pl;
+
+		if (len == 0) {
+			o->socks5_ulen = o->socks5_plen = 0;
+			return 0;
+		}
+		if ((int)len < (int)sizeof(a))
+			return -EINVAL;
+		memcpy(&a, val, sizeof(a));
+		ul = strnlen(a.user, sizeof(a.user));
+		pl = strnlen(a.pass, sizeof(a.pass));
+		if (ul == 0) {
+			o->socks5_ulen = o->socks5_plen = 0;
+			memset(&a, 0, sizeof(a));
+			return 0;
+		}
+		if (ul > 255 || pl == 0 || pl > 255) {
+			memset(&a, 0, sizeof(a));
+			return -EINVAL;
+		}
+		memcpy(o->socks5_user, a.user, ul);
+		memcpy(o->socks5_pass, a.pass, pl);
+		o->socks5_ulen = (uint8_t)ul;
+		o->socks5_plen = (uint8_t)pl;
+		memset(&a, 0, sizeof(a));
+		return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+int zs_socks5_get(struct zs_sock *s, int name, void *val, socklen_t *len)
+{
+	const struct zs_sockopts *o = &s->opt;
+
+	if (s->type != SOCK_STREAM)
+		return -ENOPROTOOPT;
+	if (name == ZSOCK_SO_SOCKS5) {
+		if (!o->socks5_on) {
+			*len = 0; /* as SO_BINDTODEVICE: nothing set, nothing stored */
+			return 0;
+		}
+		zs_addr_to_sockaddr(s->family, &o->socks5_ip, o->socks5_port, val, len);
+		return 0;
+	}
+	if (name == ZSOCK_SO_SOCKS5_AUTH) {
+		struct zsock_socks5_auth a;
+
+		if ((int)*len < (int)sizeof(a))
+			return -EINVAL;
+		memset(&a, 0, sizeof(a));
+		memcpy(a.user, o->socks5_user, o->socks5_ulen); /* never the password */
+		memcpy(val, &a, sizeof(a));
+		*len = sizeof(a);
+		return 0;
+	}
+	return -ENOPROTOOPT;
+}
+
+bool zs_socks5_redirect(struct zs_sock *s, struct zs_socks5_req *r, ip_addr_t *ip,
+			uint16_t *port)
+{
+	const struct zs_sockopts *o = &s->opt;
+
+	ZS_ASSERT_REACTOR();
+	if (s->type != SOCK_STREAM || !o->socks5_on)
+		return false;
+	r->dest_ip = *ip;
+	r->dest_port = *port;
+	r->ulen = o->socks5_ulen;
+	r->plen = o->socks5_plen;
+	memcpy(r->user, o->socks5_user, r->ulen);
+	memcpy(r->pass, o->socks5_pass, r->plen);
+	*ip = o->socks5_ip;
+	*port = o->socks5_port;
+	return true;
+}
+
+/* ---- the exchange (application side) ------------------------------------------------ */
+
+static bool s5_readable(struct zs_sock *s)
+{
+	return zs_ring_count(&s->rx) > 0 ||
+	       (zs_sock_flags(s) & (ZS_SF_RX_EOF | ZS_SF_RX_SHUT | ZS_SF_DEAD | ZS_SF_CLOSED));
+}
+
+static bool s5_writable(struct zs_sock *s)
+{
+	return (!zs_ring_full(&s->tx) && zs_pool_in_use(&zs_tx_pool) < zs_tx_pool.count) ||
+	       (zs_sock_flags(s) & (ZS_SF_TX_SHUT | ZS_SF_DEAD | ZS_SF_CLOSED));
+}
+
+/* The waits below map the deadline's -EAGAIN to ETIMEDOUT: connect()
+ * through a proxy never returns EAGAIN or EINPROGRESS. */
+
+static int send_all(struct zs_sock *s, const uint8_t *buf, size_t len, int64_t deadline)
+{
+	size_t sent = 0;
+
+	while (sent < len) {
+		ssize_t n = zs_tcp_send(s, buf + sent, len - sent, ZSOCK_MSG_DONTWAIT);
+		int rc;
+
+		if (n > 0) {
+			sent += (size_t)n;
+			continue;
+		}
+		if (n != -EAGAIN)
+			return n < 0 ? (int)n : -EPROTO;
+		rc = zs_sock_wait(s, s5_writable, deadline, true);
+		if (rc < 0)
+			return rc == -EAGAIN ? -ETIMEDOUT : rc;
+	}
+	return 0;
+}
+
+/** Read exactly len bytes; the proxy closing first is a malformed reply. */
+static int recv_exact(struct zs_sock *s, uint8_t *buf, size_t len, int64_t deadline)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		struct iovec iov = { .iov_base = buf + got, .iov_len = len - got };
+		ssize_t n = zs_tcp_recv(s, &iov, 1, ZSOCK_MSG_DONTWAIT);
+		int rc;
+
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -EPROTO; /* EOF inside a reply */
+		if (n != -EAGAIN)
+			return (int)n;
+		rc = zs_sock_wait(s, s5_readable, deadline, false);
+		if (rc < 0)
+			return rc == -EAGAIN ? -ETIMEDOUT : rc;
+	}
+	return 0;
+}
+
+/** REP of a CONNECT reply -> errno (0 for success, EPROTO if unknown). */
+static int rep_errno(uint8_t rep)
+{
+	switch (rep) {
+	case 0x00: return 0;
+	case 0x01: return ECONNREFUSED;  /* general failure */
+	case 0x02: return EACCES;        /* not allowed by the ruleset */
+	case 0x03: return ENETUNREACH;
+	case 0x04: return EHOSTUNREACH;
+	case 0x05: return ECONNREFUSED;
+	case 0x06: return ETIMEDOUT;     /* TTL expired */
+	case 0x07: return EOPNOTSUPP;    /* command not supported */
+	case 0x08: return EAFNOSUPPORT;  /* address type not supported */
+	default:   return EPROTO;
+	}
+}
+
+static int negotiate(struct zs_sock *s, const struct zs_socks5_req *r, int64_t deadline)
+{
+	uint8_t msg[3 + 2 * 255];
+	uint8_t rep[2];
+	size_t n = 0;
+	int rc;
+
+	msg[n++] = SOCKS5_VER;
+	if (r->ulen > 0) {
+		msg[n++] = 2;
+		msg[n++] = METHOD_NONE;
+		msg[n++] = METHOD_USERPASS;
+	} else {
+		msg[n++] = 1;
+		msg[n++] = METHOD_NONE;
+	}
+	rc = send_all(s, msg, n, deadline);
+	if (rc == 0)
+		rc = recv_exact(s, rep, sizeof(rep), deadline);
+	if (rc < 0)
+		return rc;
+	if (rep[0] != SOCKS5_VER)
+		return -EPROTO;
+	if (rep[1] == METHOD_REFUSED)
+		return -EACCES;
+	if (rep[1] == METHOD_NONE)
+		return 0;
+	if (rep[1] != METHOD_USERPASS || r->ulen == 0)
+		return -EPROTO; /* a method that was not offered */
+
+	/* RFC 1929: VER ULEN UNAME PLEN PASSWD -> VER STATUS */
+	n = 0;
+	msg[n++] = AUTH_VER;
+	msg[n++] = r->ulen;
+	memcpy(msg + n, r->user, r->ulen);
+	n += r->ulen;
+	msg[n++] = r->plen;
+	memcpy(msg + n, r->pass, r->plen);
+	n += r->plen;
+	rc = send_all(s, msg, n, deadline);
+	memset(msg, 0, sizeof(msg));
+	if (rc == 0)
+		rc = recv_exact(s, rep, sizeof(rep), deadline);
+	if (rc < 0)
+		return rc;
+	if (rep[0] != AUTH_VER)
+		return -EPROTO;
+	return rep[1] == 0 ? 0 : -EACCES;
+}
+
+static int request(struct zs_sock *s, const struct zs_socks5_req *r, int64_t deadline)
+{
+	uint8_t msg[4 + 16 + 2];
+	uint8_t hdr[4], tail[255 + 2];
+	size_t n = 0, tail_len;
+	int rc, e;
+
+	msg[n++] = SOCKS5_VER;
+	msg[n++] = CMD_CONNECT;
+	msg[n++] = 0x00; /* RSV */
+	if (IP_IS_V6(&r->dest_ip)) {
+		msg[n++] = ATYP_IPV6;
+		memcpy(msg + n, ip_2_ip6(&r->dest_ip)->addr, 16); /* network order */
+		n += 16;
+	} else {
+		uint32_t a = ip4_addr_get_u32(ip_2_ip4(&r->dest_ip));
+
+		msg[n++] = ATYP_IPV4;
+		memcpy(msg + n, &a, 4);
+		n += 4;
+	}
+	msg[n++] = (uint8_t)(r->dest_port >> 8);
+	msg[n++] = (uint8_t)r->dest_port;
+	rc = send_all(s, msg, n, deadline);
+	if (rc < 0)
+		return rc;
+
+	/* VER REP RSV ATYP BND.ADDR BND.PORT */
+	rc = recv_exact(s, hdr, sizeof(hdr), deadline);
+	if (rc < 0)
+		return rc;
+	if (hdr[0] != SOCKS5_VER || hdr[2] != 0x00)
+		return -EPROTO;
+	e = rep_errno(hdr[1]);
+	if (e != 0)
+		return -e; /* the proxy closes now; what follows is not read */
+	switch (hdr[3]) {
+	case ATYP_IPV4:
+		tail_len = 4 + 2;
+		break;
+	case ATYP_IPV6:
+		tail_len = 16 + 2;
+		break;
+	case ATYP_DOMAIN: {
+		uint8_t dl;
+
+		rc = recv_exact(s, &dl, 1, deadline);
+		if (rc < 0)
+			return rc;
+		if (dl == 0)
+			return -EPROTO;
+		tail_len = (size_t)dl + 2; /* <= sizeof(tail) */
+		break;
+	}
+	default:
+		return -EPROTO;
+	}
+	return recv_exact(s, tail, tail_len, deadline);
+}
+
+int zs_socks5_exchange(struct zs_sock *s, const struct zs_socks5_req *r, int64_t deadline)
+{
+	int rc = negotiate(s, r, deadline);
+
+	return rc < 0 ? rc : request(s, r, deadline);
+}
