@@ -19,6 +19,7 @@ struct zs_counters {
 	_Atomic uint64_t netif_rx_frames;
 	_Atomic uint64_t netif_tx_frames;
 	_Atomic uint64_t netif_drops;      /**< frames dropped at a netif */
+	_Atomic uint64_t poll_wakeups;     /**< a thread in poll/select woke up */
 };
 
 extern struct zs_counters zs_counters;

@@ -60,6 +60,7 @@ int zsock_engine_stats(struct zsock_engine_stats *out)
 	out->netif_rx_frames = LOAD(netif_rx_frames);
 	out->netif_tx_frames = LOAD(netif_tx_frames);
 	out->netif_drops = LOAD(netif_drops);
+	out->poll_wakeups = LOAD(poll_wakeups);
 	pool_figures(&zs_tx_pool, &out->tx_bufs_in_use, &out->tx_bufs_high_water,
 		     &out->tx_bufs_total, &out->tx_alloc_failures);
 	pool_figures(&zs_rx_pool, &out->rx_bufs_in_use, &out->rx_bufs_high_water,

@@ -17,6 +17,7 @@
 #include "engine/port/port.h"
 #include "engine/reactor/reactor.h"
 #include "engine/reactor/waitq.h"
+#include "engine/stats.h"
 
 struct entry {
 	void *obj;
@@ -87,6 +88,7 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
 			n = scan(fds, e, nfds);
 			break;
 		}
+		ZS_COUNT(poll_wakeups, 1);
 	}
 	for (i = 0; i < nfds; i++) {
 		if (e[i].obj == NULL)

@@ -343,3 +343,82 @@ ZT_TEST(poll, same_fd_twice, .timeout = 30)
 	zt_close(a);
 	zt_close(b);
 }
+
+/*
+ * "A poll over many sockets wakes once per event, not once per socket":
+ * the poller's wake-ups per event, counted by the engine, are the same
+ * with 1 and with 121 polled sockets (a few, never hundreds; 121 because
+ * each idle UDP pair takes two fds of the table).
+ */
+struct poke {
+	int fd;
+	int rounds;
+};
+
+static void *poker_main(void *arg)
+{
+	struct poke *p = arg;
+	int i;
+
+	for (i = 0; i < p->rounds; i++) {
+		zt_sleep_ms(5); /* the poller is asleep again by now */
+		cr_assert_eq(zsock_send(p->fd, "x", 1, 0), 1);
+	}
+	return NULL;
+}
+
+static double wakeups_per_event(int idle_pairs)
+{
+	static struct zsock_pollfd pfd[256];
+	static int idle[256][2];
+	struct zsock_engine_stats a, b;
+	struct poke pk;
+	int cli, srv, i, events = 0;
+	pthread_t t;
+	char c;
+
+	/* one datagram is one event (no coalescing as a TCP stream would) */
+	zt_udp_pair(AF_INET, &cli, &srv);
+	for (i = 0; i < idle_pairs; i++)
+		zt_udp_pair(AF_INET, &idle[i][0], &idle[i][1]);
+	pfd[0].fd = srv;
+	pfd[0].events = ZSOCK_POLLIN;
+	for (i = 0; i < idle_pairs; i++) {
+		pfd[1 + i].fd = idle[i][1];
+		pfd[1 + i].events = ZSOCK_POLLIN;
+	}
+	pk.fd = cli;
+	pk.rounds = 50;
+	zt_stats(&a);
+	t = zt_spawn(poker_main, &pk);
+	while (events < pk.rounds) {
+		int n = zsock_poll(pfd, 1 + idle_pairs, 5000);
+
+		cr_assert_eq(n, 1, "only the active socket is ready: %d", n);
+		cr_assert(pfd[0].revents & ZSOCK_POLLIN);
+		cr_assert_eq(zsock_recv(srv, &c, 1, 0), 1);
+		events++;
+	}
+	cr_assert(zt_join(t, 10000));
+	zt_stats(&b);
+	zt_close(cli);
+	zt_close(srv);
+	for (i = 0; i < idle_pairs; i++) {
+		zt_close(idle[i][0]);
+		zt_close(idle[i][1]);
+	}
+	return (double)(b.poll_wakeups - a.poll_wakeups) / events;
+}
+
+ZT_TEST(poll, wakes_once_per_event_not_per_socket, .timeout = 60)
+{
+	double one = wakeups_per_event(0);
+	double many = wakeups_per_event(120);
+
+	cr_log_info("poll wake-ups per event: %.2f with 1 socket, %.2f with 121", one, many);
+	/* the polls really slept: else the figure would say nothing */
+	cr_assert_geq(one, 0.5, "1 socket: the poller hardly slept (%.2f)", one);
+	cr_assert_geq(many, 0.5, "121 sockets: the poller hardly slept (%.2f)", many);
+	cr_assert_leq(one, 3.0, "1 socket: %.2f wake-ups per event", one);
+	cr_assert_leq(many, 3.0, "121 sockets: %.2f wake-ups per event", many);
+}
