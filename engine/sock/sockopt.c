@@ -11,6 +11,7 @@
  * accepted sockets (zs_sockopt_inherit), so a value set before bind,
  * listen or a failed connect is not lost.
  */
+#include "engine/optval.h"
 #include "engine/sock/sock.h"
 #include "engine/netif/netifs.h"
 
@@ -155,60 +156,10 @@ void zs_sockopt_release(struct zs_sock *s)
 
 /* ---- value helpers --------------------------------------------------------------- */
 
-static int put_int(void *val, socklen_t *len, int v)
-{
-	if ((int)*len < (int)sizeof(int))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(int));
-	*len = sizeof(int);
-	return 0;
-}
-
-static int get_int(const void *val, socklen_t len, int *v)
-{
-	if ((int)len < (int)sizeof(int))
-		return -EINVAL;
-	memcpy(v, val, sizeof(int));
-	return 0;
-}
-
-static int put_timeo(void *val, socklen_t *len, int32_t ms)
-{
-	struct timeval tv = { 0, 0 };
-
-	if (*len < (socklen_t)sizeof(tv))
-		return -EINVAL;
-	if (ms > 0) {
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = (ms % 1000) * 1000;
-	}
-	memcpy(val, &tv, sizeof(tv));
-	*len = sizeof(tv);
-	return 0;
-}
-
-static int get_timeo(const void *val, socklen_t len, _Atomic int32_t *out)
-{
-	struct timeval tv;
-	int64_t ms;
-
-	if (len < (socklen_t)sizeof(tv))
-		return -EINVAL;
-	memcpy(&tv, val, sizeof(tv));
-	if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
-		return -EDOM;
-	/* round up: the call must not return before the timeout */
-	ms = (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
-	if (ms > INT32_MAX)
-		ms = INT32_MAX;
-	atomic_store(out, ms == 0 ? -1 : (int32_t)ms);
-	return 0;
-}
-
 /** An int option in [lo, hi]: 0, -EINVAL (short or out of range). */
 static int get_range(const void *val, socklen_t len, int lo, int hi, int *v)
 {
-	int rc = get_int(val, len, v);
+	int rc = zs_optval_get_int(val, len, v);
 
 	if (rc < 0)
 		return rc;
@@ -359,18 +310,18 @@ static int get_r(void *p)
 	switch (a->level) {
 	case SOL_SOCKET:
 		switch (a->name) {
-		case SO_RCVBUF:     return put_int(a->oval, a->olen, o->rcvbuf);
-		case SO_SNDBUF:     return put_int(a->oval, a->olen, o->sndbuf);
-		case SO_REUSEPORT:  return put_int(a->oval, a->olen, o->reuseport);
-		case SO_KEEPALIVE:  return put_int(a->oval, a->olen, o->keepalive);
-		case SO_BROADCAST:  return put_int(a->oval, a->olen, o->broadcast);
-		case SO_PRIORITY:   return put_int(a->oval, a->olen, o->priority);
+		case SO_RCVBUF:     return zs_optval_put_int(a->oval, a->olen, o->rcvbuf);
+		case SO_SNDBUF:     return zs_optval_put_int(a->oval, a->olen, o->sndbuf);
+		case SO_REUSEPORT:  return zs_optval_put_int(a->oval, a->olen, o->reuseport);
+		case SO_KEEPALIVE:  return zs_optval_put_int(a->oval, a->olen, o->keepalive);
+		case SO_BROADCAST:  return zs_optval_put_int(a->oval, a->olen, o->broadcast);
+		case SO_PRIORITY:   return zs_optval_put_int(a->oval, a->olen, o->priority);
 		case SO_BINDTODEVICE: return put_device(s, a->oval, a->olen);
-		case SO_DEBUG:      return put_int(a->oval, a->olen, o->debug);
-		case SO_DONTROUTE:  return put_int(a->oval, a->olen, o->dontroute);
-		case SO_OOBINLINE:  return put_int(a->oval, a->olen, o->oobinline);
-		case SO_RCVLOWAT:   return put_int(a->oval, a->olen, o->rcvlowat);
-		case SO_SNDLOWAT:   return put_int(a->oval, a->olen, o->sndlowat);
+		case SO_DEBUG:      return zs_optval_put_int(a->oval, a->olen, o->debug);
+		case SO_DONTROUTE:  return zs_optval_put_int(a->oval, a->olen, o->dontroute);
+		case SO_OOBINLINE:  return zs_optval_put_int(a->oval, a->olen, o->oobinline);
+		case SO_RCVLOWAT:   return zs_optval_put_int(a->oval, a->olen, o->rcvlowat);
+		case SO_SNDLOWAT:   return zs_optval_put_int(a->oval, a->olen, o->sndlowat);
 		case ZSOCK_SO_SOCKS5:
 		case ZSOCK_SO_SOCKS5_AUTH:
 			return zs_socks5_get(s, a->name, a->oval, a->olen);
@@ -388,23 +339,23 @@ static int get_r(void *p)
 		}
 	case IPPROTO_TCP:
 		switch (a->name) {
-		case TCP_KEEPIDLE:  return put_int(a->oval, a->olen, o->keep_idle);
-		case TCP_KEEPINTVL: return put_int(a->oval, a->olen, o->keep_intvl);
-		case TCP_KEEPCNT:   return put_int(a->oval, a->olen, o->keep_cnt);
+		case TCP_KEEPIDLE:  return zs_optval_put_int(a->oval, a->olen, o->keep_idle);
+		case TCP_KEEPINTVL: return zs_optval_put_int(a->oval, a->olen, o->keep_intvl);
+		case TCP_KEEPCNT:   return zs_optval_put_int(a->oval, a->olen, o->keep_cnt);
 		default:            return -ENOPROTOOPT;
 		}
 	case IPPROTO_IP:
 		switch (a->name) {
-		case IP_TOS:           return put_int(a->oval, a->olen, o->tos);
-		case IP_TTL:           return put_int(a->oval, a->olen, o->ttl);
-		case IP_MULTICAST_TTL: return put_int(a->oval, a->olen, o->mcast_ttl);
+		case IP_TOS:           return zs_optval_put_int(a->oval, a->olen, o->tos);
+		case IP_TTL:           return zs_optval_put_int(a->oval, a->olen, o->ttl);
+		case IP_MULTICAST_TTL: return zs_optval_put_int(a->oval, a->olen, o->mcast_ttl);
 		default:               return -ENOPROTOOPT;
 		}
 	case IPPROTO_IPV6:
 		switch (a->name) {
-		case IPV6_V6ONLY:       return put_int(a->oval, a->olen, o->v6only);
-		case IPV6_TCLASS:       return put_int(a->oval, a->olen, o->tos);
-		case IPV6_UNICAST_HOPS: return put_int(a->oval, a->olen, o->ttl);
+		case IPV6_V6ONLY:       return zs_optval_put_int(a->oval, a->olen, o->v6only);
+		case IPV6_TCLASS:       return zs_optval_put_int(a->oval, a->olen, o->tos);
+		case IPV6_UNICAST_HOPS: return zs_optval_put_int(a->oval, a->olen, o->ttl);
 		default:                return -ENOPROTOOPT;
 		}
 	default:
@@ -436,14 +387,14 @@ static int set_sol_socket(struct zs_sock *s, int name, const void *val, socklen_
 			  name == SO_DEBUG     ? &o->debug :
 			  name == SO_DONTROUTE ? &o->dontroute : &o->oobinline;
 
-		rc = get_int(val, len, &v);
+		rc = zs_optval_get_int(val, len, &v);
 		if (rc == 0)
 			*b = v != 0;
 		return rc;
 	}
 	case SO_RCVLOWAT:
 	case SO_SNDLOWAT:
-		rc = get_int(val, len, &v);
+		rc = zs_optval_get_int(val, len, &v);
 		if (rc == 0) {
 			/* as Linux's SO_RCVLOWAT: negative is "all", 0 is 1 */
 			v = v < 0 ? INT_MAX : (v == 0 ? 1 : v);
@@ -514,7 +465,7 @@ static int set_r(void *p)
 	case IPPROTO_IP:
 		switch (a->name) {
 		case IP_TOS:
-			rc = get_int(val, len, &v);
+			rc = zs_optval_get_int(val, len, &v);
 			if (rc == 0)
 				o->tos = v & 0xff;
 			break;
@@ -544,7 +495,7 @@ static int set_r(void *p)
 	case IPPROTO_IPV6:
 		switch (a->name) {
 		case IPV6_V6ONLY:
-			rc = get_int(val, len, &v);
+			rc = zs_optval_get_int(val, len, &v);
 			if (rc == 0 && (zs_sock_flags(s) & ZS_SF_BOUND))
 				rc = -EINVAL; /* as Linux: fixed once bound */
 			if (rc == 0)
@@ -601,23 +552,23 @@ int zs_sockopt_get(struct zs_sock *s, int level, int name, void *val, socklen_t 
 		return rc;
 	if (level == SOL_SOCKET) {
 		switch (name) {
-		case SO_TYPE:       return put_int(val, len, s->type);
-		case SO_PROTOCOL:   return put_int(val, len, s->proto);
-		case SO_DOMAIN:     return put_int(val, len, s->family);
-		case SO_ACCEPTCONN: return put_int(val, len, !!(f & ZS_SF_LISTENING));
-		case SO_REUSEADDR:  return put_int(val, len, !!(f & ZS_SF_REUSEADDR));
+		case SO_TYPE:       return zs_optval_put_int(val, len, s->type);
+		case SO_PROTOCOL:   return zs_optval_put_int(val, len, s->proto);
+		case SO_DOMAIN:     return zs_optval_put_int(val, len, s->family);
+		case SO_ACCEPTCONN: return zs_optval_put_int(val, len, !!(f & ZS_SF_LISTENING));
+		case SO_REUSEADDR:  return zs_optval_put_int(val, len, !!(f & ZS_SF_REUSEADDR));
 		case SO_ERROR:
-			rc = put_int(val, len, atomic_load(&s->so_error));
+			rc = zs_optval_put_int(val, len, atomic_load(&s->so_error));
 			if (rc == 0)
 				atomic_store(&s->so_error, 0);
 			return rc;
-		case SO_RCVTIMEO:   return put_timeo(val, len, atomic_load(&s->rcvtimeo_ms));
-		case SO_SNDTIMEO:   return put_timeo(val, len, atomic_load(&s->sndtimeo_ms));
+		case SO_RCVTIMEO:   return zs_optval_put_timeo(val, len, atomic_load(&s->rcvtimeo_ms));
+		case SO_SNDTIMEO:   return zs_optval_put_timeo(val, len, atomic_load(&s->sndtimeo_ms));
 		default:            break;
 		}
 	}
 	if (level == IPPROTO_TCP && name == TCP_NODELAY)
-		return put_int(val, len, !!(f & ZS_SF_NODELAY));
+		return zs_optval_put_int(val, len, !!(f & ZS_SF_NODELAY));
 	return zs_reactor_call(get_r, &a);
 }
 
@@ -638,11 +589,11 @@ int zs_sockopt_set(struct zs_sock *s, int level, int name, const void *val, sock
 	if (level == SOL_SOCKET) {
 		switch (name) {
 		case SO_RCVTIMEO:
-			return get_timeo(val, len, &s->rcvtimeo_ms);
+			return zs_optval_get_timeo(val, len, &s->rcvtimeo_ms);
 		case SO_SNDTIMEO:
-			return get_timeo(val, len, &s->sndtimeo_ms);
+			return zs_optval_get_timeo(val, len, &s->sndtimeo_ms);
 		case SO_REUSEADDR:
-			rc = get_int(val, len, &v);
+			rc = zs_optval_get_int(val, len, &v);
 			if (rc < 0)
 				return rc;
 			if (v)
@@ -661,7 +612,7 @@ int zs_sockopt_set(struct zs_sock *s, int level, int name, const void *val, sock
 		}
 	}
 	if (level == IPPROTO_TCP && name == TCP_NODELAY) {
-		rc = get_int(val, len, &v);
+		rc = zs_optval_get_int(val, len, &v);
 		return rc < 0 ? rc : zs_tcp_set_nodelay(s, v != 0);
 	}
 	return zs_reactor_call(set_r, &a);

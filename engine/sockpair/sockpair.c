@@ -60,6 +60,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "engine/optval.h"
 #include "engine/port/port.h"
 #include "engine/reactor/waitq.h"
 
@@ -734,48 +735,6 @@ static int sp_fcntl(void *obj, int cmd, int flags)
 
 /* ---- vtable: options ---------------------------------------------------------- */
 
-static int opt_put_int(void *val, socklen_t *len, int v)
-{
-	if (*len < (socklen_t)sizeof(v))
-		return -EINVAL;
-	memcpy(val, &v, sizeof(v));
-	*len = sizeof(v);
-	return 0;
-}
-
-static int opt_put_timeo(void *val, socklen_t *len, int32_t ms)
-{
-	struct timeval tv = { 0, 0 };
-
-	if (*len < (socklen_t)sizeof(tv))
-		return -EINVAL;
-	if (ms > 0) {
-		tv.tv_sec = ms / 1000;
-		tv.tv_usec = (ms % 1000) * 1000;
-	}
-	memcpy(val, &tv, sizeof(tv));
-	*len = sizeof(tv);
-	return 0;
-}
-
-/* {0, 0} means "forever"; rounded up to whole ms so no call returns early. */
-static int opt_get_timeo(const void *val, socklen_t len, _Atomic int32_t *out)
-{
-	struct timeval tv;
-	int64_t ms;
-
-	if (len < (socklen_t)sizeof(tv))
-		return -EINVAL;
-	memcpy(&tv, val, sizeof(tv));
-	if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
-		return -EDOM;
-	ms = (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
-	if (ms > INT32_MAX)
-		ms = INT32_MAX;
-	atomic_store(out, ms == 0 ? -1 : (int32_t)ms);
-	return 0;
-}
-
 static int sp_getsockopt(void *obj, int level, int name, void *val, socklen_t *len)
 {
 	struct sp_end *e = obj;
@@ -787,12 +746,12 @@ static int sp_getsockopt(void *obj, int level, int name, void *val, socklen_t *l
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
 	switch (name) {
-	case SO_TYPE:     return opt_put_int(val, len, e->pair->type);
-	case SO_DOMAIN:   return opt_put_int(val, len, AF_UNIX);
-	case SO_PROTOCOL: return opt_put_int(val, len, 0);
-	case SO_ERROR:    return opt_put_int(val, len, 0);  /* nothing asynchronous fails */
-	case SO_RCVTIMEO: return opt_put_timeo(val, len, atomic_load(&e->rcvtimeo_ms));
-	case SO_SNDTIMEO: return opt_put_timeo(val, len, atomic_load(&e->sndtimeo_ms));
+	case SO_TYPE:     return zs_optval_put_int(val, len, e->pair->type);
+	case SO_DOMAIN:   return zs_optval_put_int(val, len, AF_UNIX);
+	case SO_PROTOCOL: return zs_optval_put_int(val, len, 0);
+	case SO_ERROR:    return zs_optval_put_int(val, len, 0);  /* nothing asynchronous fails */
+	case SO_RCVTIMEO: return zs_optval_put_timeo(val, len, atomic_load(&e->rcvtimeo_ms));
+	case SO_SNDTIMEO: return zs_optval_put_timeo(val, len, atomic_load(&e->sndtimeo_ms));
 	default:          return -ENOPROTOOPT;
 	}
 }
@@ -806,8 +765,8 @@ static int sp_setsockopt(void *obj, int level, int name, const void *val, sockle
 	if (level != SOL_SOCKET)
 		return -ENOPROTOOPT;
 	switch (name) {
-	case SO_RCVTIMEO: return opt_get_timeo(val, len, &e->rcvtimeo_ms);
-	case SO_SNDTIMEO: return opt_get_timeo(val, len, &e->sndtimeo_ms);
+	case SO_RCVTIMEO: return zs_optval_get_timeo(val, len, &e->rcvtimeo_ms);
+	case SO_SNDTIMEO: return zs_optval_get_timeo(val, len, &e->sndtimeo_ms);
 	default:          return -ENOPROTOOPT;  /* SO_TYPE & co. are read-only */
 	}
 }
