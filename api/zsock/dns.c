@@ -7,8 +7,9 @@
  * (a TAP, loopback). Nothing is allocated: the queries, the receive buffer
  * and the answers live on the caller's stack (about 3 KiB).
  *
- * Servers. The environment variable ZSOCK_DNS, read at every lookup, else
- * the build option dns_servers (CONFIG_ZSOCK_DNS_SERVERS): a comma
+ * Servers. The list given to zsock_engine_set_dns(), else the environment
+ * variable ZSOCK_DNS, read at every lookup, else the build option
+ * dns_servers (CONFIG_ZSOCK_DNS_SERVERS): a comma
  * separated list of up to ZS_DNS_MAX_SERVERS entries (more are ignored),
  * each "A.B.C.D", "A.B.C.D:PORT", "V6ADDR" or "[V6ADDR]:PORT" (port 53 when
  * none is given; blanks around entries are ignored). An empty list means
@@ -50,9 +51,11 @@
 #define _GNU_SOURCE /* EAI_* beyond POSIX in <netdb.h> */
 #include "dns.h"
 
+#include <zsock/engine.h>
 #include <zsock/socket.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,14 +445,73 @@ static bool parse_server(const char *s, size_t n, struct server *srv)
 	return false;
 }
 
+/* zsock_engine_set_dns(): a copy of the list, guarded by a spin flag
+ * (set rarely, read once per lookup into the caller's stack). */
+#define SET_LIST_MAX 256
+static char set_list[SET_LIST_MAX];
+static bool set_list_on;
+static atomic_flag set_list_busy = ATOMIC_FLAG_INIT;
+
+static void set_list_lock(void)
+{
+	while (atomic_flag_test_and_set_explicit(&set_list_busy, memory_order_acquire))
+		;
+}
+
+static void set_list_unlock(void)
+{
+	atomic_flag_clear_explicit(&set_list_busy, memory_order_release);
+}
+
+static int count_servers(const char *list, struct server *srv);
+
+/* see zsock/engine.h */
+int zsock_engine_set_dns(const char *list)
+{
+	struct server tmp[ZS_DNS_MAX_SERVERS];
+
+	if (list != NULL) {
+		if (strlen(list) >= SET_LIST_MAX) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (count_servers(list, tmp) < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+	}
+	set_list_lock();
+	set_list_on = list != NULL;
+	if (list != NULL)
+		strcpy(set_list, list);
+	set_list_unlock();
+	return 0;
+}
+
 /* Returns the number of servers (0: none configured) or -1 if malformed. */
 static int load_servers(struct server *srv)
 {
-	const char *list = getenv("ZSOCK_DNS");
-	int n = 0;
+	char copy[SET_LIST_MAX];
+	const char *list = NULL;
 
+	set_list_lock();
+	if (set_list_on) {
+		strcpy(copy, set_list);
+		list = copy;
+	}
+	set_list_unlock();
+	if (list == NULL)
+		list = getenv("ZSOCK_DNS");
 	if (list == NULL)
 		list = CONFIG_ZSOCK_DNS_SERVERS;
+	return count_servers(list, srv);
+}
+
+/* Parse a server list into srv: the count (0: empty) or -1 if malformed. */
+static int count_servers(const char *list, struct server *srv)
+{
+	int n = 0;
+
 	while (*list != '\0') {
 		const char *end = strchr(list, ',');
 		size_t len = end != NULL ? (size_t)(end - list) : strlen(list);

@@ -44,6 +44,21 @@ extern "C" {
  */
 int zsock_engine_add_netif(const char *spec);
 
+/* ---- names ----------------------------------------------------------------- */
+
+/**
+ * Set the DNS servers zsock_getaddrinfo() asks for names: a comma separated
+ * list of up to 4 entries "A.B.C.D", "A.B.C.D:PORT", "V6ADDR" or
+ * "[V6ADDR]:PORT" (port 53 by default), e.g. "192.0.2.1,[2001:db8::1]:5353".
+ * It takes precedence over the ZSOCK_DNS environment variable, which takes
+ * precedence over the dns_servers build option; NULL goes back to those.
+ * "" means no DNS (names give EAI_NONAME). The list is copied. Does not
+ * start the engine, does not block. Any thread. Returns 0, or -1 with
+ * errno: EINVAL (a malformed entry; the previous list stays), ENAMETOOLONG
+ * (255 characters at most).
+ */
+int zsock_engine_set_dns(const char *list);
+
 /* ---- counters ------------------------------------------------------------ */
 
 /** A snapshot of the engine's counters (see zsock_engine_stats()). */

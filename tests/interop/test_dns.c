@@ -523,3 +523,34 @@ ZI_TEST(dnsmasq, getaddrinfo_names, .timeout = 60)
 	cr_assert_eq(zsock_getaddrinfo("v4.test", "80", &hints, &res), EAI_NONAME,
 		     "AI_NUMERICHOST never asks DNS");
 }
+
+/* zsock_engine_set_dns() wins over ZSOCK_DNS; NULL goes back to it. */
+ZI_TEST(dnsmasq, engine_set_dns, .timeout = 60)
+{
+	struct zsock_addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_DGRAM }, *res;
+	char big[300];
+
+	dnsmasq_up();
+	cr_assert_eq(setenv("ZSOCK_DNS", "", 1), 0); /* the environment says: no DNS */
+	res = NULL;
+	cr_assert_eq(zsock_getaddrinfo("v4.test", "53", &hints, &res), EAI_NONAME);
+
+	cr_assert_eq(zsock_engine_set_dns(ZI_LINUX_IP4), 0);
+	cr_assert_eq(zsock_getaddrinfo("v4.test", "53", &hints, &res), 0, "the set list wins");
+	cr_assert_eq(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr, htonl(0xc000020a));
+	zsock_freeaddrinfo(res);
+
+	cr_assert_eq(zsock_engine_set_dns("192.0.2.1,not-an-address"), -1);
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(zsock_getaddrinfo("v4.test", "53", &hints, &res), 0, "a bad list changes nothing");
+	zsock_freeaddrinfo(res);
+	memset(big, '1', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_eq(zsock_engine_set_dns(big), -1);
+	cr_assert_eq(errno, ENAMETOOLONG);
+
+	cr_assert_eq(zsock_engine_set_dns(NULL), 0);
+	res = NULL;
+	cr_assert_eq(zsock_getaddrinfo("v4.test", "53", &hints, &res), EAI_NONAME,
+		     "back to the environment's empty list");
+}
