@@ -11,10 +11,12 @@
  */
 #define _GNU_SOURCE
 #include "engine/port/port.h"
+#include <zsock/zsock_config.h>
 
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +26,35 @@
 #include <time.h>
 #include <unistd.h>
 
+/*
+ * Events: a state word, spun on first, then a condition variable.
+ *
+ * A hand-off between threads that sleep costs a scheduler wake-up of tens
+ * of microseconds on this kind of machine, and a request/response over the
+ * engine needs several. So a waiter first spins on the state word for up to
+ * CONFIG_ZSOCK_SPIN_US (bounded, yielding the CPU between looks so that a
+ * spinner never keeps the thread it waits for off a core), and only then
+ * sleeps on the condition variable. The signaller pays a syscall only when
+ * the waiter is really asleep (state WAITING).
+ *
+ * Adaptive: a waiter whose spins keep running out (the event comes much
+ * later than the spin window, e.g. an idle connection) stops spinning for
+ * a while, so idle sockets cost no CPU; one wait that ends inside the
+ * window turns spinning back on.
+ */
+enum { EV_IDLE, EV_SET, EV_WAITING };
+
+/* Adaptive spinning state of one waiter (touched by that waiter only). */
+struct spinner {
+	int misses;         /* consecutive spins that ran out */
+	int skip;           /* waits left to sleep without spinning */
+};
+
 struct posix_event {
 	pthread_mutex_t mtx;
 	pthread_cond_t cond;
-	bool set;
+	_Atomic int state;
+	struct spinner spin;
 };
 
 _Static_assert(sizeof(pthread_mutex_t) <= ZS_PORT_LOCK_SIZE, "zs_lock too small");
@@ -41,6 +68,74 @@ void zs_lock_destroy(struct zs_lock *l) { pthread_mutex_destroy(lock_of(l)); }
 void zs_lock_take(struct zs_lock *l) { pthread_mutex_lock(lock_of(l)); }
 void zs_lock_give(struct zs_lock *l) { pthread_mutex_unlock(lock_of(l)); }
 
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+/*
+ * Spin until *word != unwanted or spin_us pass. Returns true if it changed.
+ * Looks at the word between short pause runs and yields the CPU every few
+ * looks: on a machine with fewer cores than busy threads, the thread being
+ * waited for may need this core.
+ */
+static bool spin_until_changed(_Atomic int *word, int unwanted, int64_t spin_us)
+{
+	int64_t end;
+	int i;
+
+	if (spin_us <= 0)
+		return false;
+	end = now_us() + spin_us;
+	for (;;) {
+		for (i = 0; i < 64; i++) {
+			if (atomic_load_explicit(word, memory_order_acquire) != unwanted)
+				return true;
+			cpu_relax();
+		}
+		if (now_us() >= end)
+			return false;
+		sched_yield();
+	}
+}
+
+#define SPIN_MISSES_MAX 4    /* this many spins in a row ran out ... */
+#define SPIN_SKIP_WAITS 64   /* ... then sleep at once for this many waits */
+
+/* spin_until_changed() for at most spin_us, unless sp says this waiter's
+ * spins have been running out; keeps sp's books. */
+static bool spin_adaptive(struct spinner *sp, _Atomic int *word, int unwanted, int64_t spin_us)
+{
+	bool got;
+
+	if (spin_us <= 0)
+		return false;
+	if (sp->skip > 0) {
+		sp->skip--;
+		return false;
+	}
+	got = spin_until_changed(word, unwanted, spin_us);
+	if (got) {
+		sp->misses = 0;
+	} else if (++sp->misses >= SPIN_MISSES_MAX) {
+		sp->misses = 0;
+		sp->skip = SPIN_SKIP_WAITS;
+	}
+	return got;
+}
+
 void zs_event_init(struct zs_event *e)
 {
 	struct posix_event *pe = event_of(e);
@@ -51,7 +146,9 @@ void zs_event_init(struct zs_event *e)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&pe->cond, &attr);
 	pthread_condattr_destroy(&attr);
-	pe->set = false;
+	atomic_init(&pe->state, EV_IDLE);
+	pe->spin.misses = 0;
+	pe->spin.skip = 0;
 }
 
 void zs_event_destroy(struct zs_event *e)
@@ -66,31 +163,55 @@ void zs_event_signal(struct zs_event *e)
 {
 	struct posix_event *pe = event_of(e);
 
+	if (atomic_exchange_explicit(&pe->state, EV_SET, memory_order_acq_rel) != EV_WAITING)
+		return; /* nobody asleep: the waiter sees SET while spinning or before sleeping */
+	/* The waiter is in (or about to enter, holding mtx) pthread_cond_wait. */
 	pthread_mutex_lock(&pe->mtx);
-	pe->set = true;
 	pthread_cond_signal(&pe->cond);
 	pthread_mutex_unlock(&pe->mtx);
+}
+
+/* Spin phase of a wait: never past the deadline. */
+static void event_spin(struct posix_event *pe, int64_t deadline_ms)
+{
+	int64_t spin = CONFIG_ZSOCK_SPIN_US;
+
+	if (deadline_ms != ZS_FOREVER) {
+		int64_t left_us = (deadline_ms - zs_port_now_ms()) * 1000;
+
+		if (left_us < spin)
+			spin = left_us;
+	}
+	(void)spin_adaptive(&pe->spin, &pe->state, EV_IDLE, spin);
 }
 
 int zs_event_wait(struct zs_event *e, int64_t deadline_ms)
 {
 	struct posix_event *pe = event_of(e);
 	struct timespec ts;
+	int expected = EV_IDLE;
 	int rc = 0;
 
-	ts.tv_sec = (time_t)(deadline_ms / 1000);
-	ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+	if (atomic_load_explicit(&pe->state, memory_order_acquire) != EV_SET)
+		event_spin(pe, deadline_ms);
 	pthread_mutex_lock(&pe->mtx);
-	while (!pe->set && rc == 0) {
-		if (deadline_ms == ZS_FOREVER)
-			pthread_cond_wait(&pe->cond, &pe->mtx);
-		else if (pthread_cond_timedwait(&pe->cond, &pe->mtx, &ts) == ETIMEDOUT)
-			rc = -ETIMEDOUT;
+	if (atomic_compare_exchange_strong(&pe->state, &expected, EV_WAITING)) {
+		/* asleep until a signal turns WAITING into SET, or the deadline */
+		ts.tv_sec = (time_t)(deadline_ms / 1000);
+		ts.tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
+		while (atomic_load(&pe->state) == EV_WAITING) {
+			if (deadline_ms == ZS_FOREVER) {
+				pthread_cond_wait(&pe->cond, &pe->mtx);
+			} else if (pthread_cond_timedwait(&pe->cond, &pe->mtx, &ts) == ETIMEDOUT) {
+				expected = EV_WAITING;
+				if (atomic_compare_exchange_strong(&pe->state, &expected, EV_IDLE))
+					rc = -ETIMEDOUT;
+				break; /* else a signal landed just now: consume it */
+			}
+		}
 	}
-	if (pe->set) {
-		pe->set = false;
-		rc = 0;
-	}
+	if (rc == 0)
+		atomic_store(&pe->state, EV_IDLE); /* consume the SET */
 	pthread_mutex_unlock(&pe->mtx);
 	return rc;
 }
@@ -130,7 +251,9 @@ struct watch {
 };
 
 static int kick_fd = -1;
-static atomic_bool kick_pending;
+static _Atomic int kick_pending;     /* a kick since the reactor last looked */
+static atomic_bool reactor_asleep;  /* committed to poll(2): kicks must write */
+static struct spinner reactor_spin;
 static _Thread_local bool in_reactor;
 static struct watch watches[WATCH_MAX];
 static int n_watches;
@@ -173,11 +296,20 @@ bool zs_port_in_reactor(void)
 	return in_reactor;
 }
 
+/*
+ * Kicks and sleeps pair up like Dekker's flags (both sides seq_cst): the
+ * kicker sets kick_pending then looks at reactor_asleep; the reactor sets
+ * reactor_asleep then looks at kick_pending. At least one of them sees the
+ * other, so a kick is never lost, and a kick costs no syscall while the
+ * reactor is awake or spinning.
+ */
 void zs_port_reactor_kick(void)
 {
 	uint64_t one = 1;
 
-	if (atomic_exchange(&kick_pending, true))
+	if (atomic_exchange(&kick_pending, 1))
+		return;
+	if (!atomic_load(&reactor_asleep))
 		return;
 	if (write(kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		zs_port_panic("eventfd write failed", __FILE__, __LINE__);
@@ -196,17 +328,28 @@ void zs_port_reactor_sleep(uint32_t timeout_ms)
 		pfd[n].fd = watches[i].fd;
 		pfd[n++].events = POLLIN;
 	}
+	/* Spin first (bounded, as the events do): work that comes back within
+	 * the window costs the kicker no syscall and the reactor no wake-up.
+	 * With descriptors to watch, spinning would delay them: look at them
+	 * without sleeping when the spin ends. */
+	if (tmo != 0 && spin_adaptive(&reactor_spin, &kick_pending, 0, CONFIG_ZSOCK_SPIN_US))
+		tmo = 0;
+	atomic_store(&reactor_asleep, true);
 	if (atomic_load(&kick_pending))
 		tmo = 0;
-	rc = poll(pfd, (nfds_t)n, tmo);
+	if (tmo == 0 && n == 1)
+		rc = 0; /* only the kick to look at, and it is pending */
+	else
+		rc = poll(pfd, (nfds_t)n, tmo);
+	atomic_store(&reactor_asleep, false);
 	if (rc < 0 && errno != EINTR)
 		zs_port_panic("poll failed", __FILE__, __LINE__);
 	if (rc > 0 && (pfd[0].revents & POLLIN)) {
 		if (read(kick_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			zs_port_panic("eventfd read failed", __FILE__, __LINE__);
 	}
-	/* Clear before anything is examined: later kicks must write again. */
-	atomic_store(&kick_pending, false);
+	/* Clear before anything is examined: later kicks must set it again. */
+	atomic_store(&kick_pending, 0);
 	for (i = 1; rc > 0 && i < n; i++) {
 		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) {
 			/* the table may shrink inside the callback */
