@@ -1,6 +1,9 @@
 /* The fd table; see fdtable.h. O(n) reserve (lowest free first), O(1) get. */
 #include "engine/fdtable.h"
+#include "engine/pollset.h"
 #include "engine/port/port.h"
+
+#include <stdatomic.h>
 
 #include <errno.h>
 
@@ -14,6 +17,18 @@ struct slot {
 
 static struct zs_lock table_lock;
 static struct slot table[CONFIG_ZVFS_OPEN_MAX];
+/* bumped (under table_lock) whenever an fd starts or stops naming an object */
+static _Atomic uint32_t generation = 1;
+
+uint32_t zs_fd_generation(void)
+{
+	return atomic_load_explicit(&generation, memory_order_acquire);
+}
+
+size_t zs_fd_slot_bytes(void)
+{
+	return sizeof(struct slot);
+}
 
 void zs_fd_table_init(void)
 {
@@ -44,6 +59,7 @@ void zs_fd_finalize(int fd, void *obj, const struct zs_fd_vtable *vt)
 	table[fd].obj = obj;
 	table[fd].vt = vt;
 	table[fd].state = SLOT_OPEN;
+	atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
 	zs_lock_give(&table_lock);
 }
 
@@ -94,7 +110,9 @@ int zs_fd_close(int fd)
 	table[fd].state = SLOT_FREE;
 	table[fd].obj = NULL;
 	table[fd].vt = NULL;
+	atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
 	zs_lock_give(&table_lock);
+	zs_pollset_forget(obj); /* poll sets that still hold it let go */
 	return vt->close(obj);
 }
 

@@ -21,6 +21,7 @@
 
 struct zs_waiter;
 struct zs_wait_node;
+struct net_buf;
 
 /** poll_events(): the object was closed while polled (poll fails, EINTR). */
 #define ZS_POLL_CLOSED 0x10000
@@ -53,6 +54,10 @@ struct zs_fd_vtable {
 	ssize_t (*recvmsg)(void *obj, struct msghdr *msg, int flags);
 	/** request-specific argument, already checked non-NULL */
 	int (*ioctl)(void *obj, unsigned long request, void *arg);
+	/** the native zero-copy API (<zsock/net_buf.h>); chain checked non-NULL */
+	ssize_t (*recv_buf)(void *obj, struct net_buf **chain, int flags);
+	ssize_t (*send_buf)(void *obj, struct net_buf *chain, int flags,
+			    const struct sockaddr *to, socklen_t tolen);
 
 	/* poll: readiness now (ZSOCK_POLL* bits, or ZS_POLL_CLOSED when the
 	 * fd was closed under the poller), and the wait queue to sleep on */
@@ -82,9 +87,17 @@ void zs_fd_put(void *obj, const struct zs_fd_vtable *vt);
  */
 int zs_fd_close(int fd);
 
+/**
+ * A number that changes whenever an fd starts or stops naming an object
+ * (finalize, close): equal readings mean every fd still names what it did.
+ */
+uint32_t zs_fd_generation(void);
+
 /** fds finalized or reserved now. */
 uint32_t zs_fd_in_use(void);
 
 void zs_fd_table_init(void);
+/** RAM of one table slot (the table is CONFIG_ZVFS_OPEN_MAX of them). */
+size_t zs_fd_slot_bytes(void);
 
 #endif

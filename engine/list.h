@@ -14,9 +14,12 @@
 #define zs_container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
+#ifndef ZSOCK_LIST_T_DEFINED  /* <zsock/net_buf.h> has it too */
+#define ZSOCK_LIST_T_DEFINED
 struct zs_list {
 	struct zs_list *next, *prev;
 };
+#endif
 
 static inline void zs_list_init(struct zs_list *n)
 {

@@ -20,6 +20,7 @@ struct zs_counters {
 	_Atomic uint64_t netif_tx_frames;
 	_Atomic uint64_t netif_drops;      /**< frames dropped at a netif */
 	_Atomic uint64_t poll_wakeups;     /**< a thread in poll/select woke up */
+	_Atomic uint64_t poll_tests;       /**< sockets whose readiness poll tested */
 };
 
 extern struct zs_counters zs_counters;

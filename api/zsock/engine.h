@@ -76,6 +76,9 @@ struct zsock_engine_stats {
 	uint64_t poll_wakeups;      /**< times a thread blocked in zsock_poll()
 				      or zsock_select() woke up (one per event,
 				      whatever the number of fds polled) */
+	uint64_t poll_tests;        /**< socket readiness tests made by zsock_poll()
+				      (with a poll set: only the sockets that
+				      were ready or woken, not every fd) */
 	uint32_t tx_bufs_in_use;    /**< transmit net_bufs taken now */
 	uint32_t tx_bufs_high_water;
 	uint32_t tx_bufs_total;
@@ -98,6 +101,26 @@ struct zsock_engine_stats {
  * EFAULT (out NULL).
  */
 int zsock_engine_stats(struct zsock_engine_stats *out);
+
+/** Static RAM of the engine, from the build's sizes (no measurement). */
+struct zsock_engine_footprint {
+	uint32_t socket_bytes;     /**< one socket object (rings, locks, options) */
+	uint32_t fd_bytes;         /**< one fd table slot */
+	uint32_t tcp_pcb_bytes;    /**< lwIP's per-connection TCP PCB */
+	uint32_t udp_pcb_bytes;    /**< lwIP's UDP PCB */
+	uint32_t tx_buf_bytes;     /**< one transmit net_buf: header + storage */
+	uint32_t rx_buf_bytes;     /**< one receive net_buf header */
+	uint32_t tcp_conn_bytes;   /**< a TCP connection: socket + fd + PCB */
+	uint32_t udp_socket_bytes; /**< a UDP socket: socket + fd + PCB */
+	uint64_t static_total;     /**< every static pool and table of the engine,
+				        lwIP's heap and pools included */
+};
+
+/**
+ * Fill *out with the engine's static RAM figures. Does not start the engine
+ * and does not block. Returns 0, or -1 with errno EFAULT (out NULL).
+ */
+int zsock_engine_footprint(struct zsock_engine_footprint *out);
 
 #ifdef __cplusplus
 }

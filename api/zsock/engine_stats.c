@@ -7,11 +7,15 @@
 #include "engine/fdtable.h"
 #include "engine/netbuf/net_buf.h"
 #include "engine/reactor/reactor.h"
-#include "engine/sock/native.h"
+#include "engine/sock/sock.h"
+#include "engine/sockpair/sockpair.h"
 #include "engine/stats.h"
 
 #include "lwip/stats.h"
 #include "lwip/memp.h"
+#include "lwip/priv/memp_priv.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
 
 static int lwip_r(void *p)
 {
@@ -61,6 +65,7 @@ int zsock_engine_stats(struct zsock_engine_stats *out)
 	out->netif_tx_frames = LOAD(netif_tx_frames);
 	out->netif_drops = LOAD(netif_drops);
 	out->poll_wakeups = LOAD(poll_wakeups);
+	out->poll_tests = LOAD(poll_tests);
 	pool_figures(&zs_tx_pool, &out->tx_bufs_in_use, &out->tx_bufs_high_water,
 		     &out->tx_bufs_total, &out->tx_alloc_failures);
 	pool_figures(&zs_rx_pool, &out->rx_bufs_in_use, &out->rx_bufs_high_water,
@@ -68,5 +73,35 @@ int zsock_engine_stats(struct zsock_engine_stats *out)
 	out->sockets_in_use = zs_sock_in_use();
 	out->fds_in_use = zs_fd_in_use();
 	zs_reactor_call(lwip_r, out);
+	return 0;
+}
+
+int zsock_engine_footprint(struct zsock_engine_footprint *out)
+{
+	uint64_t total;
+	int i;
+
+	if (out == NULL) {
+		errno = EFAULT;
+		return -1;
+	}
+	memset(out, 0, sizeof(*out));
+	out->socket_bytes = (uint32_t)sizeof(struct zs_sock);
+	out->fd_bytes = (uint32_t)zs_fd_slot_bytes();
+	out->tcp_pcb_bytes = (uint32_t)sizeof(struct tcp_pcb);
+	out->udp_pcb_bytes = (uint32_t)sizeof(struct udp_pcb);
+	out->tx_buf_bytes = (uint32_t)(sizeof(struct net_buf) + CONFIG_NET_BUF_DATA_SIZE);
+	out->rx_buf_bytes = (uint32_t)sizeof(struct net_buf);
+	out->tcp_conn_bytes = out->socket_bytes + out->fd_bytes + out->tcp_pcb_bytes;
+	out->udp_socket_bytes = out->socket_bytes + out->fd_bytes + out->udp_pcb_bytes;
+
+	total = (uint64_t)CONFIG_NET_MAX_CONTEXTS * out->socket_bytes +
+		(uint64_t)CONFIG_ZVFS_OPEN_MAX * out->fd_bytes +
+		(uint64_t)CONFIG_NET_BUF_TX_COUNT * out->tx_buf_bytes +
+		(uint64_t)CONFIG_NET_BUF_RX_COUNT * out->rx_buf_bytes +
+		zs_sockpair_bytes() + MEM_SIZE;
+	for (i = 0; i < MEMP_MAX; i++) /* lwIP's fixed pools: PCBs, segments, pbufs */
+		total += (uint64_t)memp_pools[i]->num * memp_pools[i]->size;
+	out->static_total = total;
 	return 0;
 }

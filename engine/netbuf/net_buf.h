@@ -15,7 +15,7 @@
  *
  * Invariants, for every buf b:
  *   b->data + b->len <= storage end;  b->off <= b->len
- *   b->tot_len == b->len + (b->frags ? b->frags->tot_len : 0) on a chain head
+ *   on a received chain head, tot_len is the sum of len along frags
  *   a buf is in exactly one place: its pool's free list, a ring, a socket's
  *   in-flight list, or a caller's hands.
  */
@@ -23,31 +23,29 @@
 #define ZSOCK_NET_BUF_INTERNAL_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "engine/list.h"
 #include "engine/port/port.h"
+#include <zsock/net_buf.h>
 #include <zsock/zsock_config.h>
 
 struct zs_pool;
 
-struct net_buf {
-	struct zs_list node;     /**< pool free list or a socket's in-flight list */
-	struct net_buf *frags;   /**< next buffer of the same packet, or NULL */
-	uint8_t *data;           /**< first byte of payload */
-	uint16_t len;            /**< payload bytes in this buffer */
-	uint16_t off;            /**< bytes of this buffer already consumed */
-	uint32_t tot_len;        /**< on a chain head: bytes in the whole chain */
-	void *owner;             /**< rx head: the struct pbuf it wraps */
-	struct zs_pool *pool;    /**< where it returns */
-	uint32_t magic;          /**< ZS_NETBUF_MAGIC_FREE / _USED: misuse check */
-	/** per-packet metadata: the source address of a datagram */
-	struct {
-		uint8_t addr[16];
-		uint16_t port;       /**< host order */
-		uint8_t family;      /**< 4 or 6, 0 if none */
-	} meta;
-};
+/* struct net_buf itself is public: <zsock/net_buf.h>. */
+
+/* net_buf.own: who holds a buffer, changed with compare-and-swap so that a
+ * double release or a send of a handed-over buffer is caught, not obeyed */
+#define ZS_OWN_POOL   0  /* on its pool's free list */
+#define ZS_OWN_ENGINE 1  /* in a ring, in flight, or being built by the engine */
+#define ZS_OWN_USER   2  /* a native API caller holds it */
+
+static inline bool zs_buf_own_move(struct net_buf *b, uint8_t from, uint8_t to)
+{
+	return __atomic_compare_exchange_n(&b->own, &from, to, false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_ACQUIRE);
+}
 
 #define ZS_NETBUF_MAGIC_FREE 0x6e62f4eeu
 #define ZS_NETBUF_MAGIC_USED 0x6e62a55au
@@ -90,6 +88,15 @@ struct net_buf *zs_pool_alloc(struct zs_pool *pool);
  * is left untouched. Any thread.
  */
 int zs_buf_free(struct net_buf *buf);
+
+/**
+ * Whether buf points at a buffer of a registered pool (an element of its
+ * array; whether taken or free is for net_buf.own to say). Any thread.
+ */
+bool zs_buf_is_valid(const struct net_buf *buf);
+
+/** The first byte of buf's storage (NULL for header-only pools). */
+uint8_t *zs_buf_storage(const struct net_buf *buf);
 
 /** Return a whole chain (buf and every frag). Returns as zs_buf_free(). */
 int zs_buf_free_chain(struct net_buf *buf);

@@ -86,9 +86,13 @@ struct net_buf *zs_pool_alloc(struct zs_pool *pool)
 	b->len = 0;
 	b->off = 0;
 	b->tot_len = 0;
+	b->credit = 0;
 	b->owner = NULL;
+	b->sock = NULL;
 	b->meta.family = 0;
-	b->data = pool->storage ? pool->storage + (size_t)(b - pool->bufs) * pool->data_size : NULL;
+	b->data = zs_buf_storage(b);
+	b->size = pool->data_size;
+	__atomic_store_n(&b->own, ZS_OWN_ENGINE, __ATOMIC_RELEASE);
 	return b;
 }
 
@@ -112,6 +116,19 @@ static bool buf_is_valid(const struct net_buf *buf)
 	return false;
 }
 
+uint8_t *zs_buf_storage(const struct net_buf *buf)
+{
+	const struct zs_pool *pool = buf->pool;
+
+	return pool->storage ? pool->storage + (size_t)(buf - pool->bufs) * pool->data_size
+			     : NULL;
+}
+
+bool zs_buf_is_valid(const struct net_buf *buf)
+{
+	return buf_is_valid(buf);
+}
+
 int zs_buf_free(struct net_buf *buf)
 {
 	struct zs_pool *pool;
@@ -125,6 +142,7 @@ int zs_buf_free(struct net_buf *buf)
 		return -EINVAL;
 	}
 	buf->magic = ZS_NETBUF_MAGIC_FREE;
+	__atomic_store_n(&buf->own, ZS_OWN_POOL, __ATOMIC_RELEASE);
 	buf->owner = NULL;
 	buf->frags = NULL;
 	pool->in_use--;

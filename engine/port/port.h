@@ -59,6 +59,13 @@ int64_t zs_port_now_ms(void);
 /** 32 random bits (not for keys: ISNs and ports only). */
 uint32_t zs_port_random(void);
 
+/**
+ * Run fn(arg) when the calling thread ends (hosted ports; at most 4 per
+ * thread, later ones are ignored and return -ENOSPC). Returns 0. On a port
+ * with one context, threads never end and this does nothing.
+ */
+int zs_port_at_thread_exit(void (*fn)(void *arg), void *arg);
+
 /** Run fn() exactly once in the process, whoever calls first. */
 void zs_port_once(void (*fn)(void));
 

@@ -4,6 +4,7 @@
  */
 #include "engine/sock/sock.h"
 #include "engine/engine_init.h"
+#include "engine/pollset.h"
 #include "engine/stats.h"
 
 #include <errno.h>
@@ -37,6 +38,7 @@ void zs_engine_objects_init(void)
 		zs_list_append(&pool_free, &s->pool_node);
 	}
 	zs_fd_table_init();
+	zs_pollset_init();
 }
 
 static void sock_work_fn(struct zs_work *w);
@@ -65,6 +67,8 @@ struct zs_sock *zs_sock_alloc(int family, int type, int proto)
 	atomic_store(&s->rcvtimeo_ms, -1);
 	atomic_store(&s->sndtimeo_ms, -1);
 	s->rx_head_off = 0;
+	atomic_store(&s->held, 0);
+	atomic_store(&s->tx_need, 1);
 	zs_ring_init(&s->rx, s->rx_slots, ZS_RING_SIZE);
 	zs_ring_init(&s->tx, s->tx_slots, ZS_RING_SIZE);
 	zs_ring_init(&s->done, s->done_slots, ZS_RING_SIZE);
@@ -93,6 +97,7 @@ void zs_sock_ref(struct zs_sock *s)
 static void pool_return(struct zs_sock *s)
 {
 	ZS_ASSERT_REACTOR();
+	zs_sock_drain_done(s); /* chains released after the reactor let go */
 	zs_reactor_cancel(&s->work);
 	zs_lock_take(&pool_lock);
 	pool_used--;
@@ -114,6 +119,11 @@ void zs_sock_unref(struct zs_sock *s)
 		pool_return(s);
 	else
 		zs_reactor_post(&s->work);
+}
+
+struct zs_waitq *zs_sock_pool_waitq(void)
+{
+	return &zs_tx_pool_wq;
 }
 
 uint32_t zs_sock_in_use(void)
@@ -185,7 +195,7 @@ uint32_t zs_sock_drain_done(struct zs_sock *s)
 
 	ZS_ASSERT_REACTOR();
 	while ((b = zs_ring_get(&s->done)) != NULL) {
-		bytes += b->tot_len;
+		bytes += b->credit;
 		free_rx_chain(b);
 	}
 	return bytes;
@@ -753,6 +763,8 @@ const struct zs_fd_vtable zs_sock_vtable = {
 	.poll_events = sock_poll_events,
 	.poll_link = sock_poll_link,
 	.poll_unlink = sock_poll_unlink,
+	.recv_buf = zs_sock_recv_buf,
+	.send_buf = zs_sock_send_buf,
 };
 
 /* ---- creation ----------------------------------------------------------------- */

@@ -18,8 +18,10 @@
  *   tx    app -> reactor   stream: filled tx net_bufs
  *   done  app -> reactor   rx chains fully consumed: the reactor frees the
  *                          pbufs and opens the TCP window by their length
- * The reactor only fills rx while count(rx) + count(done) < ring size, so
- * done never overflows and at most one ring of pbufs is held per socket.
+ * Chains a native API caller took (zsock_recv_buf) are counted in held
+ * until released onto done. The reactor only fills rx while
+ * count(rx) + count(done) + held < ring size, so done never overflows and
+ * at most one ring of pbufs is held per socket.
  *
  * Lifetime: refs counts the fd table's reference, each call in flight, and
  * the reactor's (held while a PCB or queued buffers exist). The object goes
@@ -124,6 +126,8 @@ struct zs_sock {
 	struct zs_lock rx_lock;
 	struct zs_lock tx_lock;
 	uint32_t rx_head_off;    /* bytes consumed of the rx head chain (rx_lock) */
+	_Atomic uint32_t held;   /* rx chains a native caller holds (see above) */
+	_Atomic uint32_t tx_need; /* tx ring slots a blocked zsock_send_buf waits for */
 
 	struct zs_ring rx, tx, done;
 	void *rx_slots[ZS_RING_SIZE];
@@ -173,6 +177,13 @@ static inline void zs_sock_set(struct zs_sock *s, uint32_t f)
 static inline void zs_sock_clear(struct zs_sock *s, uint32_t f)
 {
 	atomic_fetch_and_explicit(&s->flags, ~f, memory_order_acq_rel);
+}
+
+/** Reactor: room for one more chain on rx (bounded with done and held). */
+static inline bool zs_sock_rx_room(struct zs_sock *s)
+{
+	return zs_ring_count(&s->rx) + zs_ring_count(&s->done) +
+	       atomic_load_explicit(&s->held, memory_order_acquire) < ZS_RING_SIZE;
 }
 
 /** Wake every thread waiting on s (after publishing a change). */
@@ -230,6 +241,29 @@ size_t zs_iov_put(struct zs_iov_cursor *c, const uint8_t *src, size_t n);
 /** Sum of the lengths (the caller has checked it fits in ssize_t). */
 size_t zs_iov_total(const struct iovec *iov, size_t cnt);
 
+/* ---- nbuf.c: the native zero-copy API on native sockets ------------------- */
+
+/**
+ * Application side, rx_lock held: hand the rx head chain h (just taken off
+ * rx) to the caller: counted in held, a socket reference for it.
+ */
+void zs_nbuf_give(struct zs_sock *s, struct net_buf *h);
+/**
+ * Move every buffer of chain from the caller to the engine, checking each
+ * (a transmit buffer the caller owns, len <= size, data unmoved). Returns
+ * the number of buffers and sets *bytes, or -EINVAL with nothing moved
+ * (a bad buffer, or another thread got there first).
+ */
+int zs_nbuf_claim_tx(struct net_buf *chain, size_t *bytes);
+/** Give a claimed chain back to the caller after a failed send. */
+void zs_nbuf_unclaim_tx(struct net_buf *chain);
+/** Return a claimed chain to the pool and wake whoever waits for room. */
+void zs_nbuf_free_tx(struct net_buf *chain);
+/** The vtable's recv_buf / send_buf. */
+ssize_t zs_sock_recv_buf(void *obj, struct net_buf **chain, int flags);
+ssize_t zs_sock_send_buf(void *obj, struct net_buf *chain, int flags,
+			 const struct sockaddr *to, socklen_t tolen);
+
 /* ---- tcp.c --------------------------------------------------------------- */
 int zs_tcp_open(struct zs_sock *s);          /* reactor */
 void zs_tcp_close(struct zs_sock *s);        /* reactor */
@@ -240,6 +274,9 @@ int zs_tcp_listen(struct zs_sock *s, int backlog);
 int zs_tcp_accept(struct zs_sock *s, struct sockaddr *addr, socklen_t *len);
 ssize_t zs_tcp_send(struct zs_sock *s, const void *buf, size_t len, int flags);
 ssize_t zs_tcp_recv(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, int flags);
+/** zsock_recv_buf / zsock_send_buf on a TCP socket (see <zsock/net_buf.h>). */
+ssize_t zs_tcp_recv_buf(struct zs_sock *s, struct net_buf **chain, int flags);
+ssize_t zs_tcp_send_buf(struct zs_sock *s, struct net_buf *chain, int flags);
 /** FIONREAD: bytes queued for reading, or -EINVAL on a listener. */
 int zs_tcp_readable_bytes(struct zs_sock *s);
 int zs_tcp_shutdown(struct zs_sock *s, int how);
@@ -300,6 +337,10 @@ ssize_t zs_udp_sendmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt
 /** msg_flags (may be NULL) gets ZSOCK_MSG_TRUNC when the datagram did not fit. */
 ssize_t zs_udp_recvmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, int flags,
 		       struct sockaddr *from, socklen_t *fromlen, int *msg_flags);
+/** zsock_recv_buf / zsock_sendto_buf on a UDP socket. */
+ssize_t zs_udp_recv_buf(struct zs_sock *s, struct net_buf **chain, int flags);
+ssize_t zs_udp_send_buf(struct zs_sock *s, struct net_buf *chain, int flags,
+			const struct sockaddr *to, socklen_t tolen);
 /** FIONREAD: the next datagram's size, 0 when none. */
 int zs_udp_next_size(struct zs_sock *s);
 short zs_udp_poll_events(struct zs_sock *s);

@@ -101,14 +101,9 @@ static struct net_buf *wrap_chain(struct pbuf *p)
 	if (head != NULL) {
 		head->owner = p;
 		head->tot_len = p->tot_len;
+		head->credit = p->tot_len;
 	}
 	return head;
-}
-
-/** Room for one more chain on rx (bounded together with done). */
-static bool rx_room(struct zs_sock *s)
-{
-	return zs_ring_count(&s->rx) + zs_ring_count(&s->done) < ZS_RING_SIZE;
 }
 
 /* ---- lwIP callbacks (reactor) --------------------------------------------------- */
@@ -137,7 +132,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		pbuf_free(p);
 		return ERR_OK;
 	}
-	if (!rx_room(s))
+	if (!zs_sock_rx_room(s))
 		return ERR_MEM;
 	head = wrap_chain(p);
 	if (head == NULL)
@@ -374,8 +369,10 @@ void zs_tcp_work(struct zs_sock *s)
 	uint32_t f = zs_sock_flags(s);
 
 	ZS_ASSERT_REACTOR();
-	if (!s->reactor_ref)
+	if (!s->reactor_ref) {
+		zs_sock_drain_done(s); /* chains a native caller released late */
 		return;
+	}
 	if (f & ZS_SF_LISTENING)
 		return;
 	open_window(s, zs_sock_drain_done(s));
@@ -384,7 +381,7 @@ void zs_tcp_work(struct zs_sock *s)
 		struct net_buf *b;
 
 		while ((b = zs_ring_get(&s->rx)) != NULL) {
-			uint32_t n = b->tot_len;
+			uint32_t n = b->credit;
 
 			if (b->owner != NULL)
 				pbuf_free(b->owner);
@@ -393,7 +390,7 @@ void zs_tcp_work(struct zs_sock *s)
 		}
 	}
 	pcb = s->pcb.tcp;
-	if (pcb != NULL && pcb->refused_data != NULL && rx_room(s)) {
+	if (pcb != NULL && pcb->refused_data != NULL && zs_sock_rx_room(s)) {
 		if (tcp_process_refused_data(pcb) == ERR_ABRT)
 			return;
 	}
@@ -963,6 +960,158 @@ ssize_t zs_tcp_recv(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, i
 		ZS_COUNT(rx_bytes_copied, copied);
 		return (ssize_t)copied;
 	}
+	return rc;
+}
+
+/* Drop the first off bytes of chain h (a zsock_recv() read them already):
+ * buffers keep their place in the chain, emptied ones with len 0. */
+static void trim_chain(struct net_buf *h, uint32_t off)
+{
+	struct net_buf *b;
+
+	h->tot_len -= off;
+	for (b = h; b != NULL && off > 0; b = b->frags) {
+		uint32_t n = off < b->len ? off : b->len;
+
+		b->data += n;
+		b->len = (uint16_t)(b->len - n);
+		off -= n;
+	}
+}
+
+/* see sock.h */
+ssize_t zs_tcp_recv_buf(struct zs_sock *s, struct net_buf **chain, int flags)
+{
+	int64_t deadline = zs_deadline(atomic_load(&s->rcvtimeo_ms));
+	uint32_t f = zs_sock_flags(s);
+	ssize_t rc;
+
+	if ((f & ZS_SF_LISTENING) ||
+	    !(f & (ZS_SF_CONNECTED | ZS_SF_CONNECTING | ZS_SF_DEAD)))
+		return -ENOTCONN;
+	zs_lock_take(&s->rx_lock);
+	for (;;) {
+		struct net_buf *h;
+
+		f = zs_sock_flags(s); /* before the ring: EOF is set after the last push */
+		if (f & ZS_SF_RX_SHUT) {
+			rc = 0;
+			break;
+		}
+		h = zs_ring_peek(&s->rx);
+		if (h != NULL) {
+			if (s->rx_head_off > 0) {
+				trim_chain(h, s->rx_head_off);
+				s->rx_head_off = 0;
+			}
+			zs_nbuf_give(s, h);
+			*chain = h;
+			rc = (ssize_t)h->tot_len;
+			break;
+		}
+		if (f & ZS_SF_RX_EOF) {
+			rc = 0;
+			break;
+		}
+		if (f & ZS_SF_DEAD) {
+			rc = -atomic_load(&s->conn_error);
+			break;
+		}
+		if (f & ZS_SF_CLOSED) {
+			rc = -EINTR;
+			break;
+		}
+		if (!zs_sock_may_block(s, flags)) {
+			rc = -EAGAIN;
+			break;
+		}
+		rc = zs_sock_wait_unlocked(s, &s->rx_lock, readable, deadline, false);
+		if (rc < 0)
+			break;
+	}
+	zs_lock_give(&s->rx_lock);
+	return rc;
+}
+
+static bool ring_has_need(struct zs_sock *s)
+{
+	uint32_t f = zs_sock_flags(s);
+
+	if (f & (ZS_SF_TX_SHUT | ZS_SF_DEAD | ZS_SF_CLOSED))
+		return true;
+	if (!(f & ZS_SF_CONNECTED))
+		return !(f & ZS_SF_CONNECTING);
+	return ZS_RING_SIZE - zs_ring_count(&s->tx) >=
+	       atomic_load_explicit(&s->tx_need, memory_order_relaxed);
+}
+
+/* see sock.h */
+ssize_t zs_tcp_send_buf(struct zs_sock *s, struct net_buf *chain, int flags)
+{
+	int64_t deadline = zs_deadline(atomic_load(&s->sndtimeo_ms));
+	size_t bytes;
+	int nbufs = zs_nbuf_claim_tx(chain, &bytes);
+	ssize_t rc;
+
+	if (nbufs < 0)
+		return nbufs;
+	if (nbufs > ZS_RING_SIZE) {
+		zs_nbuf_unclaim_tx(chain);
+		return -EMSGSIZE;
+	}
+	zs_lock_take(&s->tx_lock);
+	for (;;) {
+		uint32_t f = zs_sock_flags(s);
+
+		if (f & ZS_SF_TX_SHUT) {
+			rc = -EPIPE;
+			break;
+		}
+		if (f & ZS_SF_DEAD) {
+			rc = -atomic_load(&s->conn_error);
+			if (rc == 0)
+				rc = -EPIPE;
+			break;
+		}
+		if (f & ZS_SF_CLOSED) {
+			rc = -EINTR;
+			break;
+		}
+		if (!(f & (ZS_SF_CONNECTED | ZS_SF_CONNECTING))) {
+			rc = -ENOTCONN;
+			break;
+		}
+		if ((f & ZS_SF_CONNECTED) &&
+		    ZS_RING_SIZE - zs_ring_count(&s->tx) >= (uint32_t)nbufs) {
+			struct net_buf *b = chain, *next;
+
+			for (; b != NULL; b = next) {
+				next = b->frags;
+				b->frags = NULL;
+				b->tot_len = b->len;
+				if (b->len == 0)
+					zs_nbuf_free_tx(b); /* nothing to send */
+				else
+					zs_ring_put(&s->tx, b);
+			}
+			if (bytes > 0)
+				zs_reactor_post(&s->work);
+			chain = NULL; /* the engine's now */
+			rc = (ssize_t)bytes;
+			break;
+		}
+		if (!zs_sock_may_block(s, flags)) {
+			rc = -EAGAIN;
+			break;
+		}
+		atomic_store_explicit(&s->tx_need, (uint32_t)nbufs, memory_order_relaxed);
+		rc = zs_sock_wait_unlocked(s, &s->tx_lock, ring_has_need, deadline, false);
+		if (rc < 0)
+			break;
+	}
+	zs_lock_give(&s->tx_lock);
+	if (chain != NULL)
+		zs_nbuf_unclaim_tx(chain); /* failed: the caller's again */
 	return rc;
 }
 

@@ -27,6 +27,10 @@
  * A deliberate, documented deviation: larger sends fail with EMSGSIZE. */
 #define UDP_MAX_V6 65487
 
+/* Buffers in one zsock_sendto_buf() datagram (EMSGSIZE beyond): a 64 KiB
+ * datagram at the default net_buf_data_size needs 45. */
+#define ZS_UDP_BUF_MAX 64
+
 static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 			const ip_addr_t *addr, u16_t port)
 {
@@ -37,7 +41,7 @@ static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
 	(void)pcb;
 	if (s == NULL || (zs_sock_flags(s) & (ZS_SF_RX_SHUT | ZS_SF_CLOSED)))
 		goto drop;
-	if (zs_ring_count(&s->rx) + zs_ring_count(&s->done) >= ZS_RING_SIZE)
+	if (!zs_sock_rx_room(s))
 		goto drop;
 	for (q = p; q != NULL; q = q->next) {
 		struct net_buf *b = zs_pool_alloc(&zs_rx_pool);
@@ -313,6 +317,75 @@ ssize_t zs_udp_recvmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt
 		}
 	}
 	zs_lock_give(&s->rx_lock);
+	return rc;
+}
+
+/* see sock.h */
+ssize_t zs_udp_recv_buf(struct zs_sock *s, struct net_buf **chain, int flags)
+{
+	int64_t deadline = zs_deadline(atomic_load(&s->rcvtimeo_ms));
+	ssize_t rc;
+
+	zs_lock_take(&s->rx_lock);
+	for (;;) {
+		uint32_t f = zs_sock_flags(s);
+		struct net_buf *h = zs_ring_peek(&s->rx);
+
+		if (h != NULL) {
+			zs_nbuf_give(s, h);
+			*chain = h;
+			rc = (ssize_t)h->tot_len;
+			break;
+		}
+		if (f & ZS_SF_RX_SHUT) {
+			rc = 0;
+			break;
+		}
+		if (f & ZS_SF_CLOSED) {
+			rc = -EINTR;
+			break;
+		}
+		if (!zs_sock_may_block(s, flags)) {
+			rc = -EAGAIN;
+			break;
+		}
+		rc = zs_sock_wait_unlocked(s, &s->rx_lock, dgram_readable, deadline, false);
+		if (rc < 0)
+			break;
+	}
+	zs_lock_give(&s->rx_lock);
+	return rc;
+}
+
+/* see sock.h: the datagram goes out as PBUF_REFs on the caller's buffers */
+ssize_t zs_udp_send_buf(struct zs_sock *s, struct net_buf *chain, int flags,
+			const struct sockaddr *to, socklen_t tolen)
+{
+	struct iovec iov[ZS_UDP_BUF_MAX];
+	struct net_buf *b;
+	size_t bytes, n = 0;
+	/* the engine's while lwIP reads it: a second send or release of the
+	 * same chain from another thread fails instead of racing */
+	int nbufs = zs_nbuf_claim_tx(chain, &bytes);
+	ssize_t rc;
+
+	if (nbufs < 0)
+		return nbufs;
+	if (nbufs > ZS_UDP_BUF_MAX) {
+		zs_nbuf_unclaim_tx(chain);
+		return -EMSGSIZE;
+	}
+	for (b = chain; b != NULL; b = b->frags) {
+		iov[n].iov_base = b->data;
+		iov[n].iov_len = b->len;
+		n++;
+	}
+	rc = zs_udp_sendmsg(s, iov, n, flags, to, tolen);
+	if (rc < 0) {
+		zs_nbuf_unclaim_tx(chain);
+		return rc;
+	}
+	zs_nbuf_free_tx(chain);
 	return rc;
 }
 

@@ -146,6 +146,11 @@ static void sp_unref(void *obj)
 		sp_pair_release(p);
 }
 
+size_t zs_sockpair_bytes(void)
+{
+	return sizeof(pairs);
+}
+
 uint32_t zs_sockpair_in_use(void)
 {
 	uint32_t n = 0;

@@ -35,5 +35,7 @@ int zs_sockpair_open(int type, void *end[static 2]);
 
 /** Pairs taken from the pool now (including ones still referenced by calls in flight). */
 uint32_t zs_sockpair_in_use(void);
+/** Static RAM of the socketpair table. */
+size_t zs_sockpair_bytes(void);
 
 #endif

@@ -235,6 +235,49 @@ uint32_t zs_port_random(void)
 
 static pthread_once_t once_ctl = PTHREAD_ONCE_INIT;
 
+/* Thread-exit hooks: a pthread key whose destructor runs them. */
+#define EXIT_HOOKS_MAX 4
+struct exit_hooks {
+	int n;
+	struct {
+		void (*fn)(void *arg);
+		void *arg;
+	} h[EXIT_HOOKS_MAX];
+};
+static pthread_key_t exit_key;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+static _Thread_local struct exit_hooks exit_hooks;
+
+static void run_exit_hooks(void *p)
+{
+	struct exit_hooks *eh = p;
+	int i;
+
+	for (i = 0; i < eh->n; i++)
+		eh->h[i].fn(eh->h[i].arg);
+	eh->n = 0;
+}
+
+static void exit_key_create(void)
+{
+	if (pthread_key_create(&exit_key, run_exit_hooks) != 0)
+		zs_port_panic("pthread_key_create failed", __FILE__, __LINE__);
+}
+
+int zs_port_at_thread_exit(void (*fn)(void *arg), void *arg)
+{
+	struct exit_hooks *eh = &exit_hooks;
+
+	pthread_once(&exit_once, exit_key_create);
+	if (eh->n == EXIT_HOOKS_MAX)
+		return -ENOSPC;
+	eh->h[eh->n].fn = fn;
+	eh->h[eh->n].arg = arg;
+	eh->n++;
+	pthread_setspecific(exit_key, eh); /* non-NULL: the destructor runs */
+	return 0;
+}
+
 void zs_port_once(void (*fn)(void))
 {
 	pthread_once(&once_ctl, fn);
