@@ -86,12 +86,14 @@ static inline void cpu_relax(void)
 }
 
 /*
- * Spin until *word != unwanted or spin_us pass. Returns true if it changed.
- * Looks at the word between short pause runs and yields the CPU every few
- * looks: on a machine with fewer cores than busy threads, the thread being
- * waited for may need this core.
+ * Spin until *word != unwanted, other(), if given, returns true, or spin_us
+ * pass. Returns true if the word changed or other() said so. Looks at the
+ * word between short pause runs and yields the CPU every few looks: on a
+ * machine with fewer cores than busy threads, the thread being waited for
+ * may need this core.
  */
-static bool spin_until_changed(_Atomic int *word, int unwanted, int64_t spin_us)
+static bool spin_until_changed(_Atomic int *word, int unwanted, int64_t spin_us,
+			       bool (*other)(void))
 {
 	int64_t end;
 	int i;
@@ -105,6 +107,8 @@ static bool spin_until_changed(_Atomic int *word, int unwanted, int64_t spin_us)
 				return true;
 			cpu_relax();
 		}
+		if (other != NULL && other())
+			return true;
 		if (now_us() >= end)
 			return false;
 		sched_yield();
@@ -116,7 +120,8 @@ static bool spin_until_changed(_Atomic int *word, int unwanted, int64_t spin_us)
 
 /* spin_until_changed() for at most spin_us, unless sp says this waiter's
  * spins have been running out; keeps sp's books. */
-static bool spin_adaptive(struct spinner *sp, _Atomic int *word, int unwanted, int64_t spin_us)
+static bool spin_adaptive(struct spinner *sp, _Atomic int *word, int unwanted, int64_t spin_us,
+			  bool (*other)(void))
 {
 	bool got;
 
@@ -126,7 +131,7 @@ static bool spin_adaptive(struct spinner *sp, _Atomic int *word, int unwanted, i
 		sp->skip--;
 		return false;
 	}
-	got = spin_until_changed(word, unwanted, spin_us);
+	got = spin_until_changed(word, unwanted, spin_us, other);
 	if (got) {
 		sp->misses = 0;
 	} else if (++sp->misses >= SPIN_MISSES_MAX) {
@@ -182,7 +187,7 @@ static void event_spin(struct posix_event *pe, int64_t deadline_ms)
 		if (left_us < spin)
 			spin = left_us;
 	}
-	(void)spin_adaptive(&pe->spin, &pe->state, EV_IDLE, spin);
+	(void)spin_adaptive(&pe->spin, &pe->state, EV_IDLE, spin, NULL);
 }
 
 int zs_event_wait(struct zs_event *e, int64_t deadline_ms)
@@ -358,6 +363,19 @@ void zs_port_reactor_kick(void)
 		zs_port_panic("eventfd write failed", __FILE__, __LINE__);
 }
 
+/* A watched descriptor is readable now (one poll(2) that does not sleep). */
+static bool watches_ready(void)
+{
+	struct pollfd pfd[WATCH_MAX];
+	int i;
+
+	for (i = 0; i < n_watches; i++) {
+		pfd[i].fd = watches[i].fd;
+		pfd[i].events = POLLIN;
+	}
+	return poll(pfd, (nfds_t)n_watches, 0) > 0;
+}
+
 void zs_port_reactor_sleep(uint32_t timeout_ms)
 {
 	struct pollfd pfd[WATCH_MAX + 1];
@@ -373,9 +391,10 @@ void zs_port_reactor_sleep(uint32_t timeout_ms)
 	}
 	/* Spin first (bounded, as the events do): work that comes back within
 	 * the window costs the kicker no syscall and the reactor no wake-up.
-	 * With descriptors to watch, spinning would delay them: look at them
-	 * without sleeping when the spin ends. */
-	if (tmo != 0 && spin_adaptive(&reactor_spin, &kick_pending, 0, CONFIG_ZSOCK_SPIN_US))
+	 * Watched descriptors (TAP) are looked at between spin rounds, with a
+	 * poll(2) that does not sleep, so a frame is not kept waiting. */
+	if (tmo != 0 && spin_adaptive(&reactor_spin, &kick_pending, 0, CONFIG_ZSOCK_SPIN_US,
+				      n_watches > 0 ? watches_ready : NULL))
 		tmo = 0;
 	atomic_store(&reactor_asleep, true);
 	if (atomic_load(&kick_pending))
