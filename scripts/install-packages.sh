@@ -21,6 +21,7 @@ PACKAGES=(
   microsocks
   openssl
   python3
+  liblwip-dev gnuplot-nox
 )
 
 log() { printf 'install-packages: %s\n' "$*" >&2; }
