@@ -37,18 +37,45 @@
  * sleeps on the condition variable. The signaller pays a syscall only when
  * the waiter is really asleep (state WAITING).
  *
- * Adaptive: a waiter whose spins keep running out (the event comes much
- * later than the spin window, e.g. an idle connection) stops spinning for
- * a while, so idle sockets cost no CPU; one wait that ends inside the
- * window turns spinning back on.
+ * Adaptive: spinning pays only for waits that end inside the window. Each
+ * waiter predicts whether its next wait will be short the way a branch
+ * predictor does: two-bit saturating counters indexed by the outcomes of
+ * its last two waits. Every wait teaches it, including the ones it slept
+ * through (their length is measured), so a waiter whose waits are long
+ * (an idle connection, a server between requests) stops spinning, one
+ * whose waits are short spins, and a waiter that alternates (the reactor
+ * of a request/response at 1 kHz: a short wait for the reply, then a long
+ * one for the next request) spins only where it pays.
  */
 enum { EV_IDLE, EV_SET, EV_WAITING };
 
 /* Adaptive spinning state of one waiter (touched by that waiter only). */
 struct spinner {
-	int misses;         /* consecutive spins that ran out */
-	int skip;           /* waits left to sleep without spinning */
+	uint8_t hist;       /* outcomes of the last two waits, 1 = short */
+	uint8_t ctr[4];     /* per history: 0..3, >= 2 predicts a short wait */
 };
+
+static void spinner_init(struct spinner *sp)
+{
+	sp->hist = 3;
+	memset(sp->ctr, 2, sizeof(sp->ctr)); /* start by spinning */
+}
+
+static bool spinner_predicts_short(const struct spinner *sp)
+{
+	return sp->ctr[sp->hist] >= 2;
+}
+
+static void spinner_learn(struct spinner *sp, bool short_wait)
+{
+	uint8_t *c = &sp->ctr[sp->hist];
+
+	if (short_wait && *c < 3)
+		(*c)++;
+	else if (!short_wait && *c > 0)
+		(*c)--;
+	sp->hist = (uint8_t)(((sp->hist << 1) | (short_wait ? 1 : 0)) & 3);
+}
 
 struct posix_event {
 	pthread_mutex_t mtx;
@@ -115,30 +142,14 @@ static bool spin_until_changed(_Atomic int *word, int unwanted, int64_t spin_us,
 	}
 }
 
-#define SPIN_MISSES_MAX 4    /* this many spins in a row ran out ... */
-#define SPIN_SKIP_WAITS 64   /* ... then sleep at once for this many waits */
-
-/* spin_until_changed() for at most spin_us, unless sp says this waiter's
- * spins have been running out; keeps sp's books. */
+/* spin_until_changed() for at most spin_us if sp predicts a short wait.
+ * The caller tells sp how the wait ended (spinner_learn). */
 static bool spin_adaptive(struct spinner *sp, _Atomic int *word, int unwanted, int64_t spin_us,
 			  bool (*other)(void))
 {
-	bool got;
-
-	if (spin_us <= 0)
+	if (spin_us <= 0 || !spinner_predicts_short(sp))
 		return false;
-	if (sp->skip > 0) {
-		sp->skip--;
-		return false;
-	}
-	got = spin_until_changed(word, unwanted, spin_us, other);
-	if (got) {
-		sp->misses = 0;
-	} else if (++sp->misses >= SPIN_MISSES_MAX) {
-		sp->misses = 0;
-		sp->skip = SPIN_SKIP_WAITS;
-	}
-	return got;
+	return spin_until_changed(word, unwanted, spin_us, other);
 }
 
 void zs_event_init(struct zs_event *e)
@@ -152,8 +163,7 @@ void zs_event_init(struct zs_event *e)
 	pthread_cond_init(&pe->cond, &attr);
 	pthread_condattr_destroy(&attr);
 	atomic_init(&pe->state, EV_IDLE);
-	pe->spin.misses = 0;
-	pe->spin.skip = 0;
+	spinner_init(&pe->spin);
 }
 
 void zs_event_destroy(struct zs_event *e)
@@ -176,8 +186,8 @@ void zs_event_signal(struct zs_event *e)
 	pthread_mutex_unlock(&pe->mtx);
 }
 
-/* Spin phase of a wait: never past the deadline. */
-static void event_spin(struct posix_event *pe, int64_t deadline_ms)
+/* Spin phase of a wait: never past the deadline. True if the event came. */
+static bool event_spin(struct posix_event *pe, int64_t deadline_ms)
 {
 	int64_t spin = CONFIG_ZSOCK_SPIN_US;
 
@@ -187,7 +197,16 @@ static void event_spin(struct posix_event *pe, int64_t deadline_ms)
 		if (left_us < spin)
 			spin = left_us;
 	}
-	(void)spin_adaptive(&pe->spin, &pe->state, EV_IDLE, spin, NULL);
+	return spin_adaptive(&pe->spin, &pe->state, EV_IDLE, spin, NULL);
+}
+
+/* The waiter consumes a SET without the mutex: only a WAITING state makes
+ * a signaller take it. */
+static bool event_take(struct posix_event *pe)
+{
+	int set = EV_SET;
+
+	return atomic_compare_exchange_strong(&pe->state, &set, EV_IDLE);
 }
 
 int zs_event_wait(struct zs_event *e, int64_t deadline_ms)
@@ -195,10 +214,16 @@ int zs_event_wait(struct zs_event *e, int64_t deadline_ms)
 	struct posix_event *pe = event_of(e);
 	struct timespec ts;
 	int expected = EV_IDLE;
+	int64_t t0;
 	int rc = 0;
 
-	if (atomic_load_explicit(&pe->state, memory_order_acquire) != EV_SET)
-		event_spin(pe, deadline_ms);
+	if (event_take(pe))
+		return 0; /* already set: no wait to learn from */
+	t0 = now_us();
+	if (event_spin(pe, deadline_ms) && event_take(pe)) {
+		spinner_learn(&pe->spin, true);
+		return 0;
+	}
 	pthread_mutex_lock(&pe->mtx);
 	if (atomic_compare_exchange_strong(&pe->state, &expected, EV_WAITING)) {
 		/* asleep until a signal turns WAITING into SET, or the deadline */
@@ -218,6 +243,8 @@ int zs_event_wait(struct zs_event *e, int64_t deadline_ms)
 	if (rc == 0)
 		atomic_store(&pe->state, EV_IDLE); /* consume the SET */
 	pthread_mutex_unlock(&pe->mtx);
+	/* a wait the spin would have covered teaches the predictor to spin */
+	spinner_learn(&pe->spin, now_us() - t0 <= CONFIG_ZSOCK_SPIN_US);
 	return rc;
 }
 
@@ -301,7 +328,7 @@ struct watch {
 static int kick_fd = -1;
 static _Atomic int kick_pending;     /* a kick since the reactor last looked */
 static atomic_bool reactor_asleep;  /* committed to poll(2): kicks must write */
-static struct spinner reactor_spin;
+static struct spinner reactor_spin = { .hist = 3, .ctr = { 2, 2, 2, 2 } };
 static _Thread_local bool in_reactor;
 static struct watch watches[WATCH_MAX];
 static int n_watches;
@@ -382,6 +409,7 @@ void zs_port_reactor_sleep(uint32_t timeout_ms)
 	int n = 0, i, rc;
 	int tmo = timeout_ms == UINT32_MAX ? -1 : (int)(timeout_ms > INT32_MAX ? INT32_MAX : timeout_ms);
 	uint64_t v;
+	int64_t t0;
 
 	pfd[n].fd = kick_fd;
 	pfd[n++].events = POLLIN;
@@ -393,6 +421,7 @@ void zs_port_reactor_sleep(uint32_t timeout_ms)
 	 * the window costs the kicker no syscall and the reactor no wake-up.
 	 * Watched descriptors (TAP) are looked at between spin rounds, with a
 	 * poll(2) that does not sleep, so a frame is not kept waiting. */
+	t0 = now_us();
 	if (tmo != 0 && spin_adaptive(&reactor_spin, &kick_pending, 0, CONFIG_ZSOCK_SPIN_US,
 				      n_watches > 0 ? watches_ready : NULL))
 		tmo = 0;
@@ -412,6 +441,8 @@ void zs_port_reactor_sleep(uint32_t timeout_ms)
 	}
 	/* Clear before anything is examined: later kicks must set it again. */
 	atomic_store(&kick_pending, 0);
+	if (timeout_ms != 0)
+		spinner_learn(&reactor_spin, now_us() - t0 <= CONFIG_ZSOCK_SPIN_US);
 	for (i = 1; rc > 0 && i < n; i++) {
 		if (pfd[i].revents & (POLLIN | POLLERR | POLLHUP)) {
 			/* the table may shrink inside the callback */
