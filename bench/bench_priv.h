@@ -120,9 +120,11 @@ void bench_samples_sort(struct samples *s);
 double bench_quantile_us(const struct samples *s, double q);
 double bench_mean_us(const struct samples *s);
 /* Round trips of size bytes on fd: a warm-up, then timed ones until
- * duration seconds have passed and min_n were timed. 0 or -1. */
+ * duration seconds have passed and min_n were timed; with gap_us, the
+ * client sleeps that long before each round trip (not timed, but its CPU
+ * is counted: what the stack burns while a connection idles). 0 or -1. */
 int bench_rr_client(const struct bench_impl *im, int fd, size_t size, double duration,
-		    size_t min_n, struct samples *out);
+		    size_t min_n, unsigned gap_us, struct samples *out);
 /* Print p50, p99, mean, count and CPU per round trip; write the quantiles
  * to --dist-dir. Sorts s. */
 void bench_report_rr(const struct bench_impl *im, const char *workload, int size,
@@ -131,7 +133,9 @@ void bench_report_rr(const struct bench_impl *im, const char *workload, int size
 /* ---- workloads (workloads.c, peer.c) ---------------------------------------------- */
 
 int bench_run_bulk(const struct bench_impl *im, int size);
-int bench_run_rr(const struct bench_impl *im, int size);
+/* rr: tcp_rr back to back (gap_us 0) or tcp_rr_paced (a pause before
+ * each round trip) */
+int bench_run_rr(const struct bench_impl *im, const char *workload, int size, unsigned gap_us);
 /* udp (window 0: as fast as the sender can) and udp_paced (the sender
  * stays at most window datagrams ahead of the highest number the receiver
  * has seen, waiting up to 1 ms for it, then sends anyway: a loss never

@@ -25,7 +25,11 @@ enum {
 	W_BULK = 1 << 0, W_RR = 1 << 1, W_UDP = 1 << 2, W_UDP_PACED = 1 << 3,
 	W_POLL = 1 << 4, W_FOOTPRINT = 1 << 5,
 	W_TAP_BULK_TX = 1 << 6, W_TAP_BULK_RX = 1 << 7, W_TAP_RR = 1 << 8,
+	W_RR_PACED = 1 << 9,
 };
+
+/* rr_paced: 1-byte round trips with this pause before each */
+#define RR_PACED_GAP_US 1000
 
 static const struct {
 	const char *name;
@@ -33,7 +37,7 @@ static const struct {
 } workload_names[] = {
 	{ "bulk", W_BULK }, { "rr", W_RR }, { "udp", W_UDP }, { "udp_paced", W_UDP_PACED },
 	{ "poll", W_POLL }, { "footprint", W_FOOTPRINT }, { "tap_bulk_tx", W_TAP_BULK_TX },
-	{ "tap_bulk_rx", W_TAP_BULK_RX }, { "tap_rr", W_TAP_RR },
+	{ "tap_bulk_rx", W_TAP_BULK_RX }, { "tap_rr", W_TAP_RR }, { "rr_paced", W_RR_PACED },
 };
 
 struct opts bench_opt;
@@ -151,7 +155,7 @@ static void usage(FILE *f, const char *prog, const struct bench_impl *const *imp
 	for (int i = 0; i < n; i++)
 		fprintf(f, " %s", impls[i]->name);
 	fprintf(f, "\n"
-		"  --workload LIST      bulk,rr,udp,udp_paced,poll,footprint (default: all;\n"
+		"  --workload LIST      bulk,rr,rr_paced,udp,udp_paced,poll,footprint (default: all;\n"
 		"                       with --peer: tap_bulk_tx,tap_bulk_rx,tap_rr)\n"
 		"  --warmup S           seconds before each measured window (0.2)\n"
 		"  --duration S         measured seconds per bulk/udp/poll point (0.5)\n"
@@ -273,7 +277,7 @@ static int parse_args(int argc, char **argv)
 		bench_opt.timeout = smoke ? 50 : 600;
 	if (bench_opt.workloads == 0)
 		bench_opt.workloads = bench_opt.have_peer ? W_TAP_BULK_TX | W_TAP_BULK_RX | W_TAP_RR :
-			W_BULK | W_RR | W_UDP | W_UDP_PACED | W_POLL | W_FOOTPRINT;
+			W_BULK | W_RR | W_RR_PACED | W_UDP | W_UDP_PACED | W_POLL | W_FOOTPRINT;
 	if (bench_opt.warmup < 0 || bench_opt.duration <= 0 || bench_opt.rr_duration <= 0 || bench_opt.rr_min < 1 ||
 	    bench_opt.udp_size < 8 || bench_opt.udp_size > 1472 || bench_opt.udp_window < 1 || bench_opt.timeout < 1) {
 		fprintf(stderr, "bench: an option is out of range\n");
@@ -300,7 +304,11 @@ static int run_impl(const struct bench_impl *im)
 	if (bench_opt.workloads & W_RR) {
 		cur_what = "rr";
 		for (int i = 0; i < bench_opt.rr_sizes.n; i++)
-			rc |= bench_run_rr(im, bench_opt.rr_sizes.v[i]);
+			rc |= bench_run_rr(im, "tcp_rr", bench_opt.rr_sizes.v[i], 0);
+	}
+	if (bench_opt.workloads & W_RR_PACED) {
+		cur_what = "rr_paced";
+		rc |= bench_run_rr(im, "tcp_rr_paced", 1, RR_PACED_GAP_US);
 	}
 	if (bench_opt.workloads & W_UDP) {
 		cur_what = "udp";

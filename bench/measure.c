@@ -297,8 +297,9 @@ double bench_mean_us(const struct samples *s)
 
 /* see bench_priv.h */
 int bench_rr_client(const struct bench_impl *im, int fd, size_t size, double duration,
-		     size_t min_n, struct samples *out)
+		     size_t min_n, unsigned gap_us, struct samples *out)
 {
+	struct timespec gap = { .tv_sec = gap_us / 1000000, .tv_nsec = (long)(gap_us % 1000000) * 1000 };
 	uint8_t *buf = calloc(1, size);
 	double t_warm = bench_now() + bench_opt.warmup, t_end = 0, cpu0 = 0;
 	uint64_t seq = 0;
@@ -308,8 +309,11 @@ int bench_rr_client(const struct bench_impl *im, int fd, size_t size, double dur
 	if (buf == NULL)
 		return -1;
 	for (;;) {
-		uint64_t t0 = bench_now_ns(), t1;
+		uint64_t t0, t1;
 
+		if (gap_us > 0)
+			nanosleep(&gap, NULL);
+		t0 = bench_now_ns();
 		if (bench_send_all(im, fd, buf, size, &seq) < 0 || bench_recv_exact(im, fd, buf, size) < 0)
 			break;
 		t1 = bench_now_ns();

@@ -168,7 +168,8 @@ int bench_run_tap_rr(const struct bench_impl *im, int size)
 		return -1;
 	}
 	im->set_nodelay(fd);
-	rc = bench_rr_client(im, fd, (size_t)size, bench_opt.rr_duration, (size_t)bench_opt.rr_min, &s);
+	rc = bench_rr_client(im, fd, (size_t)size, bench_opt.rr_duration, (size_t)bench_opt.rr_min, 0,
+			     &s);
 	if (rc < 0)
 		bench_fail(im->name, "tap_rr", "size %d: %s", size, strerror(errno));
 	else

@@ -32,6 +32,7 @@ IMPLS = ["lwip-sock", "zsock-bsd", "zsock-native", "linux"]
 MAIN = [
     ("tcp_bulk", ["throughput"]),
     ("tcp_rr", ["p50", "p99"]),
+    ("tcp_rr_paced", ["p50", "p99"]),
     ("udp", ["rx_rate", "loss"]),
     ("udp_paced", ["rx_rate", "loss"]),
     ("poll", ["per_event", "ratio_n1"]),
@@ -42,6 +43,7 @@ MAIN = [
 COST = [
     ("tcp_bulk", ["cpu_per_gb", "tx_copies_per_byte", "rx_copies_per_byte"]),
     ("tcp_rr", ["cpu_per_rt"]),
+    ("tcp_rr_paced", ["cpu_per_rt"]),
     ("poll", ["cpu_per_event"]),
     ("tap_bulk_tx", ["cpu_per_gb", "tx_copies_per_byte"]),
     ("tap_bulk_rx", ["cpu_per_gb", "rx_copies_per_byte"]),

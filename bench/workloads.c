@@ -149,7 +149,7 @@ static void *rr_server(void *arg)
 }
 
 /* see bench_priv.h */
-int bench_run_rr(const struct bench_impl *im, int size)
+int bench_run_rr(const struct bench_impl *im, const char *workload, int size, unsigned gap_us)
 {
 	struct echo e = { .im = im, .size = (size_t)size };
 	struct samples s = { 0 };
@@ -168,9 +168,10 @@ int bench_run_rr(const struct bench_impl *im, int size)
 		im->close(srv);
 		return -1;
 	}
-	rc = bench_rr_client(im, c, (size_t)size, bench_opt.rr_duration, (size_t)bench_opt.rr_min, &s);
+	rc = bench_rr_client(im, c, (size_t)size, bench_opt.rr_duration, (size_t)bench_opt.rr_min,
+			     gap_us, &s);
 	if (rc < 0)
-		bench_fail(im->name, "rr", "size %d: %s", size, strerror(errno));
+		bench_fail(im->name, workload, "size %d: %s", size, strerror(errno));
 	im->shutdown_wr(c);	/* the server's recv sees the end */
 	pthread_join(th, NULL);
 	if (rc == 0 && e.err != 0) {
@@ -178,7 +179,7 @@ int bench_run_rr(const struct bench_impl *im, int size)
 		rc = -1;
 	}
 	if (rc == 0)
-		bench_report_rr(im, "tcp_rr", size, &s);
+		bench_report_rr(im, workload, size, &s);
 	im->close(c);
 	im->close(srv);
 	free(s.ns);
@@ -454,7 +455,7 @@ int bench_run_poll(const struct bench_impl *im)
 			im->set_nodelay(cl[n - 1]);
 			im->set_nodelay(sv[n - 1]);
 			if (pthread_create(&th, NULL, poll_server, &p) == 0) {
-				r = bench_rr_client(im, cl[n - 1], 1, bench_opt.duration, POLL_MIN_EVENTS, &s);
+				r = bench_rr_client(im, cl[n - 1], 1, bench_opt.duration, POLL_MIN_EVENTS, 0, &s);
 				if (r < 0)
 					bench_fail(im->name, "poll", "N=%d: %s", n, strerror(errno));
 				im->shutdown_wr(cl[n - 1]);
