@@ -26,7 +26,7 @@ for impl in "$@"; do
     continue
   fi
   printf '%s\n' "$out" | awk -F, -v impl="$impl" '
-    BEGIN { need["tcp_bulk"]; need["tcp_rr"]; need["udp"]; need["udp_paced"]; need["poll"]
+    BEGIN { need["tcp_bulk"]; need["tcp_rr"]; need["tcp_rr_paced"]; need["udp"]; need["udp_paced"]; need["poll"]
             positive["throughput"]; positive["p50"]; positive["p99"]; positive["mean"]
             positive["rx_rate"]; positive["tx_rate"]; positive["per_event"]
             positive["round_trips"] }
