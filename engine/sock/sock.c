@@ -61,6 +61,7 @@ struct zs_sock *zs_sock_alloc(int family, int type, int proto)
 	s->type = type;
 	s->proto = proto;
 	atomic_store(&s->refs, 1);
+	atomic_store(&s->dying, false);
 	atomic_store(&s->flags, 0);
 	atomic_store(&s->so_error, 0);
 	atomic_store(&s->conn_error, 0);
@@ -108,17 +109,23 @@ static void pool_return(struct zs_sock *s)
 /*
  * The object returns to the pool in the reactor only: its work item may be
  * queued or running there, and re-initialising a queued node would corrupt
- * the queue. An application thread that drops the last reference posts the
- * work item instead; sock_work_fn() sees refs == 0 and does the return.
+ * the queue. An application thread that drops the last reference marks the
+ * object dying and posts the work item instead; sock_work_fn() sees the
+ * mark and does the return, once (a work item posted before the last
+ * unref may run in between: it finds refs == 0 and no mark, and leaves).
  */
 void zs_sock_unref(struct zs_sock *s)
 {
 	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	if (zs_port_in_reactor())
+	if (zs_port_in_reactor()) {
 		pool_return(s);
-	else
+	} else {
+		/* only this post returns the object: a work item posted
+		 * earlier may run first and must leave it alone */
+		atomic_store_explicit(&s->dying, true, memory_order_release);
 		zs_reactor_post(&s->work);
+	}
 }
 
 struct zs_waitq *zs_sock_pool_waitq(void)
@@ -245,10 +252,12 @@ static void sock_work_fn(struct zs_work *w)
 {
 	struct zs_sock *s = zs_container_of(w, struct zs_sock, work);
 
-	if (atomic_load_explicit(&s->refs, memory_order_acquire) == 0) {
+	if (atomic_exchange_explicit(&s->dying, false, memory_order_acq_rel)) {
 		pool_return(s);
 		return;
 	}
+	if (atomic_load_explicit(&s->refs, memory_order_acquire) == 0)
+		return; /* the last reference's own post is on its way */
 	if (s->type == SOCK_STREAM) {
 		zs_tcp_work(s);
 	} else {

@@ -112,6 +112,7 @@ struct zs_sock {
 	int proto;               /* IPPROTO_TCP / IPPROTO_UDP */
 
 	_Atomic int refs;
+	_Atomic bool dying;      /* last ref dropped outside the reactor: return me */
 	struct zs_list pool_node;
 	struct zs_waitq wq;
 
