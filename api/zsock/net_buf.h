@@ -176,7 +176,8 @@ struct net_buf *zsock_buf_alloc(int32_t timeout_ms);
  *               UDP datagram too long
  * and the caller still owns the chain (to retry or release). Every other
  * failure (EBADF, EOPNOTSUPP, ENOTCONN, EPIPE, ECONNRESET, EDESTADDRREQ,
- * EHOSTUNREACH, ENOMEM ...) also leaves the chain with the caller.
+ * EHOSTUNREACH, ENOMEM, EINTR when another thread closes the fd while the
+ * call waits ...) also leaves the chain with the caller.
  */
 ssize_t zsock_send_buf(int sock, struct net_buf *chain, int flags);
 
