@@ -67,21 +67,24 @@ static uint64_t key_of(const struct zsock_pollfd *p)
 	return (uint64_t)(uint32_t)p->fd << 16 | (uint16_t)p->events;
 }
 
+/* Lock held: unlink e and drop its reference. */
+static void drop_entry(struct ps_entry *e)
+{
+	if (e->linked)
+		e->vt->poll_unlink(e->obj, &e->node);
+	zs_fd_put(e->obj, e->vt);
+	e->obj = NULL;
+	e->linked = false;
+}
+
 /* Lock held: unregister every entry. */
 static void clear_entries(struct pollset *ps)
 {
 	int i;
 
 	for (i = 0; i < ps->n; i++) {
-		struct ps_entry *e = &ps->e[i];
-
-		if (e->obj == NULL)
-			continue;
-		if (e->linked)
-			e->vt->poll_unlink(e->obj, &e->node);
-		zs_fd_put(e->obj, e->vt);
-		e->obj = NULL;
-		e->linked = false;
+		if (ps->e[i].obj != NULL)
+			drop_entry(&ps->e[i]);
 	}
 	if (ps->pool_linked)
 		zs_waitq_del(zs_sock_pool_waitq(), &ps->pool_node);
@@ -319,11 +322,7 @@ void zs_pollset_forget(void *obj)
 
 			if (e->obj != obj)
 				continue;
-			if (e->linked)
-				e->vt->poll_unlink(e->obj, &e->node);
-			zs_fd_put(e->obj, e->vt);
-			e->obj = NULL;
-			e->linked = false;
+			drop_entry(e);
 			hit = true;
 		}
 		if (hit) {

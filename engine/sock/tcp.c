@@ -777,6 +777,24 @@ static bool writable(struct zs_sock *s)
 	return !zs_ring_full(&s->tx) && tx_pool_has_room();
 }
 
+/** Whether a send may go on in state f: 0, or the -errno it fails with. */
+static int send_state(struct zs_sock *s, uint32_t f)
+{
+	int e;
+
+	if (f & ZS_SF_TX_SHUT)
+		return -EPIPE;
+	if (f & ZS_SF_DEAD) {
+		e = atomic_load(&s->conn_error);
+		return e != 0 ? -e : -EPIPE;
+	}
+	if (f & ZS_SF_CLOSED)
+		return -EINTR;
+	if (!(f & (ZS_SF_CONNECTED | ZS_SF_CONNECTING)))
+		return -ENOTCONN;
+	return 0;
+}
+
 /** Copy as much of buf as the ring and pool take. Returns bytes queued. */
 static size_t fill_tx(struct zs_sock *s, const uint8_t *buf, size_t len)
 {
@@ -815,24 +833,9 @@ ssize_t zs_tcp_send(struct zs_sock *s, const void *buf, size_t len, int flags)
 		uint32_t f = zs_sock_flags(s);
 		size_t n;
 
-		if (f & ZS_SF_TX_SHUT) {
-			rc = -EPIPE;
+		rc = send_state(s, f);
+		if (rc < 0)
 			break;
-		}
-		if (f & ZS_SF_DEAD) {
-			rc = -atomic_load(&s->conn_error);
-			if (rc == 0)
-				rc = -EPIPE;
-			break;
-		}
-		if (f & ZS_SF_CLOSED) {
-			rc = -EINTR;
-			break;
-		}
-		if (!(f & (ZS_SF_CONNECTED | ZS_SF_CONNECTING))) {
-			rc = -ENOTCONN;
-			break;
-		}
 		if (len == 0)
 			break;
 		if (f & ZS_SF_CONNECTED) {
@@ -1063,24 +1066,9 @@ ssize_t zs_tcp_send_buf(struct zs_sock *s, struct net_buf *chain, int flags)
 	for (;;) {
 		uint32_t f = zs_sock_flags(s);
 
-		if (f & ZS_SF_TX_SHUT) {
-			rc = -EPIPE;
+		rc = send_state(s, f);
+		if (rc < 0)
 			break;
-		}
-		if (f & ZS_SF_DEAD) {
-			rc = -atomic_load(&s->conn_error);
-			if (rc == 0)
-				rc = -EPIPE;
-			break;
-		}
-		if (f & ZS_SF_CLOSED) {
-			rc = -EINTR;
-			break;
-		}
-		if (!(f & (ZS_SF_CONNECTED | ZS_SF_CONNECTING))) {
-			rc = -ENOTCONN;
-			break;
-		}
 		if ((f & ZS_SF_CONNECTED) &&
 		    ZS_RING_SIZE - zs_ring_count(&s->tx) >= (uint32_t)nbufs) {
 			struct net_buf *b = chain, *next;

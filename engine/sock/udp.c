@@ -267,6 +267,31 @@ static bool dgram_readable(struct zs_sock *s)
 	       (zs_sock_flags(s) & (ZS_SF_RX_SHUT | ZS_SF_CLOSED));
 }
 
+/*
+ * rx_lock held: wait for the next datagram. Returns 0 with *h the head of
+ * rx (NULL after SHUT_RD), or -EAGAIN / -EINTR / a wait's error with *h
+ * NULL.
+ */
+static int next_dgram(struct zs_sock *s, int flags, int64_t deadline, struct net_buf **h)
+{
+	int rc;
+
+	for (;;) {
+		uint32_t f = zs_sock_flags(s);
+
+		*h = zs_ring_peek(&s->rx);
+		if (*h != NULL || (f & ZS_SF_RX_SHUT))
+			return 0;
+		if (f & ZS_SF_CLOSED)
+			return -EINTR;
+		if (!zs_sock_may_block(s, flags))
+			return -EAGAIN;
+		rc = zs_sock_wait_unlocked(s, &s->rx_lock, dgram_readable, deadline, false);
+		if (rc < 0)
+			return rc;
+	}
+}
+
 ssize_t zs_udp_recvmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, int flags,
 		       struct sockaddr *from, socklen_t *fromlen, int *msg_flags)
 {
@@ -280,26 +305,7 @@ ssize_t zs_udp_recvmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt
 		*msg_flags = 0;
 	zs_iov_cursor_init(&cur, iov, iovcnt);
 	zs_lock_take(&s->rx_lock);
-	for (;;) {
-		uint32_t f = zs_sock_flags(s);
-
-		h = zs_ring_peek(&s->rx);
-		if (h != NULL)
-			break;
-		if (f & ZS_SF_RX_SHUT)
-			break;
-		if (f & ZS_SF_CLOSED) {
-			rc = -EINTR;
-			break;
-		}
-		if (!zs_sock_may_block(s, flags)) {
-			rc = -EAGAIN;
-			break;
-		}
-		rc = zs_sock_wait_unlocked(s, &s->rx_lock, dgram_readable, deadline, false);
-		if (rc < 0)
-			break;
-	}
+	rc = next_dgram(s, flags, deadline, &h);
 	if (h != NULL) {
 		for (b = h; b != NULL && got < len; b = b->frags)
 			got += zs_iov_put(&cur, b->data, b->len < len - got ? b->len : len - got);
@@ -324,34 +330,15 @@ ssize_t zs_udp_recvmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt
 ssize_t zs_udp_recv_buf(struct zs_sock *s, struct net_buf **chain, int flags)
 {
 	int64_t deadline = zs_deadline(atomic_load(&s->rcvtimeo_ms));
+	struct net_buf *h;
 	ssize_t rc;
 
 	zs_lock_take(&s->rx_lock);
-	for (;;) {
-		uint32_t f = zs_sock_flags(s);
-		struct net_buf *h = zs_ring_peek(&s->rx);
-
-		if (h != NULL) {
-			zs_nbuf_give(s, h);
-			*chain = h;
-			rc = (ssize_t)h->tot_len;
-			break;
-		}
-		if (f & ZS_SF_RX_SHUT) {
-			rc = 0;
-			break;
-		}
-		if (f & ZS_SF_CLOSED) {
-			rc = -EINTR;
-			break;
-		}
-		if (!zs_sock_may_block(s, flags)) {
-			rc = -EAGAIN;
-			break;
-		}
-		rc = zs_sock_wait_unlocked(s, &s->rx_lock, dgram_readable, deadline, false);
-		if (rc < 0)
-			break;
+	rc = next_dgram(s, flags, deadline, &h);
+	if (h != NULL) {
+		zs_nbuf_give(s, h);
+		*chain = h;
+		rc = (ssize_t)h->tot_len;
 	}
 	zs_lock_give(&s->rx_lock);
 	return rc;
