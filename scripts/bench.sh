@@ -230,7 +230,7 @@ if [ $tap -eq 1 ]; then tap_up || tap=0; fi
 log "$runs run(s) of ${avail[*]}$([ $tap -eq 1 ] && echo ', loopback and TAP/veth' || echo ', loopback only'); figures in $out/"
 for ((r = 1; r <= runs; r++)); do
   read -r -a ord <<<"$(order "$r")"
-  for w in bulk rr udp,udp_paced poll; do
+  for w in bulk rr,rr_paced udp,udp_paced poll; do
     echo "run $r/$runs: $w: ${ord[*]}"
     for i in "${ord[@]}"; do run_one "$r" "$i" "$w" -- --workload "$w"; done
   done
