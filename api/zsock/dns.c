@@ -219,12 +219,13 @@ int zs_dns_reply_matches(const uint8_t *msg, size_t len, const uint8_t *query, s
 	if (get16(msg) != get16(query) || (msg[2] & 0x80) == 0 || get16(msg + 4) != 1)
 		return 0;
 	/* the question as the query has it: an uncompressed name (a pointer at
-	 * offset 12 could only point into the header) then type and class */
-	for (size_t i = 12; i < qlen; i++) {
+	 * offset 12 could only point into the header), letters in any case,
+	 * then type and class, exactly (0x61 is not 0x41 there) */
+	for (size_t i = 12; i < qlen - 4; i++) {
 		if (lower(msg[i]) != lower(query[i]))
 			return 0;
 	}
-	return 1;
+	return memcmp(msg + qlen - 4, query + qlen - 4, 4) == 0;
 }
 
 /* ---- reply ---------------------------------------------------------------- */

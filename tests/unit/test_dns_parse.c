@@ -207,6 +207,16 @@ Test(dns_query, reply_matches)
 	header(&m, ID, RESP, 1, 0);
 	question(&m, "v4.test", 1);
 	cr_assert_eq(zs_dns_reply_matches(m.b, m.n - 1, q, (size_t)n), 0, "short");
+	/* letters of the name fold, type and class bytes do not: 0x41 ('A')
+	 * and 0x61 ('a') are different types (found by fuzz/fuzz_dns.c) */
+	{
+		int qa = zs_dns_build_query(q, sizeof(q), ID, "v4.test", 0x0041);
+
+		cr_assert_gt(qa, 0);
+		header(&m, ID, RESP, 1, 0);
+		question(&m, "v4.test", 0x0061);
+		cr_assert_eq(zs_dns_reply_matches(m.b, m.n, q, (size_t)qa), 0, "type 0x61 vs 0x41");
+	}
 }
 
 /* ---- good replies ---------------------------------------------------------------- */
