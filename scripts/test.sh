@@ -4,8 +4,11 @@
 #   scripts/test.sh
 #
 # Installs what is missing (Debian packages, lwIP and BearSSL source
-# packages), then builds and runs `meson test` three times: a plain build,
-# ASan+UBSan, and TSan (the tests built against tests/crshim, see there). Root-only tests (TAP, network namespaces) run when
+# packages), then builds and runs `meson test` four times: a plain build,
+# ASan+UBSan, TSan (the tests built against tests/crshim, see there), and
+# fuzz (clang, the libFuzzer targets of fuzz/, each run for
+# ZSOCK_FUZZ_SECONDS, default 20, over its seeds: docs/fuzzing.md).
+# Root-only tests (TAP, network namespaces) run when
 # the caller is root and say "skipped: <reason>" otherwise.
 #
 # ZSOCK_TEST_CONFIGS="plain asan" restricts the configurations.
@@ -17,7 +20,7 @@ top=$(pwd)
 bash scripts/install-packages.sh || { echo "test.sh: package installation failed" >&2; exit 1; }
 bash scripts/fetch-deps.sh || { echo "test.sh: fetching lwIP/BearSSL sources failed" >&2; exit 1; }
 
-configs=${ZSOCK_TEST_CONFIGS:-plain asan tsan}
+configs=${ZSOCK_TEST_CONFIGS:-plain asan tsan fuzz}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
@@ -25,19 +28,24 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 total_ok=0 total_fail=0 total_skip=0 rc=0
 for cfg in $configs; do
   dir="build-test-$cfg"
+  tests=(-Dtests=enabled) cc=${CC:-} suite=()
   case $cfg in
     plain) opts=(-Dbuildtype=debugoptimized) ;;
     asan)  opts=(-Dbuildtype=debug -Db_sanitize=address,undefined) ;;
     # Criterion 2.4 cannot start under TSan (upstream issue #274): the same
     # test sources build against tests/crshim, a compatible runner.
     tsan)  opts=(-Dbuildtype=debugoptimized -Db_sanitize=thread -Dcriterion_shim=true) ;;
+    # libFuzzer needs clang; the targets carry their own sanitizers, and
+    # only suite 'fuzz' runs (about 1 minute plus the build).
+    fuzz)  opts=(-Dbuildtype=debugoptimized -Dfuzz=enabled) tests=(-Dtests=disabled) cc=clang
+           suite=(--suite fuzz) ;;
     *) echo "test.sh: unknown configuration $cfg" >&2; exit 2 ;;
   esac
   echo "=== $cfg: configure and build ($dir)"
   if [ -d "$dir" ]; then
-    meson setup --reconfigure "$dir" -Dtests=enabled "${opts[@]}" >"$dir.setup.log" 2>&1
+    meson setup --reconfigure "$dir" "${tests[@]}" "${opts[@]}" >"$dir.setup.log" 2>&1
   else
-    meson setup "$dir" -Dtests=enabled "${opts[@]}" >"$dir.setup.log" 2>&1
+    env ${cc:+CC="$cc"} meson setup "$dir" "${tests[@]}" "${opts[@]}" >"$dir.setup.log" 2>&1
   fi || { cat "$dir.setup.log"; echo "test.sh: $cfg: meson setup failed" >&2; total_fail=$((total_fail + 1)); rc=1; continue; }
   if ! ninja -C "$dir" >"$dir.build.log" 2>&1; then
     tail -50 "$dir.build.log"
@@ -46,8 +54,8 @@ for cfg in $configs; do
   fi
   echo "=== $cfg: meson test"
   # the consumer suite builds zsock from scratch without sanitizers: once is enough
-  extra=()
-  [ "$cfg" = plain ] || extra=(--no-suite consumer)
+  extra=("${suite[@]}")
+  [ "$cfg" = plain ] || [ ${#suite[@]} -gt 0 ] || extra=(--no-suite consumer)
   meson test -C "$dir" --print-errorlogs --num-processes 2 "${extra[@]}" 2>&1 | tee "$dir.test.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
   # meson's summary: "Ok: N", "Fail: N", "Skipped: N", "Timeout: N", ...
