@@ -116,6 +116,27 @@ int zs_fd_close(int fd)
 	return vt->close(obj);
 }
 
+void *zs_fd_detach(int fd, const struct zs_fd_vtable **vt)
+{
+	void *obj = NULL;
+
+	if (fd < 0 || fd >= CONFIG_ZVFS_OPEN_MAX)
+		return NULL;
+	zs_lock_take(&table_lock);
+	if (table[fd].state == SLOT_OPEN) {
+		obj = table[fd].obj;
+		*vt = table[fd].vt;
+		table[fd].state = SLOT_RESERVED;
+		table[fd].obj = NULL;
+		table[fd].vt = NULL;
+		atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
+	}
+	zs_lock_give(&table_lock);
+	if (obj != NULL)
+		zs_pollset_forget(obj);
+	return obj;
+}
+
 uint32_t zs_fd_in_use(void)
 {
 	uint32_t n = 0;

@@ -88,6 +88,15 @@ void zs_fd_put(void *obj, const struct zs_fd_vtable *vt);
 int zs_fd_close(int fd);
 
 /**
+ * Unbind fd from its object without closing it: the number goes back to
+ * reserved (finalize it with another object, or unreserve it) and the
+ * caller owns the table's reference (release it with vt->close()). This is
+ * how a layer wraps a socket made by another (TLS over an accepted TCP
+ * socket). Returns the object and sets *vt, or NULL if fd is not open.
+ */
+void *zs_fd_detach(int fd, const struct zs_fd_vtable **vt);
+
+/**
  * A number that changes whenever an fd starts or stops naming an object
  * (finalize, close): equal readings mean every fd still names what it did.
  */

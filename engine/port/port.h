@@ -41,6 +41,8 @@ void zs_lock_init(struct zs_lock *l);
 void zs_lock_destroy(struct zs_lock *l);
 void zs_lock_take(struct zs_lock *l);
 void zs_lock_give(struct zs_lock *l);
+/** Take the lock if it is free: true when taken. Never blocks. */
+bool zs_lock_try(struct zs_lock *l);
 
 void zs_event_init(struct zs_event *e);
 void zs_event_destroy(struct zs_event *e);
@@ -66,8 +68,17 @@ uint32_t zs_port_random(void);
  */
 int zs_port_at_thread_exit(void (*fn)(void *arg), void *arg);
 
-/** Run fn() exactly once in the process, whoever calls first. */
-void zs_port_once(void (*fn)(void));
+/** A once-only flag: static storage, zero-initialised (ZS_ONCE_INIT). */
+struct zs_once {
+	_Alignas(8) unsigned char opaque[8];
+};
+#define ZS_ONCE_INIT { { 0 } }
+
+/**
+ * Run fn() exactly once per flag in the process, whoever calls first;
+ * every caller returns after fn() has returned.
+ */
+void zs_port_once(struct zs_once *once, void (*fn)(void));
 
 /**
  * Start the reactor: fn(arg) runs in the reactor context until the process

@@ -159,6 +159,8 @@ static void reactor_main(void *arg)
 	}
 }
 
+static struct zs_once engine_start_once = ZS_ONCE_INIT;
+
 static void engine_start(void)
 {
 	int rc;
@@ -182,7 +184,7 @@ int zs_engine_ensure(void)
 	int st = atomic_load_explicit(&engine_state, memory_order_acquire);
 
 	if (st == 0) {
-		zs_port_once(engine_start);
+		zs_port_once(&engine_start_once, engine_start);
 		st = atomic_load(&engine_state);
 	}
 	return st < 0 ? st : 0;

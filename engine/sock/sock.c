@@ -148,6 +148,11 @@ void zs_sock_notify(struct zs_sock *s)
 	zs_waitq_wake(&s->wq);
 }
 
+void zs_sock_wake(void *obj)
+{
+	zs_sock_notify(obj);
+}
+
 int64_t zs_deadline(int32_t timeout_ms)
 {
 	return timeout_ms < 0 ? ZS_FOREVER : zs_port_now_ms() + timeout_ms;

@@ -325,3 +325,50 @@ UTEST(get_concurrent_with_close, .timeout = 60)
 		    (unsigned long long)atomic_load(&r.hits),
 		    (unsigned long long)atomic_load(&r.misses));
 }
+
+/* ---- detach: a layer taking over the object behind a number ------------ */
+
+UTEST(detach_keeps_number_reserved_and_hands_over_the_reference)
+{
+	struct tobj a, b;
+	const struct zs_fd_vtable *vt = NULL;
+	uint32_t gen;
+	int fd = open_obj(&a);
+	void *got;
+
+	gen = zs_fd_generation();
+	got = zs_fd_detach(fd, &vt);
+	cr_assert_eq(got, &a);
+	cr_assert_eq(vt, &tvt);
+	cr_assert_neq(zs_fd_generation(), gen, "a detach changes what the number names");
+	cr_assert_eq(atomic_load(&a.closes), 0, "detach must not close the object");
+	cr_assert_eq(atomic_load(&a.refs), 1, "the table's reference moved to the caller");
+	cr_assert_null(zs_fd_get(fd, &vt), "a detached number names nothing");
+	cr_assert_eq(zs_fd_close(fd), -EBADF);
+	cr_assert_eq(zs_fd_in_use(), 1, "the number stays reserved");
+	cr_assert_neq(zs_fd_reserve(), fd, "a reserved number is not handed out again");
+	zs_fd_unreserve(fd + 1);
+
+	/* finalize the same number with the wrapping object */
+	tobj_init(&b, false);
+	zs_fd_finalize(fd, &b, &tvt);
+	cr_assert_eq(zs_fd_get(fd, &vt), &b);
+	zs_fd_put(&b, vt);
+	cr_assert_eq(zs_fd_close(fd), 0);
+	cr_assert_eq(atomic_load(&b.closes), 1);
+	t_close(&a); /* the caller releases what it took over */
+	cr_assert_eq(atomic_load(&a.closes), 1);
+}
+
+UTEST(detach_of_a_free_or_reserved_number_gives_null)
+{
+	const struct zs_fd_vtable *vt = NULL;
+	int fd;
+
+	cr_assert_null(zs_fd_detach(-1, &vt));
+	cr_assert_null(zs_fd_detach(CONFIG_ZVFS_OPEN_MAX, &vt));
+	cr_assert_null(zs_fd_detach(0, &vt));
+	fd = zs_fd_reserve();
+	cr_assert_null(zs_fd_detach(fd, &vt));
+	zs_fd_unreserve(fd);
+}

@@ -94,6 +94,7 @@ void zs_lock_init(struct zs_lock *l) { pthread_mutex_init(lock_of(l), NULL); }
 void zs_lock_destroy(struct zs_lock *l) { pthread_mutex_destroy(lock_of(l)); }
 void zs_lock_take(struct zs_lock *l) { pthread_mutex_lock(lock_of(l)); }
 void zs_lock_give(struct zs_lock *l) { pthread_mutex_unlock(lock_of(l)); }
+bool zs_lock_try(struct zs_lock *l) { return pthread_mutex_trylock(lock_of(l)) == 0; }
 
 static int64_t now_us(void)
 {
@@ -265,8 +266,6 @@ uint32_t zs_port_random(void)
 	return v;
 }
 
-static pthread_once_t once_ctl = PTHREAD_ONCE_INIT;
-
 /* Thread-exit hooks: a pthread key whose destructor runs them. */
 #define EXIT_HOOKS_MAX 4
 struct exit_hooks {
@@ -310,9 +309,12 @@ int zs_port_at_thread_exit(void (*fn)(void *arg), void *arg)
 	return 0;
 }
 
-void zs_port_once(void (*fn)(void))
+_Static_assert(sizeof(pthread_once_t) <= sizeof(struct zs_once), "zs_once too small");
+_Static_assert(PTHREAD_ONCE_INIT == 0, "zs_once relies on a zero PTHREAD_ONCE_INIT");
+
+void zs_port_once(struct zs_once *once, void (*fn)(void))
 {
-	pthread_once(&once_ctl, fn);
+	pthread_once((pthread_once_t *)(void *)once->opaque, fn);
 }
 
 /* ---- reactor thread ------------------------------------------------------ */
