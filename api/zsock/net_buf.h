@@ -142,7 +142,9 @@ int zsock_buf_peer(const struct net_buf *chain, struct sockaddr *addr, socklen_t
  * For a received TCP chain this opens the receive window by its length.
  * Does not block. Returns 0, or -1 with errno EINVAL when chain is NULL, is
  * no buffer of the engine, is not owned by the caller (released twice,
- * already sent), or is a frag rather than a head; nothing is changed then.
+ * already sent), or is a frag rather than a head, or (a transmit chain) has
+ * a buffer whose data was moved or whose len exceeds its size; nothing is
+ * changed then.
  */
 int zsock_buf_release(struct net_buf *chain);
 

@@ -1386,6 +1386,9 @@ ZT_TEST(native, len_over_size, .timeout = 60)
 	c->frags->frags->len = UINT16_MAX;
 	send_einval(a, c, "last len > size (TCP)");
 	send_einval(ua, c, "last len > size (UDP)");
+	errno = 0;
+	cr_assert_eq(zsock_buf_release(c), -1, "release of a chain with len > size succeeded");
+	cr_assert_eq(errno, EINVAL, "release errno %d, want EINVAL", errno);
 	c->frags->frags->len = 10;
 	cr_assert_eq(tx_in_use(), 3, "a failed send changed the pool");
 	/* still ours, and sendable once fixed */
