@@ -10,6 +10,8 @@
 #include "engine/sock/sock.h"
 #include "engine/sockpair/sockpair.h"
 #include "engine/stats.h"
+#include "tls_bearssl/cred.h"
+#include "tls_bearssl/tls.h"
 
 #include "lwip/stats.h"
 #include "lwip/memp.h"
@@ -72,6 +74,10 @@ int zsock_engine_stats(struct zsock_engine_stats *out)
 		     &out->rx_bufs_total, &out->rx_alloc_failures);
 	out->sockets_in_use = zs_sock_in_use();
 	out->fds_in_use = zs_fd_in_use();
+	out->tls_in_use = zs_tls_in_use();
+	out->tls_high_water = zs_tls_high_water();
+	out->tls_cred_count = (uint32_t)zs_cred_count();
+	out->tls_cred_arena_used = (uint32_t)zs_cred_arena_used();
 	zs_reactor_call(lwip_r, out);
 	return 0;
 }
@@ -94,12 +100,13 @@ int zsock_engine_footprint(struct zsock_engine_footprint *out)
 	out->rx_buf_bytes = (uint32_t)sizeof(struct net_buf);
 	out->tcp_conn_bytes = out->socket_bytes + out->fd_bytes + out->tcp_pcb_bytes;
 	out->udp_socket_bytes = out->socket_bytes + out->fd_bytes + out->udp_pcb_bytes;
+	out->tls_socket_bytes = (uint32_t)zs_tls_slot_bytes();
 
 	total = (uint64_t)CONFIG_NET_MAX_CONTEXTS * out->socket_bytes +
 		(uint64_t)CONFIG_ZVFS_OPEN_MAX * out->fd_bytes +
 		(uint64_t)CONFIG_NET_BUF_TX_COUNT * out->tx_buf_bytes +
 		(uint64_t)CONFIG_NET_BUF_RX_COUNT * out->rx_buf_bytes +
-		zs_sockpair_bytes() + MEM_SIZE;
+		zs_sockpair_bytes() + MEM_SIZE + zs_tls_static_bytes();
 	for (i = 0; i < MEMP_MAX; i++) /* lwIP's fixed pools: PCBs, segments, pbufs */
 		total += (uint64_t)memp_pools[i]->num * memp_pools[i]->size;
 	out->static_total = total;

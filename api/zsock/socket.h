@@ -121,17 +121,143 @@ struct zsock_socks5_auth {
 	char pass[256]; /**< NUL-terminated, 1..255 bytes */
 };
 
+/* ---- secure sockets (TLS over BearSSL; docs/tls.md) --------------------- */
+
+/*
+ * zsock_socket(AF_INET or AF_INET6, SOCK_STREAM, IPPROTO_TLS_1_2) makes a
+ * TLS socket: TCP underneath, records protected by BearSSL in the calling
+ * thread. IPPROTO_TLS_1_0 / _1_1 / _1_2 fix the protocol version to exactly
+ * that one. The values are Zephyr's. SO_PROTOCOL reads the one given.
+ * A TLS socket takes one of CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS fixed slots
+ * (ENOMEM when none is free); no TLS call allocates memory.
+ */
+#define IPPROTO_TLS_1_0 256
+#define IPPROTO_TLS_1_1 257
+#define IPPROTO_TLS_1_2 258
+#define IPPROTO_DTLS_1_0 272  /**< rejected (EPROTONOSUPPORT) until DTLS exists */
+#define IPPROTO_DTLS_1_2 273  /**< rejected (EPROTONOSUPPORT) until DTLS exists */
+
+/** Option level of the TLS options below (getsockopt/setsockopt). */
+#define SOL_TLS 282
+
+/**
+ * TLS_SEC_TAG_LIST (read, write): the credentials the socket uses, as an
+ * array of sec_tag_t (<zsock/tls_credentials.h>); optlen a multiple of
+ * sizeof(sec_tag_t), at most CONFIG_NET_SOCKETS_TLS_MAX_CREDENTIALS tags
+ * (EINVAL otherwise). Read: as many tags as fit, *optlen set to their size.
+ * Taken when the handshake starts (connect, accept): credentials added or
+ * deleted later do not change a running session.
+ */
+#define TLS_SEC_TAG_LIST 1
+/**
+ * TLS_HOSTNAME (write): NUL-terminated host name, sent as SNI and matched
+ * against the server certificate. optval NULL (or optlen 0) removes it:
+ * no SNI and no name check. Unset by default (no name check). Longer than
+ * 255 bytes: EINVAL.
+ */
+#define TLS_HOSTNAME 2
+/**
+ * TLS_CIPHERSUITE_LIST (read, write): array of int, IANA cipher suite
+ * numbers, in preference order; at most CONFIG_NET_SOCKETS_TLS_MAX_CIPHERSUITES
+ * entries; a suite BearSSL does not implement: EINVAL. optlen 0 restores
+ * the default list. Read: the list in force (the default list when none
+ * was set).
+ */
+#define TLS_CIPHERSUITE_LIST 3
+/** TLS_CIPHERSUITE_USED (read): int, the IANA number negotiated; ENOTCONN before the handshake completes. */
+#define TLS_CIPHERSUITE_USED 4
+/**
+ * TLS_PEER_VERIFY (write; read too in zsock): int, TLS_PEER_VERIFY_NONE,
+ * _OPTIONAL or _REQUIRED. Defaults: REQUIRED for clients, NONE for
+ * servers. NONE: the peer's chain is not checked. OPTIONAL: it is checked,
+ * a failure is recorded (ZSOCK_TLS_VERIFY_RESULT) and the handshake goes
+ * on. REQUIRED: a failure aborts the handshake with ECONNABORTED and a TLS
+ * alert to the peer. A server with OPTIONAL or REQUIRED asks the client
+ * for a certificate; REQUIRED then refuses a client without one.
+ */
+#define TLS_PEER_VERIFY 5
+#define TLS_DTLS_ROLE 6                   /**< DTLS only: ENOPROTOOPT until DTLS exists */
+/**
+ * TLS_ALPN_LIST (read, write): array of const char * (NUL-terminated
+ * protocol names, 1..255 bytes each), at most
+ * CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS; optlen is the array's size in
+ * bytes. The strings must stay valid while the socket lives (as Zephyr's).
+ * Read: the array set. The protocol negotiated: ZSOCK_TLS_ALPN_USED.
+ */
+#define TLS_ALPN_LIST 7
+#define TLS_DTLS_HANDSHAKE_TIMEOUT_MIN 8  /**< DTLS only: ENOPROTOOPT until DTLS exists */
+#define TLS_DTLS_HANDSHAKE_TIMEOUT_MAX 9  /**< DTLS only: ENOPROTOOPT until DTLS exists */
+/**
+ * TLS_CERT_NOCOPY (write, read): int, TLS_CERT_NOCOPY_NONE (default) or
+ * TLS_CERT_NOCOPY_OPTIONAL. With OPTIONAL the socket sends its own
+ * certificate chain straight from the DER buffer given to
+ * tls_credential_add(), and the credential store never makes its copy of
+ * that DER: the caller keeps the buffer valid until every socket that used
+ * it is closed. With NONE the chain comes from one copy in the store, made
+ * the first time a socket needs it (shared by all such sockets). PEM input
+ * is decoded into the store either way.
+ */
+#define TLS_CERT_NOCOPY 10
+/**
+ * TLS_NATIVE (write, read): int 0/1. Accepted and stored; it selects the
+ * native TLS implementation under the offload dispatcher (which does not
+ * exist yet), so it changes nothing today.
+ */
+#define TLS_NATIVE 11
+/**
+ * TLS_SESSION_CACHE (write, read): int, TLS_SESSION_CACHE_DISABLED
+ * (default) or _ENABLED. A client with it on stores the session after a
+ * full handshake (key: peer address and port, plus TLS_HOSTNAME) and offers
+ * it on the next connect to the same peer; a server with it on keeps
+ * sessions in a fixed LRU cache shared by all servers and resumes them.
+ * Both caches are fixed memory (docs/tls.md).
+ */
+#define TLS_SESSION_CACHE 12
+/** TLS_SESSION_CACHE_PURGE (write, any value): forget every cached session, client and server side. */
+#define TLS_SESSION_CACHE_PURGE 13
+
+#define TLS_PEER_VERIFY_NONE 0
+#define TLS_PEER_VERIFY_OPTIONAL 1
+#define TLS_PEER_VERIFY_REQUIRED 2
+#define TLS_DTLS_ROLE_CLIENT 0
+#define TLS_DTLS_ROLE_SERVER 1
+#define TLS_CERT_NOCOPY_NONE 0
+#define TLS_CERT_NOCOPY_OPTIONAL 1
+#define TLS_SESSION_CACHE_DISABLED 0
+#define TLS_SESSION_CACHE_ENABLED 1
+
+/*
+ * zsock's own SOL_TLS options (read only), outside Zephyr's numbers.
+ * ZSOCK_TLS_ALPN_USED: the protocol negotiated, NUL-terminated, into a
+ *   char buffer (*optlen set to strlen + 1; "" when none; ENOTCONN before
+ *   the handshake completes; EINVAL if the buffer is too small).
+ * ZSOCK_TLS_VERIFY_RESULT: int, 0 when the peer's chain verified, else
+ *   BearSSL's X.509 error code (54 expired, 56 wrong server name, 62 not
+ *   trusted; the list is in docs/tls.md), -1 when no chain was checked.
+ * ZSOCK_TLS_SESSION_RESUMED: int, 1 if the last handshake resumed a
+ *   session, 0 otherwise; ENOTCONN before the handshake completes.
+ * ZSOCK_TLS_LAST_ERROR: int, the sticky BearSSL error of the socket
+ *   (br_ssl_engine_last_error: 0 none, BR_ERR_* codes; a fatal alert from
+ *   the peer is 256 + its alert number, one sent is 512 + alert).
+ */
+#define ZSOCK_TLS_ALPN_USED 0x7a60
+#define ZSOCK_TLS_VERIFY_RESULT 0x7a61
+#define ZSOCK_TLS_SESSION_RESUMED 0x7a62
+#define ZSOCK_TLS_LAST_ERROR 0x7a63
+
 /** Size of a socket fd table: fds are 0 .. ZSOCK_FD_SETSIZE - 1. */
 #define ZSOCK_FD_SETSIZE CONFIG_ZVFS_OPEN_MAX
 
 /* ---- sockets ---------------------------------------------------------- */
 
 /**
- * Create a socket. family AF_INET or AF_INET6; type SOCK_STREAM (proto 0 or
- * IPPROTO_TCP) or SOCK_DGRAM (proto 0 or IPPROTO_UDP).
+ * Create a socket. family AF_INET or AF_INET6; type SOCK_STREAM (proto 0,
+ * IPPROTO_TCP, or IPPROTO_TLS_1_0/_1_1/_1_2 for a TLS socket, see above)
+ * or SOCK_DGRAM (proto 0 or IPPROTO_UDP).
  * Returns the lowest free fd.
- * Errors: EAFNOSUPPORT (family), EPROTOTYPE / EPROTONOSUPPORT (type, proto),
- * ENFILE (fd table full), ENOMEM (no socket object or PCB left).
+ * Errors: EAFNOSUPPORT (family), EPROTOTYPE / EPROTONOSUPPORT (type, proto;
+ * IPPROTO_DTLS_* until DTLS exists), ENFILE (fd table full), ENOMEM (no
+ * socket object, PCB or TLS slot left).
  * Does not block.
  */
 int zsock_socket(int family, int type, int proto);

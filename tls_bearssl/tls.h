@@ -1,0 +1,32 @@
+/*
+ * TLS sockets (tls_bearssl/tls_sock.c) as the rest of zsock sees them: a
+ * factory for zsock_socket() and the figures for the engine's statistics.
+ */
+#ifndef ZSOCK_TLS_H
+#define ZSOCK_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** proto is one zsock_socket() hands to the TLS layer (IPPROTO_TLS_* and IPPROTO_DTLS_*). */
+#define ZS_PROTO_IS_TLS(p) ((p) >= 256 && (p) <= 273)
+
+/**
+ * Create a TLS socket: a TCP socket of the family underneath, one TLS slot.
+ * Returns the fd, or -EAFNOSUPPORT, -EPROTOTYPE (not SOCK_STREAM),
+ * -EPROTONOSUPPORT (DTLS, unknown version), -ENFILE, -ENOMEM (no slot, no
+ * socket). Blocks briefly (the TCP PCB is made in the reactor).
+ */
+int zs_tls_create(int family, int type, int proto);
+
+/** TLS slots taken now, and the most ever taken at once. */
+uint32_t zs_tls_in_use(void);
+uint32_t zs_tls_high_water(void);
+
+/** RAM of one TLS slot (BearSSL context, X.509 state, I/O buffer, options). */
+size_t zs_tls_slot_bytes(void);
+
+/** Static RAM of the TLS layer: slots, session caches, credential arena. */
+size_t zs_tls_static_bytes(void);
+
+#endif

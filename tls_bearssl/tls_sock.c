@@ -1,0 +1,1755 @@
+/*
+ * TLS sockets over BearSSL.
+ *
+ * A TLS socket is an fd object that owns a transport (a native TCP socket,
+ * held through its vtable, not through an fd) and one fixed slot: BearSSL's
+ * client or server context, the X.509 state and the I/O buffer. Nothing is
+ * allocated after start-up. All record work runs in the calling thread,
+ * never in the reactor (DESIGN.md: a slow handshake must not stall it):
+ *
+ *   send  -> sendapp buffer -> BearSSL seals a record -> transport send
+ *   recv  <- recvapp buffer <- BearSSL opens a record <- transport recv
+ *
+ * pump() moves records between BearSSL and the transport without blocking;
+ * a blocking call that can make no progress sleeps on the transport's wait
+ * queue (wait_io) with the socket's lock released, so poll, send and recv
+ * from other threads go on meanwhile.
+ *
+ * Poll: a TLS socket is readable when decrypted data (or the end, or an
+ * error) is there, not when TCP bytes arrive. poll_events() pumps when it
+ * can take the lock without waiting; the bits it computes are kept in
+ * t->ready, and whoever changes them wakes the transport's queue, which is
+ * where pollers of a TLS fd sleep.
+ *
+ * Locking: t->lock guards the BearSSL context and everything the handshake
+ * and the records touch; it is never held while sleeping. t->hs, t->ready
+ * and t->closed are atomics so that poll can read them without it.
+ */
+#include "tls_bearssl/tls.h"
+#include "tls_bearssl/cred.h"
+
+#include <bearssl.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <string.h>
+#include <zsock/socket.h>
+
+#include "engine/fdtable.h"
+#include "engine/optval.h"
+#include "engine/port/port.h"
+#include "engine/reactor/waitq.h"
+#include "engine/sock/native.h"
+
+enum hs_state {
+	HS_IDLE,       /* no connection yet (or a listener) */
+	HS_CONNECTING, /* non-blocking TCP connect in flight */
+	HS_RUNNING,    /* handshake under way */
+	HS_DONE,       /* application data flows */
+	HS_FAILED,     /* t->err says why */
+};
+
+#define N_ALPN (CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS > 0 ? CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS : 1)
+#define HOST_MAX 255
+
+/*
+ * The X.509 engine BearSSL calls: the minimal validator wrapped so that
+ * TLS_PEER_VERIFY_NONE and _OPTIONAL can go on with an unverified peer.
+ * The end-entity certificate is also decoded on the side, which gives its
+ * key when the validator refuses the chain.
+ */
+struct xwrap {
+	const br_x509_class *vtable;
+	br_x509_minimal_context mini;
+	br_x509_decoder_context dec;
+	int level;       /* TLS_PEER_VERIFY_* */
+	int result;      /* -1 nothing checked, 0 verified, else BR_ERR_X509_* */
+	unsigned ncert;  /* certificates seen in this chain */
+};
+
+struct zs_tls {
+	_Atomic int refs;
+	bool used;                    /* slot taken (pool_lock) */
+	bool lock_ready;
+	struct zs_lock lock;
+
+	void *inner;                  /* the transport; one reference of ours */
+	const struct zs_fd_vtable *ivt;
+	int family;
+	int proto;
+	uint16_t version;             /* BR_TLS10 .. BR_TLS12 */
+	bool server;
+	_Atomic bool listening;
+	bool nonblock;
+	bool rd_shut, wr_shut;
+	bool eof;                     /* the transport ended */
+	int ioerr;                    /* the transport failed: -errno */
+	bool err_reported;            /* SO_ERROR gave t->err once */
+	_Atomic bool closed;
+	_Atomic int hs;
+	_Atomic int ready;            /* ZSOCK_POLL* bits, see compute_ready() */
+	int err;                      /* HS_FAILED: -errno */
+	int32_t rcvtimeo_ms, sndtimeo_ms;
+
+	/* options */
+	sec_tag_t tags[CONFIG_NET_SOCKETS_TLS_MAX_CREDENTIALS];
+	size_t ntags;
+	char host[HOST_MAX + 1];
+	bool has_host;
+	uint16_t suites[CONFIG_NET_SOCKETS_TLS_MAX_CIPHERSUITES];
+	size_t nsuites;
+	int verify;                   /* -1: the role's default */
+	const char *alpn[N_ALPN];
+	size_t nalpn;
+	int nocopy, native, cache;
+
+	/* the session */
+	struct zs_tls_creds creds;
+	bool creds_held;
+	bool resumed;
+	unsigned char sid[32];        /* offered (client) or loaded (server) id */
+	size_t sid_len;
+	struct xwrap xw;
+	union {
+		br_ssl_client_context c;
+		br_ssl_server_context s;
+	} ctx;
+	unsigned char iobuf[CONFIG_ZSOCK_TLS_IOBUF_SIZE];
+};
+
+static struct zs_tls slots[CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS];
+static struct zs_lock pool_lock;
+static uint32_t pool_used, pool_high;
+static const struct zs_fd_vtable tls_vtable;
+
+/* every suite BearSSL implements, in its default order (from a client
+ * context initialised once) */
+static uint16_t all_suites[BR_MAX_CIPHER_SUITES];
+static size_t n_all_suites;
+
+/* ---- session caches ---------------------------------------------------------- */
+
+/*
+ * Client side: sessions to offer again, keyed by the peer's address and
+ * port, the host name and the verification level (a session made without
+ * checking the peer is never offered by a socket that wants it checked).
+ */
+struct csession {
+	bool used;
+	uint32_t stamp;
+	int family;
+	uint16_t port;
+	unsigned char addr[16];
+	uint64_t host_hash;
+	int level;
+	br_ssl_session_parameters p;
+};
+
+static struct zs_lock cache_lock;
+static struct csession csessions[CONFIG_NET_SOCKETS_TLS_MAX_CLIENT_SESSION_COUNT];
+static uint32_t cstamp;
+
+/* Server side: BearSSL's LRU behind a lock (servers run in many threads). */
+#if CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE > 0
+#define SCACHE_BYTES CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE
+#else
+#define SCACHE_BYTES 1
+#endif
+static struct {
+	const br_ssl_session_cache_class *vtable;
+	br_ssl_session_cache_lru lru;
+	unsigned char store[SCACHE_BYTES];
+} scache;
+
+static struct zs_tls *of_server_ctx(br_ssl_server_context *sc)
+{
+	return (struct zs_tls *)(void *)((char *)sc - offsetof(struct zs_tls, ctx.s));
+}
+
+static void scache_save(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+			const br_ssl_session_parameters *p)
+{
+	(void)ctx;
+	zs_lock_take(&cache_lock);
+	scache.lru.vtable->save(&scache.lru.vtable, sc, p);
+	zs_lock_give(&cache_lock);
+}
+
+static int scache_load(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+		       br_ssl_session_parameters *p)
+{
+	struct zs_tls *t = of_server_ctx(sc);
+	int found;
+
+	(void)ctx;
+	zs_lock_take(&cache_lock);
+	found = scache.lru.vtable->load(&scache.lru.vtable, sc, p);
+	zs_lock_give(&cache_lock);
+	if (found) {
+		/* resumed if the handshake ends with this id (checked in done()) */
+		memcpy(t->sid, p->session_id, p->session_id_len);
+		t->sid_len = p->session_id_len;
+	}
+	return found;
+}
+
+static const br_ssl_session_cache_class scache_class = {
+	.context_size = sizeof(scache),
+	.save = scache_save,
+	.load = scache_load,
+};
+
+static uint64_t host_hash(const struct zs_tls *t)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	const char *c;
+
+	if (!t->has_host)
+		return 0;
+	for (c = t->host; *c; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	return h | 1;
+}
+
+/* The cache key of t's connection; false when the peer is unknown. */
+static bool csession_key(struct zs_tls *t, struct csession *k)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(k, 0, sizeof(*k));
+	if (t->ivt->getpeername(t->inner, (struct sockaddr *)&ss, &len) < 0)
+		return false;
+	k->family = ss.ss_family;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+
+		memcpy(k->addr, &in->sin_addr, 4);
+		k->port = in->sin_port;
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+
+		memcpy(k->addr, &in6->sin6_addr, 16);
+		k->port = in6->sin6_port;
+	}
+	k->host_hash = host_hash(t);
+	k->level = t->verify;
+	return true;
+}
+
+static bool csession_same(const struct csession *a, const struct csession *b)
+{
+	return a->family == b->family && a->port == b->port && a->level == b->level &&
+	       a->host_hash == b->host_hash && memcmp(a->addr, b->addr, 16) == 0;
+}
+
+static bool csession_find(const struct csession *k, br_ssl_session_parameters *p)
+{
+	bool found = false;
+	size_t i;
+
+	zs_lock_take(&cache_lock);
+	for (i = 0; i < CONFIG_NET_SOCKETS_TLS_MAX_CLIENT_SESSION_COUNT; i++) {
+		if (csessions[i].used && csession_same(&csessions[i], k)) {
+			*p = csessions[i].p;
+			csessions[i].stamp = ++cstamp;
+			found = true;
+			break;
+		}
+	}
+	zs_lock_give(&cache_lock);
+	return found;
+}
+
+static void csession_store(const struct csession *k, const br_ssl_session_parameters *p)
+{
+	struct csession *victim = &csessions[0];
+	size_t i;
+
+	zs_lock_take(&cache_lock);
+	for (i = 0; i < CONFIG_NET_SOCKETS_TLS_MAX_CLIENT_SESSION_COUNT; i++) {
+		struct csession *c = &csessions[i];
+
+		if (c->used && csession_same(c, k)) {
+			victim = c;
+			break;
+		}
+		if (!c->used || (victim->used && c->stamp < victim->stamp))
+			victim = c;
+	}
+	*victim = *k;
+	victim->p = *p;
+	victim->used = true;
+	victim->stamp = ++cstamp;
+	zs_lock_give(&cache_lock);
+}
+
+static void caches_purge(void)
+{
+	zs_lock_take(&cache_lock);
+	memset(csessions, 0, sizeof(csessions));
+	memset(scache.store, 0, sizeof(scache.store));
+	br_ssl_session_cache_lru_init(&scache.lru, scache.store, sizeof(scache.store));
+	zs_lock_give(&cache_lock);
+}
+
+/* ---- start-up ---------------------------------------------------------------- */
+
+static struct zs_once tls_init_once_once = ZS_ONCE_INIT;
+
+static void tls_init_once(void)
+{
+	static br_ssl_client_context probe;
+	static br_x509_minimal_context probe_x;
+
+	zs_lock_init(&pool_lock);
+	zs_lock_init(&cache_lock);
+	br_ssl_client_init_full(&probe, &probe_x, NULL, 0);
+	n_all_suites = probe.eng.suites_num;
+	memcpy(all_suites, probe.eng.suites_buf, n_all_suites * sizeof(uint16_t));
+	scache.vtable = &scache_class;
+	br_ssl_session_cache_lru_init(&scache.lru, scache.store, sizeof(scache.store));
+}
+
+static void tls_init(void)
+{
+	zs_port_once(&tls_init_once_once, tls_init_once);
+}
+
+/* ---- X.509 wrapper ------------------------------------------------------------- */
+
+static struct xwrap *xw_of(const br_x509_class **ctx)
+{
+	return (struct xwrap *)(void *)ctx;
+}
+
+static void xw_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+	struct xwrap *x = xw_of(ctx);
+
+	x->ncert = 0;
+	x->result = -1;
+	if (x->level != TLS_PEER_VERIFY_NONE)
+		x->mini.vtable->start_chain(&x->mini.vtable, server_name);
+}
+
+static void xw_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+	struct xwrap *x = xw_of(ctx);
+
+	if (x->level != TLS_PEER_VERIFY_NONE)
+		x->mini.vtable->start_cert(&x->mini.vtable, length);
+	if (x->ncert == 0)
+		br_x509_decoder_init(&x->dec, NULL, NULL);
+}
+
+static void xw_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+	struct xwrap *x = xw_of(ctx);
+
+	if (x->level != TLS_PEER_VERIFY_NONE)
+		x->mini.vtable->append(&x->mini.vtable, buf, len);
+	if (x->ncert == 0)
+		br_x509_decoder_push(&x->dec, buf, len);
+}
+
+static void xw_end_cert(const br_x509_class **ctx)
+{
+	struct xwrap *x = xw_of(ctx);
+
+	if (x->level != TLS_PEER_VERIFY_NONE)
+		x->mini.vtable->end_cert(&x->mini.vtable);
+	x->ncert++;
+}
+
+static unsigned xw_end_chain(const br_x509_class **ctx)
+{
+	struct xwrap *x = xw_of(ctx);
+	unsigned err;
+
+	if (x->level == TLS_PEER_VERIFY_NONE)
+		return 0;
+	err = x->mini.vtable->end_chain(&x->mini.vtable);
+	x->result = (int)err;
+	return x->level == TLS_PEER_VERIFY_REQUIRED ? err : 0;
+}
+
+static const br_x509_pkey *xw_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+	struct xwrap *x = (struct xwrap *)(void *)ctx;
+
+	if (x->result == 0)
+		return x->mini.vtable->get_pkey(&x->mini.vtable, usages);
+	/* unverified, and allowed to be: the end entity's key as decoded */
+	if (usages != NULL)
+		*usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
+	return br_x509_decoder_get_pkey(&x->dec);
+}
+
+static const br_x509_class xw_class = {
+	.context_size = sizeof(struct xwrap),
+	.start_chain = xw_start_chain,
+	.start_cert = xw_start_cert,
+	.append = xw_append,
+	.end_cert = xw_end_cert,
+	.end_chain = xw_end_chain,
+	.get_pkey = xw_get_pkey,
+};
+
+/* ---- slots --------------------------------------------------------------------- */
+
+static struct zs_tls *slot_alloc(void)
+{
+	struct zs_tls *t = NULL;
+	size_t i;
+
+	zs_lock_take(&pool_lock);
+	for (i = 0; i < CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS; i++) {
+		if (!slots[i].used) {
+			t = &slots[i];
+			t->used = true;
+			if (++pool_used > pool_high)
+				pool_high = pool_used;
+			break;
+		}
+	}
+	zs_lock_give(&pool_lock);
+	if (t == NULL)
+		return NULL;
+	if (!t->lock_ready) {
+		zs_lock_init(&t->lock);
+		t->lock_ready = true;
+	}
+	/* the options and state; ctx and iobuf were wiped when freed */
+	memset(&t->inner, 0, offsetof(struct zs_tls, xw) - offsetof(struct zs_tls, inner));
+	atomic_store(&t->refs, 1);
+	atomic_store(&t->hs, HS_IDLE);
+	atomic_store(&t->ready, 0);
+	atomic_store(&t->closed, false);
+	t->verify = -1;
+	t->xw.result = -1;
+	t->rcvtimeo_ms = -1;
+	t->sndtimeo_ms = -1;
+	return t;
+}
+
+static void wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n--)
+		*v++ = 0;
+}
+
+static void slot_free(struct zs_tls *t)
+{
+	if (t->creds_held)
+		zs_cred_release(&t->creds);
+	t->creds_held = false;
+	if (t->inner != NULL)
+		t->ivt->unref(t->inner);
+	t->inner = NULL;
+	/* keys, secrets and plaintext */
+	wipe(&t->xw, sizeof(t->xw));
+	wipe(&t->ctx, sizeof(t->ctx));
+	wipe(t->iobuf, sizeof(t->iobuf));
+	zs_lock_take(&pool_lock);
+	t->used = false;
+	pool_used--;
+	zs_lock_give(&pool_lock);
+}
+
+static void tls_ref(void *obj)
+{
+	atomic_fetch_add(&((struct zs_tls *)obj)->refs, 1);
+}
+
+static void tls_unref(void *obj)
+{
+	struct zs_tls *t = obj;
+
+	if (atomic_fetch_sub(&t->refs, 1) == 1)
+		slot_free(t);
+}
+
+uint32_t zs_tls_in_use(void)
+{
+	uint32_t n;
+
+	tls_init();
+	zs_lock_take(&pool_lock);
+	n = pool_used;
+	zs_lock_give(&pool_lock);
+	return n;
+}
+
+uint32_t zs_tls_high_water(void)
+{
+	uint32_t n;
+
+	tls_init();
+	zs_lock_take(&pool_lock);
+	n = pool_high;
+	zs_lock_give(&pool_lock);
+	return n;
+}
+
+size_t zs_tls_slot_bytes(void)
+{
+	return sizeof(struct zs_tls);
+}
+
+size_t zs_tls_static_bytes(void)
+{
+	return sizeof(slots) + sizeof(csessions) + sizeof(scache) +
+	       CONFIG_ZSOCK_TLS_CREDENTIAL_ARENA;
+}
+
+/* ---- the engine and the transport ------------------------------------------------- */
+
+static br_ssl_engine_context *eng(struct zs_tls *t)
+{
+	return t->server ? &t->ctx.s.eng : &t->ctx.c.eng;
+}
+
+static unsigned state(struct zs_tls *t)
+{
+	return br_ssl_engine_current_state(eng(t));
+}
+
+/*
+ * Move records between BearSSL and the transport as far as neither
+ * blocks. Returns how many transfers were made. A transport error lands
+ * in t->ioerr, its end in t->eof.
+ */
+static int pump(struct zs_tls *t)
+{
+	br_ssl_engine_context *e = eng(t);
+	int moved = 0;
+
+	for (;;) {
+		unsigned st = br_ssl_engine_current_state(e);
+		unsigned char *buf;
+		size_t len;
+		ssize_t n;
+
+		if (st == BR_SSL_CLOSED || t->ioerr != 0)
+			break;
+		if (st & BR_SSL_SENDREC) {
+			buf = br_ssl_engine_sendrec_buf(e, &len);
+			n = t->ivt->sendto(t->inner, buf, len, ZSOCK_MSG_DONTWAIT, NULL, 0);
+			if (n > 0) {
+				br_ssl_engine_sendrec_ack(e, (size_t)n);
+				moved++;
+				continue;
+			}
+			if (n != -EAGAIN) {
+				t->ioerr = n < 0 ? (int)n : -EPIPE;
+				break;
+			}
+		}
+		if ((st & BR_SSL_RECVREC) && !t->eof) {
+			buf = br_ssl_engine_recvrec_buf(e, &len);
+			n = t->ivt->recvfrom(t->inner, buf, len, ZSOCK_MSG_DONTWAIT, NULL, NULL);
+			if (n > 0) {
+				br_ssl_engine_recvrec_ack(e, (size_t)n);
+				moved++;
+				continue;
+			}
+			if (n == 0)
+				t->eof = true;
+			else if (n != -EAGAIN)
+				t->ioerr = (int)n;
+		}
+		break;
+	}
+	return moved;
+}
+
+/* The transport events a stalled engine waits for. */
+static int wanted(struct zs_tls *t)
+{
+	unsigned st;
+	int ev = 0;
+
+	if (atomic_load(&t->hs) == HS_CONNECTING)
+		return ZSOCK_POLLOUT;
+	st = state(t);
+	if (st & BR_SSL_SENDREC)
+		ev |= ZSOCK_POLLOUT;
+	if ((st & BR_SSL_RECVREC) && !t->eof)
+		ev |= ZSOCK_POLLIN;
+	return ev;
+}
+
+/*
+ * Sleep until the transport shows one of events (or an error, or its
+ * close) or until deadline, with t->lock released meanwhile. Returns 0 or
+ * -ETIMEDOUT; the caller tests its condition again either way.
+ */
+static int wait_io(struct zs_tls *t, int events, int64_t deadline)
+{
+	struct zs_waiter *w = zs_waiter_self();
+	struct zs_wait_node node, pool_node;
+	bool pool = events & ZSOCK_POLLOUT;
+	int ev, rc = 0;
+
+	t->ivt->poll_link(t->inner, &node, w);
+	if (pool) /* POLLOUT of a native socket also needs room in the tx pool */
+		zs_waitq_add(zs_sock_pool_waitq(), &pool_node, w);
+	zs_lock_give(&t->lock);
+	ev = t->ivt->poll_events(t->inner);
+	if (!(ev & (events | ZSOCK_POLLERR | ZSOCK_POLLHUP | ZS_POLL_CLOSED)) && !atomic_load(&t->closed))
+		rc = zs_event_wait(&w->ev, deadline);
+	zs_lock_take(&t->lock);
+	if (pool)
+		zs_waitq_del(zs_sock_pool_waitq(), &pool_node);
+	t->ivt->poll_unlink(t->inner, &node);
+	return rc;
+}
+
+/* ---- handshake ------------------------------------------------------------------- */
+
+static int level_of(const struct zs_tls *t)
+{
+	if (t->verify >= 0)
+		return t->verify;
+	return t->server ? TLS_PEER_VERIFY_NONE : TLS_PEER_VERIFY_REQUIRED;
+}
+
+static void fail(struct zs_tls *t, int err)
+{
+	t->err = err;
+	atomic_store(&t->hs, HS_FAILED);
+}
+
+/* The -errno of an engine that closed during the handshake. */
+static int hs_error(struct zs_tls *t)
+{
+	if (t->ioerr != 0)
+		return t->ioerr;
+	if (t->eof && br_ssl_engine_last_error(eng(t)) == BR_ERR_OK)
+		return -ECONNRESET;
+	return -ECONNABORTED;
+}
+
+static void done(struct zs_tls *t)
+{
+	br_ssl_session_parameters p;
+
+	br_ssl_engine_get_session_parameters(eng(t), &p);
+	t->resumed = t->sid_len != 0 && p.session_id_len == t->sid_len &&
+		     memcmp(p.session_id, t->sid, t->sid_len) == 0;
+	if (!t->server && t->cache && !t->resumed && p.session_id_len != 0) {
+		struct csession k;
+
+		if (csession_key(t, &k))
+			csession_store(&k, &p);
+	}
+	wipe(&p, sizeof(p));
+	atomic_store(&t->hs, HS_DONE);
+}
+
+/*
+ * Split the I/O buffer between incoming and outgoing records. BearSSL's
+ * own split gives a buffer under 17306 bytes 512-byte records; this one
+ * picks the largest record size that fits both ways (512, 1024, 2048,
+ * 4096 or 16384: max_fragment_length has no 8192) and gives the rest to
+ * the incoming side, which accepts any record that fits. The size is what
+ * a client asks for with max_fragment_length (docs/tls.md).
+ */
+#define REC_IN_OVERHEAD 325  /* BearSSL's MAX_IN_OVERHEAD */
+#define REC_OUT_OVERHEAD 85  /* BearSSL's MAX_OUT_OVERHEAD */
+
+static void set_buffers(br_ssl_engine_context *e, unsigned char *buf, size_t len)
+{
+	size_t out = 0;
+	unsigned k;
+
+	for (k = 14; k >= 9; k--) {
+		size_t frag = (size_t)1 << k;
+
+		if (k == 13)
+			continue;
+		if (len >= 2 * frag + REC_IN_OVERHEAD + REC_OUT_OVERHEAD) {
+			out = frag + REC_OUT_OVERHEAD;
+			break;
+		}
+	}
+	br_ssl_engine_set_buffers_bidi(e, buf, len - out, buf + len - out, out);
+}
+
+/* Configure BearSSL for this connection and reset it. Lock held. */
+static int start(struct zs_tls *t)
+{
+	struct zs_tls_creds *c = &t->creds;
+	br_ssl_engine_context *e;
+	int level = level_of(t), rc;
+
+	rc = zs_cred_acquire(t->tags, t->ntags, t->nocopy, c);
+	if (rc < 0)
+		return rc;
+	t->creds_held = true;
+	t->xw.vtable = &xw_class;
+	t->xw.level = level;
+	t->xw.result = -1;
+	if (!t->server) {
+		br_ssl_client_init_full(&t->ctx.c, &t->xw.mini, c->ta, c->n_ta);
+		e = &t->ctx.c.eng;
+		br_ssl_engine_set_x509(e, &t->xw.vtable);
+		if (c->key_type == BR_KEYTYPE_RSA)
+			br_ssl_client_set_single_rsa(&t->ctx.c, c->chain, c->chain_len, c->rsa,
+						     br_rsa_pkcs1_sign_get_default());
+		else if (c->key_type == BR_KEYTYPE_EC)
+			br_ssl_client_set_single_ec(&t->ctx.c, c->chain, c->chain_len, c->ec,
+						    BR_KEYTYPE_SIGN, c->chain_signer_key_type,
+						    br_ec_get_default(),
+						    br_ecdsa_sign_asn1_get_default());
+	} else {
+		if (c->key_type == BR_KEYTYPE_RSA)
+			br_ssl_server_init_full_rsa(&t->ctx.s, c->chain, c->chain_len, c->rsa);
+		else if (c->key_type == BR_KEYTYPE_EC)
+			br_ssl_server_init_full_ec(&t->ctx.s, c->chain, c->chain_len,
+						   c->chain_signer_key_type, c->ec);
+		else
+			return -ECONNABORTED; /* a server needs a certificate and its key */
+		e = &t->ctx.s.eng;
+		if (level != TLS_PEER_VERIFY_NONE) {
+			br_x509_minimal_init_full(&t->xw.mini, c->ta, c->n_ta);
+			br_ssl_engine_set_x509(e, &t->xw.vtable);
+			/* to check the client's CertificateVerify */
+			br_ssl_engine_set_default_rsavrfy(e);
+			br_ssl_engine_set_default_ecdsa(e);
+			br_ssl_server_set_trust_anchor_names_alt(&t->ctx.s, c->ta, c->n_ta);
+			if (level == TLS_PEER_VERIFY_OPTIONAL)
+				br_ssl_engine_add_flags(e, BR_OPT_TOLERATE_NO_CLIENT_AUTH);
+		}
+		if (t->cache && CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE > 0)
+			br_ssl_server_set_cache(&t->ctx.s, &scache.vtable);
+	}
+	br_ssl_engine_set_versions(e, t->version, t->version);
+	if (t->nsuites > 0)
+		br_ssl_engine_set_suites(e, t->suites, t->nsuites);
+	if (t->nalpn > 0)
+		br_ssl_engine_set_protocol_names(e, t->alpn, t->nalpn);
+	set_buffers(e, t->iobuf, sizeof(t->iobuf));
+	if (t->server)
+		return br_ssl_server_reset(&t->ctx.s) ? 0 : -EINVAL;
+
+	{
+		br_ssl_session_parameters p;
+		struct csession k;
+		bool resume = t->cache && csession_key(t, &k) && csession_find(&k, &p);
+
+		if (resume) {
+			br_ssl_engine_set_session_parameters(e, &p);
+			memcpy(t->sid, p.session_id, p.session_id_len);
+			t->sid_len = p.session_id_len;
+			wipe(&p, sizeof(p));
+		}
+		rc = br_ssl_client_reset(&t->ctx.c, t->has_host ? t->host : NULL, resume);
+	}
+	return rc ? 0 : -EINVAL;
+}
+
+/*
+ * BearSSL fails a handshake without telling the peer. When the failure was
+ * found here (the peer's certificate did not verify, a client sent none
+ * that was required, no common version or suite...) and our side still
+ * sends in the clear (it has not sent ChangeCipherSpec), send the fatal
+ * alert as a plaintext record, so the peer stops at once and knows why.
+ * Best effort, never blocks.
+ */
+static void alert_peer(struct zs_tls *t)
+{
+	br_ssl_engine_context *e = eng(t);
+	int err = br_ssl_engine_last_error(e);
+	unsigned char rec[7];
+
+	if (t->ioerr != 0 || t->eof || err <= BR_ERR_OK || err >= BR_ERR_RECV_FATAL_ALERT ||
+	    err == BR_ERR_IO || e->out.vtable != &br_sslrec_out_clear_vtable)
+		return;
+	if (err == BR_ERR_X509_EXPIRED)
+		rec[6] = 45;  /* certificate_expired */
+	else if (err == BR_ERR_X509_NOT_TRUSTED)
+		rec[6] = 48;  /* unknown_ca */
+	else if (err >= BR_ERR_X509_OK && err < BR_ERR_X509_OK + 32)
+		rec[6] = 42;  /* bad_certificate */
+	else if (err == BR_ERR_UNSUPPORTED_VERSION || err == BR_ERR_BAD_VERSION)
+		rec[6] = 70;  /* protocol_version */
+	else
+		rec[6] = 40;  /* handshake_failure */
+	rec[0] = 21; /* alert */
+	rec[1] = (unsigned char)(t->version >> 8);
+	rec[2] = (unsigned char)t->version;
+	rec[3] = 0;
+	rec[4] = 2;
+	rec[5] = 2;  /* fatal */
+	t->ivt->sendto(t->inner, rec, sizeof(rec), ZSOCK_MSG_DONTWAIT, NULL, 0);
+}
+
+/*
+ * Drive the connection as far as it goes without blocking: finish a
+ * non-blocking connect, run the handshake, move records. Lock held.
+ */
+static void advance(struct zs_tls *t)
+{
+	int hs = atomic_load(&t->hs), rc;
+	unsigned st;
+
+	if (hs == HS_CONNECTING) {
+		int ev = t->ivt->poll_events(t->inner);
+
+		if (ev & ZSOCK_POLLERR) {
+			int e = 0;
+			socklen_t len = sizeof(e);
+
+			t->ivt->getsockopt(t->inner, SOL_SOCKET, SO_ERROR, &e, &len);
+			fail(t, e != 0 ? -e : -ECONNREFUSED);
+			return;
+		}
+		if (!(ev & ZSOCK_POLLOUT))
+			return;
+		rc = start(t);
+		if (rc < 0) {
+			fail(t, rc);
+			return;
+		}
+		atomic_store(&t->hs, hs = HS_RUNNING);
+	}
+	if (hs != HS_RUNNING && hs != HS_DONE)
+		return;
+	pump(t);
+	if (hs != HS_RUNNING)
+		return;
+	st = state(t);
+	if (st == BR_SSL_CLOSED) {
+		alert_peer(t);
+		fail(t, hs_error(t));
+	}
+	else if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))
+		done(t);
+	else if (t->ioerr != 0)
+		fail(t, t->ioerr);
+	else if (t->eof)
+		fail(t, -ECONNRESET); /* the peer left mid-handshake */
+}
+
+/* Run the handshake to its end or to deadline. Lock held. */
+static int handshake_wait(struct zs_tls *t, int64_t deadline)
+{
+	for (;;) {
+		int hs;
+
+		advance(t);
+		hs = atomic_load(&t->hs);
+		if (hs == HS_DONE)
+			return 0;
+		if (hs == HS_FAILED)
+			return t->err;
+		if (atomic_load(&t->closed))
+			return -EINTR;
+		if (wait_io(t, wanted(t), deadline) == -ETIMEDOUT) {
+			advance(t);
+			if (atomic_load(&t->hs) == HS_DONE)
+				return 0;
+			fail(t, -ETIMEDOUT);
+			return -ETIMEDOUT;
+		}
+	}
+}
+
+/* Absolute deadline of a timeout in ms (-1: none). */
+static int64_t deadline_of(int32_t ms)
+{
+	return ms < 0 ? ZS_FOREVER : zs_port_now_ms() + ms;
+}
+
+static bool may_block(const struct zs_tls *t, int flags)
+{
+	return !t->nonblock && !(flags & ZSOCK_MSG_DONTWAIT);
+}
+
+/* Before data moves: the handshake must be done. Lock held. */
+static int need_session(struct zs_tls *t, int flags)
+{
+	switch (atomic_load(&t->hs)) {
+	case HS_DONE:
+		return 0;
+	case HS_FAILED:
+		return t->err;
+	case HS_IDLE:
+		return -ENOTCONN;
+	default:
+		if (!may_block(t, flags)) {
+			advance(t);
+			if (atomic_load(&t->hs) == HS_DONE)
+				return 0;
+			return atomic_load(&t->hs) == HS_FAILED ? t->err : -EAGAIN;
+		}
+		return handshake_wait(t, deadline_of(t->sndtimeo_ms));
+	}
+}
+
+/* ---- poll readiness -------------------------------------------------------------------- */
+
+/* ZSOCK_POLL* bits of t now, given its transport's. Lock held. */
+static int compute_ready(struct zs_tls *t, int iev)
+{
+	unsigned st;
+	int ev = 0;
+
+	switch (atomic_load(&t->hs)) {
+	case HS_FAILED:
+		return ZSOCK_POLLERR | ZSOCK_POLLHUP | ZSOCK_POLLIN | ZSOCK_POLLOUT;
+	case HS_DONE:
+		break;
+	default:
+		return iev & (ZSOCK_POLLERR | ZSOCK_POLLHUP);
+	}
+	st = state(t);
+	if ((st & BR_SSL_RECVAPP) || st == BR_SSL_CLOSED || t->eof || t->ioerr || t->rd_shut)
+		ev |= ZSOCK_POLLIN;
+	if (((st & BR_SSL_SENDAPP) && (iev & ZSOCK_POLLOUT)) || st == BR_SSL_CLOSED || t->ioerr)
+		ev |= ZSOCK_POLLOUT;
+	if (t->ioerr)
+		ev |= ZSOCK_POLLERR;
+	if (st == BR_SSL_CLOSED && (t->eof || t->ioerr))
+		ev |= ZSOCK_POLLHUP;
+	return ev;
+}
+
+/*
+ * Release the lock, first publishing t's readiness; when it changed, wake
+ * those who poll t (they sleep on the transport's queue).
+ */
+static void unlock(struct zs_tls *t)
+{
+	int ev = compute_ready(t, t->ivt->poll_events(t->inner));
+	int old = atomic_exchange(&t->ready, ev);
+
+	zs_lock_give(&t->lock);
+	if (ev != old)
+		zs_sock_wake(t->inner); /* the only transport so far is native TCP */
+}
+
+static int tls_poll_events(void *obj)
+{
+	struct zs_tls *t = obj;
+	int iev;
+
+	if (atomic_load(&t->closed))
+		return ZS_POLL_CLOSED;
+	iev = t->ivt->poll_events(t->inner);
+	if ((iev & ZS_POLL_CLOSED) || t->listening || atomic_load(&t->hs) == HS_IDLE)
+		return iev;
+	if (zs_lock_try(&t->lock)) {
+		advance(t);
+		unlock(t);
+	}
+	return atomic_load(&t->ready);
+}
+
+static void tls_poll_link(void *obj, struct zs_wait_node *node, struct zs_waiter *w)
+{
+	struct zs_tls *t = obj;
+
+	t->ivt->poll_link(t->inner, node, w);
+}
+
+static void tls_poll_unlink(void *obj, struct zs_wait_node *node)
+{
+	struct zs_tls *t = obj;
+
+	t->ivt->poll_unlink(t->inner, node);
+}
+
+/* ---- data ------------------------------------------------------------------------------ */
+
+/* What recv gives once no more application data can come. Lock held. */
+static int end_result(struct zs_tls *t)
+{
+	unsigned st = state(t);
+
+	if (t->rd_shut)
+		return 0;
+	if (st == BR_SSL_CLOSED) {
+		if (br_ssl_engine_last_error(eng(t)) == BR_ERR_OK)
+			return 0; /* close_notify */
+		return t->ioerr != 0 ? t->ioerr : -ECONNABORTED;
+	}
+	if (t->ioerr != 0)
+		return t->ioerr;
+	return -ECONNRESET; /* the transport ended without close_notify: truncation */
+}
+
+static ssize_t tls_recvfrom(void *obj, void *buf, size_t len, int flags,
+			    struct sockaddr *from, socklen_t *fromlen)
+{
+	struct zs_tls *t = obj;
+	unsigned char *out = buf;
+	int64_t deadline = 0;
+	size_t got = 0;
+	int rc;
+
+	if (len > SSIZE_MAX)
+		return -EINVAL;
+	if (buf == NULL && len > 0)
+		return -EFAULT;
+	if (from != NULL && fromlen == NULL)
+		return -EFAULT;
+	if (t->listening)
+		return -ENOTCONN;
+	zs_lock_take(&t->lock);
+	rc = need_session(t, flags);
+	if (rc == 0)
+		deadline = deadline_of(t->rcvtimeo_ms);
+	while (rc == 0 && got < len) {
+		unsigned st = state(t);
+
+		if (atomic_load(&t->closed)) {
+			rc = -EINTR;
+			break;
+		}
+		if (st & BR_SSL_RECVAPP) {
+			size_t avail, n;
+			unsigned char *p = br_ssl_engine_recvapp_buf(eng(t), &avail);
+
+			n = avail < len - got ? avail : len - got;
+			memcpy(out + got, p, n);
+			got += n;
+			if (flags & ZSOCK_MSG_PEEK)
+				break;
+			br_ssl_engine_recvapp_ack(eng(t), n);
+			if (!(flags & ZSOCK_MSG_WAITALL))
+				break;
+			continue;
+		}
+		if (t->rd_shut || st == BR_SSL_CLOSED || t->eof || t->ioerr != 0) {
+			rc = end_result(t);
+			break;
+		}
+		if (pump(t) > 0 || t->eof || t->ioerr != 0)
+			continue;
+		if (!may_block(t, flags)) {
+			rc = -EAGAIN;
+			break;
+		}
+		if (wait_io(t, wanted(t) | ZSOCK_POLLIN, deadline) == -ETIMEDOUT) {
+			rc = -EAGAIN;
+			break;
+		}
+	}
+	pump(t); /* an acknowledgement may have freed room: let the engine speak */
+	unlock(t);
+	if (got > 0 || len == 0) {
+		if (from != NULL)
+			t->ivt->getpeername(t->inner, from, fromlen);
+		return (ssize_t)got;
+	}
+	return rc;
+}
+
+/* Push sealed records into the transport; a blocking caller waits for room. */
+static void drain(struct zs_tls *t, bool block, int64_t deadline)
+{
+	while (pump(t) > 0 || (block && (state(t) & BR_SSL_SENDREC) && t->ioerr == 0 &&
+			       !atomic_load(&t->closed))) {
+		if (!(state(t) & BR_SSL_SENDREC))
+			break;
+		if (block && wait_io(t, ZSOCK_POLLOUT, deadline) == -ETIMEDOUT)
+			break;
+	}
+}
+
+static ssize_t tls_sendto(void *obj, const void *buf, size_t len, int flags,
+			  const struct sockaddr *to, socklen_t tolen)
+{
+	struct zs_tls *t = obj;
+	const unsigned char *in = buf;
+	int64_t deadline = 0;
+	size_t sent = 0;
+	int rc;
+
+	(void)to; /* a connected stream: the address is ignored, as for TCP */
+	(void)tolen;
+	if (len > SSIZE_MAX)
+		return -EINVAL;
+	if (buf == NULL && len > 0)
+		return -EFAULT;
+	if (t->listening)
+		return -ENOTCONN;
+	zs_lock_take(&t->lock);
+	rc = need_session(t, flags);
+	if (rc == 0 && t->wr_shut)
+		rc = -EPIPE;
+	if (rc == 0)
+		deadline = deadline_of(t->sndtimeo_ms);
+	while (rc == 0 && sent < len) {
+		unsigned st = state(t);
+
+		if (atomic_load(&t->closed)) {
+			rc = -EINTR;
+			break;
+		}
+		if (t->ioerr != 0 || st == BR_SSL_CLOSED) {
+			rc = t->ioerr != 0 ? t->ioerr : -EPIPE;
+			break;
+		}
+		if (st & BR_SSL_SENDAPP) {
+			size_t room, n;
+			unsigned char *p = br_ssl_engine_sendapp_buf(eng(t), &room);
+
+			n = room < len - sent ? room : len - sent;
+			memcpy(p, in + sent, n);
+			br_ssl_engine_sendapp_ack(eng(t), n);
+			sent += n;
+			continue;
+		}
+		if (pump(t) > 0)
+			continue;
+		if (!may_block(t, flags)) {
+			rc = -EAGAIN;
+			break;
+		}
+		if (wait_io(t, ZSOCK_POLLOUT, deadline) == -ETIMEDOUT) {
+			rc = -EAGAIN;
+			break;
+		}
+	}
+	if (sent > 0) {
+		br_ssl_engine_flush(eng(t), 0);
+		drain(t, may_block(t, flags), deadline);
+	}
+	unlock(t);
+	if (sent > 0 || len == 0)
+		return (ssize_t)sent;
+	return rc;
+}
+
+static ssize_t tls_sendmsg(void *obj, const struct msghdr *msg, int flags)
+{
+	ssize_t total = 0, n = 0;
+	size_t i;
+
+	for (i = 0; i < (size_t)msg->msg_iovlen; i++) {
+		const struct iovec *v = &msg->msg_iov[i];
+
+		if (v->iov_len == 0)
+			continue;
+		n = tls_sendto(obj, v->iov_base, v->iov_len, total > 0 ? flags | ZSOCK_MSG_DONTWAIT : flags,
+			       NULL, 0);
+		if (n < 0)
+			break;
+		total += n;
+		if ((size_t)n < v->iov_len)
+			break;
+	}
+	if (total > 0)
+		return total;
+	return n;
+}
+
+static ssize_t tls_recvmsg(void *obj, struct msghdr *msg, int flags)
+{
+	ssize_t total = 0, n = 0;
+	size_t i;
+
+	for (i = 0; i < (size_t)msg->msg_iovlen; i++) {
+		struct iovec *v = &msg->msg_iov[i];
+
+		if (v->iov_len == 0)
+			continue;
+		/* the first iovec waits as asked; later ones take what is there */
+		n = tls_recvfrom(obj, v->iov_base, v->iov_len,
+				 total > 0 && !(flags & ZSOCK_MSG_WAITALL) ? flags | ZSOCK_MSG_DONTWAIT : flags,
+				 NULL, NULL);
+		if (n <= 0)
+			break;
+		total += n;
+		if ((size_t)n < v->iov_len || (flags & ZSOCK_MSG_PEEK))
+			break;
+	}
+	msg->msg_namelen = 0;
+	msg->msg_controllen = 0;
+	msg->msg_flags = 0;
+	if (total > 0)
+		return total;
+	return n;
+}
+
+/* ---- connection calls ---------------------------------------------------------------- */
+
+static int tls_bind(void *obj, const struct sockaddr *addr, socklen_t len)
+{
+	struct zs_tls *t = obj;
+
+	return t->ivt->bind(t->inner, addr, len);
+}
+
+static int tls_connect(void *obj, const struct sockaddr *addr, socklen_t len)
+{
+	struct zs_tls *t = obj;
+	int rc;
+
+	zs_lock_take(&t->lock);
+	switch (atomic_load(&t->hs)) {
+	case HS_DONE:
+		rc = -EISCONN;
+		break;
+	case HS_FAILED:
+		rc = t->err;
+		break;
+	case HS_IDLE:
+		rc = t->listening ? -EISCONN : 0;
+		break;
+	default:
+		rc = -EALREADY;
+		break;
+	}
+	if (rc == 0)
+		atomic_store(&t->hs, HS_CONNECTING);
+	zs_lock_give(&t->lock);
+	if (rc < 0)
+		return rc;
+
+	rc = t->ivt->connect(t->inner, addr, len); /* may block: no lock held */
+	zs_lock_take(&t->lock);
+	if (rc == -EINPROGRESS) {
+		/* poll or the next call finishes it */
+	} else if (rc < 0) {
+		atomic_store(&t->hs, HS_IDLE);
+	} else {
+		rc = start(t);
+		if (rc < 0) {
+			fail(t, rc);
+		} else {
+			atomic_store(&t->hs, HS_RUNNING);
+			if (t->nonblock) {
+				advance(t);
+				rc = atomic_load(&t->hs) == HS_DONE ? 0 :
+				     atomic_load(&t->hs) == HS_FAILED ? t->err : -EINPROGRESS;
+			} else {
+				rc = handshake_wait(t, deadline_of(t->sndtimeo_ms));
+			}
+		}
+	}
+	unlock(t);
+	return rc;
+}
+
+static int tls_listen(void *obj, int backlog)
+{
+	struct zs_tls *t = obj;
+	int rc;
+
+	zs_lock_take(&t->lock);
+	if (atomic_load(&t->hs) != HS_IDLE) {
+		zs_lock_give(&t->lock);
+		return -EINVAL;
+	}
+	rc = t->ivt->listen(t->inner, backlog);
+	if (rc == 0) {
+		t->server = true;
+		atomic_store(&t->listening, true);
+	}
+	zs_lock_give(&t->lock);
+	return rc;
+}
+
+/* The options an accepted socket takes from its listener. Both locked. */
+static void inherit(struct zs_tls *c, const struct zs_tls *l)
+{
+	c->family = l->family;
+	c->proto = l->proto;
+	c->version = l->version;
+	memcpy(c->tags, l->tags, sizeof(l->tags));
+	c->ntags = l->ntags;
+	memcpy(c->suites, l->suites, sizeof(l->suites));
+	c->nsuites = l->nsuites;
+	c->verify = l->verify;
+	memcpy(c->alpn, l->alpn, sizeof(l->alpn));
+	c->nalpn = l->nalpn;
+	c->nocopy = l->nocopy;
+	c->native = l->native;
+	c->cache = l->cache;
+	c->rcvtimeo_ms = l->rcvtimeo_ms;
+	c->sndtimeo_ms = l->sndtimeo_ms;
+	c->server = true;
+}
+
+static int tls_accept(void *obj, struct sockaddr *addr, socklen_t *len)
+{
+	struct zs_tls *t = obj, *c;
+	const struct zs_fd_vtable *cvt;
+	bool listener_nonblock;
+	void *cobj;
+	int fd, rc;
+
+	if (!t->listening)
+		return -EINVAL;
+	fd = t->ivt->accept(t->inner, addr, len);
+	if (fd < 0)
+		return fd;
+	c = slot_alloc();
+	if (c == NULL) {
+		zs_fd_close(fd);
+		return -ENOMEM;
+	}
+	cobj = zs_fd_detach(fd, &cvt);
+	if (cobj == NULL) { /* someone closed a number they were never given */
+		tls_unref(c);
+		return -ECONNABORTED;
+	}
+	c->inner = cobj;
+	c->ivt = cvt;
+	cvt->ref(cobj); /* ours; the table's one came with the detach */
+	zs_lock_take(&t->lock);
+	inherit(c, t);
+	listener_nonblock = t->nonblock;
+	zs_lock_give(&t->lock);
+	c->nonblock = (cvt->fcntl(cobj, F_GETFL, 0) & O_NONBLOCK) != 0;
+
+	zs_lock_take(&c->lock);
+	rc = start(c);
+	if (rc < 0) {
+		zs_lock_give(&c->lock);
+		cvt->close(cobj);
+		zs_fd_unreserve(fd);
+		tls_unref(c);
+		return rc;
+	}
+	atomic_store(&c->hs, HS_RUNNING);
+	tls_ref(c); /* the table's, from here */
+	zs_fd_finalize(fd, c, &tls_vtable);
+	if (listener_nonblock) {
+		advance(c); /* the rest on the first call or poll */
+		rc = 0;
+	} else {
+		rc = handshake_wait(c, deadline_of(c->sndtimeo_ms));
+	}
+	unlock(c);
+	tls_unref(c); /* ours */
+	if (rc < 0) {
+		zs_fd_close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int tls_shutdown(void *obj, int how)
+{
+	struct zs_tls *t = obj;
+
+	if (how < ZSOCK_SHUT_RD || how > ZSOCK_SHUT_RDWR)
+		return -EINVAL;
+	zs_lock_take(&t->lock);
+	if (atomic_load(&t->hs) != HS_DONE && !t->listening) {
+		zs_lock_give(&t->lock);
+		return -ENOTCONN;
+	}
+	if (how != ZSOCK_SHUT_RD && !t->wr_shut && !t->listening) {
+		br_ssl_engine_close(eng(t)); /* close_notify */
+		drain(t, !t->nonblock, deadline_of(t->sndtimeo_ms));
+		t->wr_shut = true;
+	}
+	if (how != ZSOCK_SHUT_WR)
+		t->rd_shut = true;
+	unlock(t);
+	return t->ivt->shutdown(t->inner, how);
+}
+
+static int tls_close(void *obj)
+{
+	struct zs_tls *t = obj;
+	int rc;
+
+	zs_lock_take(&t->lock);
+	atomic_store(&t->closed, true);
+	if (atomic_load(&t->hs) == HS_DONE && !t->wr_shut && state(t) != BR_SSL_CLOSED) {
+		br_ssl_engine_close(eng(t)); /* close_notify, if TCP takes it now */
+		pump(t);
+	}
+	zs_lock_give(&t->lock);
+	rc = t->ivt->close(t->inner); /* wakes whoever waits on it */
+	tls_unref(t);
+	return rc;
+}
+
+/* ---- options ------------------------------------------------------------------------ */
+
+static bool suite_known(uint16_t s)
+{
+	size_t i;
+
+	for (i = 0; i < n_all_suites; i++)
+		if (all_suites[i] == s)
+			return true;
+	return false;
+}
+
+static int set_tls_opt(struct zs_tls *t, int name, const void *val, socklen_t len)
+{
+	size_t n, i;
+	int v, rc;
+
+	switch (name) {
+	case TLS_SEC_TAG_LIST:
+		if (len % sizeof(sec_tag_t) != 0 || (val == NULL && len > 0))
+			return -EINVAL;
+		n = len / sizeof(sec_tag_t);
+		if (n > CONFIG_NET_SOCKETS_TLS_MAX_CREDENTIALS)
+			return -EINVAL;
+		memcpy(t->tags, val, len);
+		t->ntags = n;
+		return 0;
+	case TLS_HOSTNAME:
+		if (val == NULL || len == 0) {
+			t->has_host = false;
+			t->host[0] = 0;
+			return 0;
+		}
+		n = strnlen(val, len);
+		if (n > HOST_MAX)
+			return -EINVAL;
+		memcpy(t->host, val, n);
+		t->host[n] = 0;
+		t->has_host = true;
+		return 0;
+	case TLS_CIPHERSUITE_LIST:
+		if (len % sizeof(int) != 0 || (val == NULL && len > 0))
+			return -EINVAL;
+		n = len / sizeof(int);
+		if (n > CONFIG_NET_SOCKETS_TLS_MAX_CIPHERSUITES)
+			return -EINVAL;
+		for (i = 0; i < n; i++) {
+			memcpy(&v, (const int *)val + i, sizeof(v));
+			if (v < 0 || v > 0xffff || !suite_known((uint16_t)v))
+				return -EINVAL;
+		}
+		for (i = 0; i < n; i++) {
+			memcpy(&v, (const int *)val + i, sizeof(v));
+			t->suites[i] = (uint16_t)v;
+		}
+		t->nsuites = n;
+		return 0;
+	case TLS_PEER_VERIFY:
+		rc = zs_optval_get_int(val, len, &v);
+		if (rc < 0)
+			return rc;
+		if (v < TLS_PEER_VERIFY_NONE || v > TLS_PEER_VERIFY_REQUIRED)
+			return -EINVAL;
+		t->verify = v;
+		return 0;
+	case TLS_ALPN_LIST:
+		if (len % sizeof(const char *) != 0 || (val == NULL && len > 0))
+			return -EINVAL;
+		n = len / sizeof(const char *);
+		if (n > CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS)
+			return -EINVAL;
+		for (i = 0; i < n; i++) {
+			const char *p;
+
+			memcpy(&p, (const char *const *)val + i, sizeof(p));
+			if (p == NULL || p[0] == 0 || strnlen(p, 256) > 255)
+				return -EINVAL;
+		}
+		memcpy(t->alpn, val, len);
+		t->nalpn = n;
+		return 0;
+	case TLS_CERT_NOCOPY:
+	case TLS_NATIVE:
+	case TLS_SESSION_CACHE:
+		rc = zs_optval_get_int(val, len, &v);
+		if (rc < 0)
+			return rc;
+		if (v != 0 && v != 1)
+			return -EINVAL;
+		if (name == TLS_CERT_NOCOPY)
+			t->nocopy = v;
+		else if (name == TLS_NATIVE)
+			t->native = v;
+		else
+			t->cache = v;
+		return 0;
+	case TLS_SESSION_CACHE_PURGE:
+		caches_purge();
+		return 0;
+	case TLS_CIPHERSUITE_USED:
+	case ZSOCK_TLS_ALPN_USED:
+	case ZSOCK_TLS_VERIFY_RESULT:
+	case ZSOCK_TLS_SESSION_RESUMED:
+	case ZSOCK_TLS_LAST_ERROR:
+		return -EINVAL; /* read only */
+	default:
+		return -ENOPROTOOPT; /* DTLS options included, until DTLS exists */
+	}
+}
+
+static int get_tls_opt(struct zs_tls *t, int name, void *val, socklen_t *len)
+{
+	size_t n, i;
+	const char *s;
+	int hs = atomic_load(&t->hs);
+
+	switch (name) {
+	case TLS_SEC_TAG_LIST:
+		n = *len / sizeof(sec_tag_t);
+		if (n > t->ntags)
+			n = t->ntags;
+		memcpy(val, t->tags, n * sizeof(sec_tag_t));
+		*len = (socklen_t)(n * sizeof(sec_tag_t));
+		return 0;
+	case TLS_CIPHERSUITE_LIST: {
+		const uint16_t *list = t->nsuites > 0 ? t->suites : all_suites;
+		size_t total = t->nsuites > 0 ? t->nsuites : n_all_suites;
+
+		n = *len / sizeof(int);
+		if (n > total)
+			n = total;
+		for (i = 0; i < n; i++) {
+			int v = list[i];
+
+			memcpy((int *)val + i, &v, sizeof(v));
+		}
+		*len = (socklen_t)(n * sizeof(int));
+		return 0;
+	}
+	case TLS_CIPHERSUITE_USED: {
+		br_ssl_session_parameters p;
+		int rc;
+
+		if (hs != HS_DONE)
+			return -ENOTCONN;
+		br_ssl_engine_get_session_parameters(eng(t), &p);
+		rc = zs_optval_put_int(val, len, p.cipher_suite);
+		wipe(&p, sizeof(p));
+		return rc;
+	}
+	case TLS_PEER_VERIFY:
+		return zs_optval_put_int(val, len, level_of(t));
+	case TLS_ALPN_LIST:
+		n = *len / sizeof(const char *);
+		if (n > t->nalpn)
+			n = t->nalpn;
+		memcpy(val, t->alpn, n * sizeof(const char *));
+		*len = (socklen_t)(n * sizeof(const char *));
+		return 0;
+	case TLS_CERT_NOCOPY:
+		return zs_optval_put_int(val, len, t->nocopy);
+	case TLS_NATIVE:
+		return zs_optval_put_int(val, len, t->native);
+	case TLS_SESSION_CACHE:
+		return zs_optval_put_int(val, len, t->cache);
+	case ZSOCK_TLS_ALPN_USED:
+		if (hs != HS_DONE)
+			return -ENOTCONN;
+		s = br_ssl_engine_get_selected_protocol(eng(t));
+		if (s == NULL)
+			s = "";
+		n = strlen(s) + 1;
+		if (*len < n)
+			return -EINVAL;
+		memcpy(val, s, n);
+		*len = (socklen_t)n;
+		return 0;
+	case ZSOCK_TLS_VERIFY_RESULT:
+		return zs_optval_put_int(val, len, t->xw.result);
+	case ZSOCK_TLS_SESSION_RESUMED:
+		if (hs != HS_DONE)
+			return -ENOTCONN;
+		return zs_optval_put_int(val, len, t->resumed);
+	case ZSOCK_TLS_LAST_ERROR:
+		return zs_optval_put_int(val, len, hs == HS_IDLE || hs == HS_CONNECTING ? 0 :
+					 br_ssl_engine_last_error(eng(t)));
+	case TLS_HOSTNAME:
+	case TLS_SESSION_CACHE_PURGE:
+		return -EINVAL; /* write only */
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+static int tls_setsockopt(void *obj, int level, int name, const void *val, socklen_t len)
+{
+	struct zs_tls *t = obj;
+	_Atomic int32_t ms;
+	int rc;
+
+	if ((int)len < 0)
+		return -EINVAL;
+	if (level == SOL_TLS) {
+		zs_lock_take(&t->lock);
+		rc = set_tls_opt(t, name, val, len);
+		zs_lock_give(&t->lock);
+		return rc;
+	}
+	rc = t->ivt->setsockopt(t->inner, level, name, val, len);
+	if (rc == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
+	    zs_optval_get_timeo(val, len, &ms) == 0) {
+		zs_lock_take(&t->lock);
+		if (name == SO_RCVTIMEO)
+			t->rcvtimeo_ms = atomic_load(&ms);
+		else
+			t->sndtimeo_ms = atomic_load(&ms);
+		zs_lock_give(&t->lock);
+	}
+	return rc;
+}
+
+static int tls_getsockopt(void *obj, int level, int name, void *val, socklen_t *len)
+{
+	struct zs_tls *t = obj;
+	int rc;
+
+	if (val == NULL || len == NULL)
+		return -EFAULT;
+	if ((int)*len < 0)
+		return -EINVAL;
+	if (level == SOL_TLS) {
+		zs_lock_take(&t->lock);
+		rc = get_tls_opt(t, name, val, len);
+		zs_lock_give(&t->lock);
+		return rc;
+	}
+	if (level == SOL_SOCKET && name == SO_PROTOCOL)
+		return zs_optval_put_int(val, len, t->proto);
+	if (level == SOL_SOCKET && name == SO_ERROR) {
+		zs_lock_take(&t->lock);
+		if (atomic_load(&t->hs) == HS_FAILED && !t->err_reported) {
+			t->err_reported = true;
+			rc = zs_optval_put_int(val, len, -t->err);
+			zs_lock_give(&t->lock);
+			return rc;
+		}
+		zs_lock_give(&t->lock);
+	}
+	return t->ivt->getsockopt(t->inner, level, name, val, len);
+}
+
+static int tls_getsockname(void *obj, struct sockaddr *addr, socklen_t *len)
+{
+	struct zs_tls *t = obj;
+
+	return t->ivt->getsockname(t->inner, addr, len);
+}
+
+static int tls_getpeername(void *obj, struct sockaddr *addr, socklen_t *len)
+{
+	struct zs_tls *t = obj;
+
+	return t->ivt->getpeername(t->inner, addr, len);
+}
+
+static int tls_fcntl(void *obj, int cmd, int flags)
+{
+	struct zs_tls *t = obj;
+	int rc = t->ivt->fcntl(t->inner, cmd, flags);
+
+	if (rc >= 0 && cmd == F_SETFL) {
+		zs_lock_take(&t->lock);
+		t->nonblock = (flags & O_NONBLOCK) != 0;
+		zs_lock_give(&t->lock);
+	}
+	return rc;
+}
+
+static int tls_ioctl(void *obj, unsigned long request, void *arg)
+{
+	struct zs_tls *t = obj;
+	int n = 0;
+
+	switch (request) {
+	case FIONREAD:
+		zs_lock_take(&t->lock);
+		if (atomic_load(&t->hs) == HS_DONE) {
+			size_t avail = 0;
+
+			pump(t);
+			if (state(t) & BR_SSL_RECVAPP)
+				br_ssl_engine_recvapp_buf(eng(t), &avail);
+			n = avail > INT_MAX ? INT_MAX : (int)avail;
+		}
+		unlock(t);
+		memcpy(arg, &n, sizeof(n));
+		return 0;
+	case FIONBIO:
+		memcpy(&n, arg, sizeof(n));
+		return tls_fcntl(obj, F_SETFL, n ? O_NONBLOCK : 0);
+	default:
+		return -EINVAL;
+	}
+}
+
+static const struct zs_fd_vtable tls_vtable = {
+	.ref = tls_ref,
+	.unref = tls_unref,
+	.close = tls_close,
+	.bind = tls_bind,
+	.connect = tls_connect,
+	.listen = tls_listen,
+	.accept = tls_accept,
+	.sendto = tls_sendto,
+	.recvfrom = tls_recvfrom,
+	.shutdown = tls_shutdown,
+	.getsockopt = tls_getsockopt,
+	.setsockopt = tls_setsockopt,
+	.getsockname = tls_getsockname,
+	.getpeername = tls_getpeername,
+	.fcntl = tls_fcntl,
+	.sendmsg = tls_sendmsg,
+	.recvmsg = tls_recvmsg,
+	.ioctl = tls_ioctl,
+	/* no zero-copy path: records are sealed and opened in the slot's buffer */
+	.recv_buf = NULL,
+	.send_buf = NULL,
+	.poll_events = tls_poll_events,
+	.poll_link = tls_poll_link,
+	.poll_unlink = tls_poll_unlink,
+};
+
+/* ---- creation ------------------------------------------------------------------------ */
+
+int zs_tls_create(int family, int type, int proto)
+{
+	const struct zs_fd_vtable *ivt;
+	struct zs_tls *t;
+	uint16_t version;
+	void *inner;
+	int fd;
+
+	tls_init();
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	switch (proto) {
+	case IPPROTO_TLS_1_0: version = BR_TLS10; break;
+	case IPPROTO_TLS_1_1: version = BR_TLS11; break;
+	case IPPROTO_TLS_1_2: version = BR_TLS12; break;
+	default: return -EPROTONOSUPPORT; /* DTLS arrives with its own issue */
+	}
+	if ((type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != SOCK_STREAM)
+		return -EPROTOTYPE;
+	t = slot_alloc();
+	if (t == NULL)
+		return -ENOMEM;
+	fd = zs_sock_create(family, SOCK_STREAM, IPPROTO_TCP);
+	if (fd < 0) {
+		tls_unref(t);
+		return fd;
+	}
+	inner = zs_fd_detach(fd, &ivt); /* the number stays reserved for t */
+	if (inner == NULL) { /* closed by a thread guessing numbers */
+		zs_fd_unreserve(fd);
+		tls_unref(t);
+		return -EBADF;
+	}
+	t->inner = inner;
+	t->ivt = ivt;
+	ivt->ref(inner);
+	t->family = family;
+	t->proto = proto;
+	t->version = version;
+	zs_fd_finalize(fd, t, &tls_vtable);
+	return fd;
+}
