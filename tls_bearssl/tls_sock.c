@@ -350,7 +350,10 @@ static void xw_append(const br_x509_class **ctx, const unsigned char *buf, size_
 
 	if (x->level != TLS_PEER_VERIFY_NONE)
 		x->mini.vtable->append(&x->mini.vtable, buf, len);
-	if (x->ncert == 0)
+	/* BearSSL 0.6's decoder resumes after a failure when pushed more bytes
+	 * and then reads past a table (fuzz/corpus/tls/regress-*): stop at the
+	 * first error */
+	if (x->ncert == 0 && x->dec.err == 0)
 		br_x509_decoder_push(&x->dec, buf, len);
 }
 
