@@ -12,21 +12,27 @@
 #define ZS_PROTO_IS_TLS(p) ((p) >= 256 && (p) <= 273)
 
 /**
- * Create a TLS socket: a TCP socket of the family underneath, one TLS slot.
+ * Create a TLS socket: a TCP socket of the family underneath and one TLS
+ * socket object (its session comes with the handshake).
  * Returns the fd, or -EAFNOSUPPORT, -EPROTOTYPE (not SOCK_STREAM),
- * -EPROTONOSUPPORT (DTLS, unknown version), -ENFILE, -ENOMEM (no slot, no
- * socket). Blocks briefly (the TCP PCB is made in the reactor).
+ * -EPROTONOSUPPORT (DTLS, unknown version), -ENFILE, -ENOMEM (no TLS
+ * socket object, no socket). Blocks briefly (the TCP PCB is made in the reactor).
  */
 int zs_tls_create(int family, int type, int proto);
 
-/** TLS slots taken now, and the most ever taken at once. */
+/** TLS sockets alive now, and the most ever alive at once. */
 uint32_t zs_tls_in_use(void);
 uint32_t zs_tls_high_water(void);
+/** TLS sessions (connections past the start of a handshake) now, and the most at once. */
+uint32_t zs_tls_sessions_in_use(void);
+uint32_t zs_tls_sessions_high_water(void);
 
-/** RAM of one TLS slot (BearSSL context, X.509 state, I/O buffer, options). */
-size_t zs_tls_slot_bytes(void);
+/** RAM of one TLS socket object (options, state, resolved credentials). */
+size_t zs_tls_socket_bytes(void);
+/** RAM of one TLS session (BearSSL context, X.509 state, I/O buffer). */
+size_t zs_tls_session_bytes(void);
 
-/** Static RAM of the TLS layer: slots, session caches, credential arena. */
+/** Static RAM of the TLS layer: sockets, sessions, session caches, credential arena. */
 size_t zs_tls_static_bytes(void);
 
 #endif

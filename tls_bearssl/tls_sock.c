@@ -110,6 +110,17 @@ struct zs_tls {
 	bool resumed;
 	unsigned char sid[32];        /* offered (client) or loaded (server) id */
 	size_t sid_len;
+	struct tls_session *sess;     /* from the handshake's start until the end */
+};
+
+/*
+ * What a connection needs on top of its socket: BearSSL's context, the
+ * X.509 state and the I/O buffer. Taken when a handshake starts, given
+ * back when the socket goes; a listener never has one.
+ */
+struct tls_session {
+	struct zs_tls *owner;
+	bool used;                    /* pool_lock */
 	struct xwrap xw;
 	union {
 		br_ssl_client_context c;
@@ -119,8 +130,9 @@ struct zs_tls {
 };
 
 static struct zs_tls slots[CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS];
+static struct tls_session sessions[CONFIG_ZSOCK_TLS_SESSIONS];
 static struct zs_lock pool_lock;
-static uint32_t pool_used, pool_high;
+static uint32_t pool_used, pool_high, sess_used, sess_high;
 static const struct zs_fd_vtable tls_vtable;
 
 /* every suite BearSSL implements, in its default order (from a client
@@ -164,7 +176,10 @@ static struct {
 
 static struct zs_tls *of_server_ctx(br_ssl_server_context *sc)
 {
-	return (struct zs_tls *)(void *)((char *)sc - offsetof(struct zs_tls, ctx.s));
+	struct tls_session *ss = (struct tls_session *)(void *)((char *)sc -
+				 offsetof(struct tls_session, ctx.s));
+
+	return ss->owner;
 }
 
 static void scache_save(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
@@ -298,6 +313,39 @@ static void caches_purge(void)
 
 static struct zs_once tls_init_once_once = ZS_ONCE_INIT;
 
+static bool is_gcm(uint16_t suite)
+{
+	switch (suite) {
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
+	case BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
+	case BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:
+	case BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * BearSSL's default order puts ChaCha20-Poly1305 first, the right choice
+ * where AES is computed in software (a Cortex-M). With AES instructions
+ * AES-GCM is about three times faster (bench/tls_bench): the ECDHE AES-GCM
+ * suites move to the front, the rest keep their order.
+ */
+static void gcm_first(uint16_t *suites, size_t n)
+{
+	uint16_t out[BR_MAX_CIPHER_SUITES];
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (is_gcm(suites[i]))
+			out[k++] = suites[i];
+	for (i = 0; i < n; i++)
+		if (!is_gcm(suites[i]))
+			out[k++] = suites[i];
+	memcpy(suites, out, n * sizeof(*suites));
+}
+
 static void tls_init_once(void)
 {
 	static br_ssl_client_context probe;
@@ -308,6 +356,8 @@ static void tls_init_once(void)
 	br_ssl_client_init_full(&probe, &probe_x, NULL, 0);
 	n_all_suites = probe.eng.suites_num;
 	memcpy(all_suites, probe.eng.suites_buf, n_all_suites * sizeof(uint16_t));
+	if (br_aes_x86ni_ctr_get_vtable() != NULL || br_aes_pwr8_ctr_get_vtable() != NULL)
+		gcm_first(all_suites, n_all_suites);
 	scache.vtable = &scache_class;
 	br_ssl_session_cache_lru_init(&scache.lru, scache.store, sizeof(scache.store));
 }
@@ -424,14 +474,13 @@ static struct zs_tls *slot_alloc(void)
 		zs_lock_init(&t->lock);
 		t->lock_ready = true;
 	}
-	/* the options and state; ctx and iobuf were wiped when freed */
-	memset(&t->inner, 0, offsetof(struct zs_tls, xw) - offsetof(struct zs_tls, inner));
+	/* the options and state; the session was wiped when freed */
+	memset(&t->inner, 0, sizeof(*t) - offsetof(struct zs_tls, inner));
 	atomic_store(&t->refs, 1);
 	atomic_store(&t->hs, HS_IDLE);
 	atomic_store(&t->ready, 0);
 	atomic_store(&t->closed, false);
 	t->verify = -1;
-	t->xw.result = -1;
 	t->rcvtimeo_ms = -1;
 	t->sndtimeo_ms = -1;
 	return t;
@@ -445,19 +494,46 @@ static void wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
+/* A free session for t, or NULL. */
+static struct tls_session *session_alloc(struct zs_tls *t)
+{
+	struct tls_session *ss = NULL;
+	size_t i;
+
+	zs_lock_take(&pool_lock);
+	for (i = 0; i < CONFIG_ZSOCK_TLS_SESSIONS; i++) {
+		if (!sessions[i].used) {
+			ss = &sessions[i];
+			ss->used = true;
+			ss->owner = t;
+			if (++sess_used > sess_high)
+				sess_high = sess_used;
+			break;
+		}
+	}
+	zs_lock_give(&pool_lock);
+	return ss;
+}
+
 static void slot_free(struct zs_tls *t)
 {
+	struct tls_session *ss = t->sess;
+
 	if (t->creds_held)
 		zs_cred_release(&t->creds);
 	t->creds_held = false;
 	if (t->inner != NULL)
 		t->ivt->unref(t->inner);
 	t->inner = NULL;
-	/* keys, secrets and plaintext */
-	wipe(&t->xw, sizeof(t->xw));
-	wipe(&t->ctx, sizeof(t->ctx));
-	wipe(t->iobuf, sizeof(t->iobuf));
+	t->sess = NULL;
+	if (ss != NULL) /* keys, secrets and plaintext */
+		wipe(&ss->xw, sizeof(*ss) - offsetof(struct tls_session, xw));
 	zs_lock_take(&pool_lock);
+	if (ss != NULL) {
+		ss->used = false;
+		ss->owner = NULL;
+		sess_used--;
+	}
 	t->used = false;
 	pool_used--;
 	zs_lock_give(&pool_lock);
@@ -498,22 +574,50 @@ uint32_t zs_tls_high_water(void)
 	return n;
 }
 
-size_t zs_tls_slot_bytes(void)
+uint32_t zs_tls_sessions_in_use(void)
+{
+	uint32_t n;
+
+	tls_init();
+	zs_lock_take(&pool_lock);
+	n = sess_used;
+	zs_lock_give(&pool_lock);
+	return n;
+}
+
+uint32_t zs_tls_sessions_high_water(void)
+{
+	uint32_t n;
+
+	tls_init();
+	zs_lock_take(&pool_lock);
+	n = sess_high;
+	zs_lock_give(&pool_lock);
+	return n;
+}
+
+size_t zs_tls_socket_bytes(void)
 {
 	return sizeof(struct zs_tls);
 }
 
+size_t zs_tls_session_bytes(void)
+{
+	return sizeof(struct tls_session);
+}
+
 size_t zs_tls_static_bytes(void)
 {
-	return sizeof(slots) + sizeof(csessions) + sizeof(scache) +
+	return sizeof(slots) + sizeof(sessions) + sizeof(csessions) + sizeof(scache) +
 	       CONFIG_ZSOCK_TLS_CREDENTIAL_ARENA;
 }
 
 /* ---- the engine and the transport ------------------------------------------------- */
 
+/* The BearSSL engine of t's session: only once a handshake started. */
 static br_ssl_engine_context *eng(struct zs_tls *t)
 {
-	return t->server ? &t->ctx.s.eng : &t->ctx.c.eng;
+	return t->server ? &t->sess->ctx.s.eng : &t->sess->ctx.c.eng;
 }
 
 static unsigned state(struct zs_tls *t)
@@ -552,6 +656,11 @@ static int pump(struct zs_tls *t)
 				break;
 			}
 		}
+		/* a handshake that just finished stops here: a record behind it
+		 * (the peer's first data, or its close_notify) is read once the
+		 * caller has seen the handshake done, not before */
+		if ((st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) && atomic_load(&t->hs) == HS_RUNNING)
+			break;
 		if ((st & BR_SSL_RECVREC) && !t->eof) {
 			buf = br_ssl_engine_recvrec_buf(e, &len);
 			n = t->ivt->recvfrom(t->inner, buf, len, ZSOCK_MSG_DONTWAIT, NULL, NULL);
@@ -687,58 +796,66 @@ static void set_buffers(br_ssl_engine_context *e, unsigned char *buf, size_t len
 static int start(struct zs_tls *t)
 {
 	struct zs_tls_creds *c = &t->creds;
+	struct tls_session *ss;
 	br_ssl_engine_context *e;
 	int level = level_of(t), rc;
 
+	if (t->sess == NULL)
+		t->sess = session_alloc(t);
+	if (t->sess == NULL)
+		return -ENOMEM;
+	ss = t->sess;
 	rc = zs_cred_acquire(t->tags, t->ntags, t->nocopy, c);
 	if (rc < 0)
 		return rc;
 	t->creds_held = true;
-	t->xw.vtable = &xw_class;
-	t->xw.level = level;
-	t->xw.result = -1;
+	ss->xw.vtable = &xw_class;
+	ss->xw.level = level;
+	ss->xw.result = -1;
 	if (!t->server) {
-		br_ssl_client_init_full(&t->ctx.c, &t->xw.mini, c->ta, c->n_ta);
-		e = &t->ctx.c.eng;
-		br_ssl_engine_set_x509(e, &t->xw.vtable);
+		br_ssl_client_init_full(&ss->ctx.c, &ss->xw.mini, c->ta, c->n_ta);
+		e = &ss->ctx.c.eng;
+		br_ssl_engine_set_x509(e, &ss->xw.vtable);
 		if (c->key_type == BR_KEYTYPE_RSA)
-			br_ssl_client_set_single_rsa(&t->ctx.c, c->chain, c->chain_len, c->rsa,
+			br_ssl_client_set_single_rsa(&ss->ctx.c, c->chain, c->chain_len, c->rsa,
 						     br_rsa_pkcs1_sign_get_default());
 		else if (c->key_type == BR_KEYTYPE_EC)
-			br_ssl_client_set_single_ec(&t->ctx.c, c->chain, c->chain_len, c->ec,
+			br_ssl_client_set_single_ec(&ss->ctx.c, c->chain, c->chain_len, c->ec,
 						    BR_KEYTYPE_SIGN, c->chain_signer_key_type,
 						    br_ec_get_default(),
 						    br_ecdsa_sign_asn1_get_default());
 	} else {
 		if (c->key_type == BR_KEYTYPE_RSA)
-			br_ssl_server_init_full_rsa(&t->ctx.s, c->chain, c->chain_len, c->rsa);
+			br_ssl_server_init_full_rsa(&ss->ctx.s, c->chain, c->chain_len, c->rsa);
 		else if (c->key_type == BR_KEYTYPE_EC)
-			br_ssl_server_init_full_ec(&t->ctx.s, c->chain, c->chain_len,
+			br_ssl_server_init_full_ec(&ss->ctx.s, c->chain, c->chain_len,
 						   c->chain_signer_key_type, c->ec);
 		else
 			return -ECONNABORTED; /* a server needs a certificate and its key */
-		e = &t->ctx.s.eng;
+		e = &ss->ctx.s.eng;
 		if (level != TLS_PEER_VERIFY_NONE) {
-			br_x509_minimal_init_full(&t->xw.mini, c->ta, c->n_ta);
-			br_ssl_engine_set_x509(e, &t->xw.vtable);
+			br_x509_minimal_init_full(&ss->xw.mini, c->ta, c->n_ta);
+			br_ssl_engine_set_x509(e, &ss->xw.vtable);
 			/* to check the client's CertificateVerify */
 			br_ssl_engine_set_default_rsavrfy(e);
 			br_ssl_engine_set_default_ecdsa(e);
-			br_ssl_server_set_trust_anchor_names_alt(&t->ctx.s, c->ta, c->n_ta);
+			br_ssl_server_set_trust_anchor_names_alt(&ss->ctx.s, c->ta, c->n_ta);
 			if (level == TLS_PEER_VERIFY_OPTIONAL)
 				br_ssl_engine_add_flags(e, BR_OPT_TOLERATE_NO_CLIENT_AUTH);
 		}
 		if (t->cache && CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE > 0)
-			br_ssl_server_set_cache(&t->ctx.s, &scache.vtable);
+			br_ssl_server_set_cache(&ss->ctx.s, &scache.vtable);
 	}
 	br_ssl_engine_set_versions(e, t->version, t->version);
 	if (t->nsuites > 0)
 		br_ssl_engine_set_suites(e, t->suites, t->nsuites);
+	else if (!t->server)
+		br_ssl_engine_set_suites(e, all_suites, n_all_suites);
 	if (t->nalpn > 0)
 		br_ssl_engine_set_protocol_names(e, t->alpn, t->nalpn);
-	set_buffers(e, t->iobuf, sizeof(t->iobuf));
+	set_buffers(e, ss->iobuf, sizeof(ss->iobuf));
 	if (t->server)
-		return br_ssl_server_reset(&t->ctx.s) ? 0 : -EINVAL;
+		return br_ssl_server_reset(&ss->ctx.s) ? 0 : -EINVAL;
 
 	{
 		br_ssl_session_parameters p;
@@ -751,7 +868,7 @@ static int start(struct zs_tls *t)
 			t->sid_len = p.session_id_len;
 			wipe(&p, sizeof(p));
 		}
-		rc = br_ssl_client_reset(&t->ctx.c, t->has_host ? t->host : NULL, resume);
+		rc = br_ssl_client_reset(&ss->ctx.c, t->has_host ? t->host : NULL, resume);
 	}
 	return rc ? 0 : -EINVAL;
 }
@@ -1404,7 +1521,8 @@ static int set_tls_opt(struct zs_tls *t, int name, const void *val, socklen_t le
 		n = len / sizeof(sec_tag_t);
 		if (n > CONFIG_NET_SOCKETS_TLS_MAX_CREDENTIALS)
 			return -EINVAL;
-		memcpy(t->tags, val, len);
+		if (n > 0)
+			memcpy(t->tags, val, len);
 		t->ntags = n;
 		return 0;
 	case TLS_HOSTNAME:
@@ -1458,7 +1576,8 @@ static int set_tls_opt(struct zs_tls *t, int name, const void *val, socklen_t le
 			if (p == NULL || p[0] == 0 || strnlen(p, 256) > 255)
 				return -EINVAL;
 		}
-		memcpy(t->alpn, val, len);
+		if (n > 0)
+			memcpy(t->alpn, val, len);
 		t->nalpn = n;
 		return 0;
 	case TLS_CERT_NOCOPY:
@@ -1558,14 +1677,14 @@ static int get_tls_opt(struct zs_tls *t, int name, void *val, socklen_t *len)
 		*len = (socklen_t)n;
 		return 0;
 	case ZSOCK_TLS_VERIFY_RESULT:
-		return zs_optval_put_int(val, len, t->xw.result);
+		return zs_optval_put_int(val, len, t->sess != NULL ? t->sess->xw.result : -1);
 	case ZSOCK_TLS_SESSION_RESUMED:
 		if (hs != HS_DONE)
 			return -ENOTCONN;
 		return zs_optval_put_int(val, len, t->resumed);
 	case ZSOCK_TLS_LAST_ERROR:
-		return zs_optval_put_int(val, len, hs == HS_IDLE || hs == HS_CONNECTING ? 0 :
-					 br_ssl_engine_last_error(eng(t)));
+		return zs_optval_put_int(val, len, t->sess == NULL || hs == HS_IDLE ||
+					 hs == HS_CONNECTING ? 0 : br_ssl_engine_last_error(eng(t)));
 	case TLS_HOSTNAME:
 	case TLS_SESSION_CACHE_PURGE:
 		return -EINVAL; /* write only */
@@ -1714,6 +1833,18 @@ static const struct zs_fd_vtable tls_vtable = {
 
 /* ---- creation ------------------------------------------------------------------------ */
 
+static void zs_tls_nodelay(int fd)
+{
+	const struct zs_fd_vtable *vt;
+	void *obj = zs_fd_get(fd, &vt);
+	int one = 1;
+
+	if (obj == NULL)
+		return;
+	vt->setsockopt(obj, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	zs_fd_put(obj, vt);
+}
+
 int zs_tls_create(int family, int type, int proto)
 {
 	const struct zs_fd_vtable *ivt;
@@ -1741,6 +1872,11 @@ int zs_tls_create(int family, int type, int proto)
 		tls_unref(t);
 		return fd;
 	}
+	/* no Nagle: a handshake flight is several small records, and the
+	 * second would wait for the peer's delayed ACK (100 ms a round);
+	 * accepted sockets inherit it from the listener's TCP socket.
+	 * setsockopt(IPPROTO_TCP, TCP_NODELAY, 0) turns it back on. */
+	zs_tls_nodelay(fd);
 	inner = zs_fd_detach(fd, &ivt); /* the number stays reserved for t */
 	if (inner == NULL) { /* closed by a thread guessing numbers */
 		zs_fd_unreserve(fd);

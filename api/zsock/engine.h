@@ -93,8 +93,11 @@ struct zsock_engine_stats {
 	uint32_t lwip_tcp_pcbs;     /**< lwIP TCP PCBs allocated (incl. TIME_WAIT) */
 	uint32_t lwip_udp_pcbs;     /**< lwIP UDP PCBs allocated */
 	uint32_t lwip_mem_used;     /**< lwIP heap bytes in use */
-	uint32_t tls_in_use;        /**< TLS slots taken (TLS sockets alive) */
-	uint32_t tls_high_water;    /**< most TLS slots ever taken at once */
+	uint32_t tls_in_use;        /**< TLS sockets alive */
+	uint32_t tls_high_water;    /**< most TLS sockets ever alive at once */
+	uint32_t tls_sessions_in_use; /**< TLS sessions taken (connections whose
+					handshake started; listeners have none) */
+	uint32_t tls_sessions_high_water;
 	uint32_t tls_cred_count;    /**< credentials registered */
 	uint32_t tls_cred_arena_used; /**< credential arena bytes in use (decoded
 					forms, including ones deleted but
@@ -118,9 +121,13 @@ struct zsock_engine_footprint {
 	uint32_t rx_buf_bytes;     /**< one receive net_buf header */
 	uint32_t tcp_conn_bytes;   /**< a TCP connection: socket + fd + PCB */
 	uint32_t udp_socket_bytes; /**< a UDP socket: socket + fd + PCB */
-	uint32_t tls_socket_bytes; /**< one TLS slot (BearSSL context, X.509
-				        state, I/O buffer, options); a TLS
-				        connection costs this + tcp_conn_bytes */
+	uint32_t tls_socket_bytes; /**< one TLS socket object (options, state,
+				        resolved credentials) */
+	uint32_t tls_session_bytes; /**< one TLS session (BearSSL context, X.509
+				        state, I/O buffer); a TLS connection
+				        costs tls_socket_bytes + this +
+				        tcp_conn_bytes, a TLS listener
+				        tls_socket_bytes + tcp_conn_bytes */
 	uint64_t static_total;     /**< every static pool and table of the engine,
 				        lwIP's heap and pools and the TLS slots,
 				        caches and credential store included */

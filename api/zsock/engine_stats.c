@@ -76,6 +76,8 @@ int zsock_engine_stats(struct zsock_engine_stats *out)
 	out->fds_in_use = zs_fd_in_use();
 	out->tls_in_use = zs_tls_in_use();
 	out->tls_high_water = zs_tls_high_water();
+	out->tls_sessions_in_use = zs_tls_sessions_in_use();
+	out->tls_sessions_high_water = zs_tls_sessions_high_water();
 	out->tls_cred_count = (uint32_t)zs_cred_count();
 	out->tls_cred_arena_used = (uint32_t)zs_cred_arena_used();
 	zs_reactor_call(lwip_r, out);
@@ -100,7 +102,8 @@ int zsock_engine_footprint(struct zsock_engine_footprint *out)
 	out->rx_buf_bytes = (uint32_t)sizeof(struct net_buf);
 	out->tcp_conn_bytes = out->socket_bytes + out->fd_bytes + out->tcp_pcb_bytes;
 	out->udp_socket_bytes = out->socket_bytes + out->fd_bytes + out->udp_pcb_bytes;
-	out->tls_socket_bytes = (uint32_t)zs_tls_slot_bytes();
+	out->tls_socket_bytes = (uint32_t)zs_tls_socket_bytes();
+	out->tls_session_bytes = (uint32_t)zs_tls_session_bytes();
 
 	total = (uint64_t)CONFIG_NET_MAX_CONTEXTS * out->socket_bytes +
 		(uint64_t)CONFIG_ZVFS_OPEN_MAX * out->fd_bytes +

@@ -128,8 +128,12 @@ struct zsock_socks5_auth {
  * TLS socket: TCP underneath, records protected by BearSSL in the calling
  * thread. IPPROTO_TLS_1_0 / _1_1 / _1_2 fix the protocol version to exactly
  * that one. The values are Zephyr's. SO_PROTOCOL reads the one given.
- * A TLS socket takes one of CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS fixed slots
- * (ENOMEM when none is free); no TLS call allocates memory.
+ * A TLS socket takes one of CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS socket
+ * objects (socket() fails with ENOMEM when none is free) and, when its
+ * handshake starts, one of CONFIG_ZSOCK_TLS_SESSIONS sessions (connect()
+ * and accept() fail with ENOMEM when none is free); a listener needs no
+ * session. No TLS call allocates memory. Semantics and errno values:
+ * docs/tls.md.
  */
 #define IPPROTO_TLS_1_0 256
 #define IPPROTO_TLS_1_1 257
@@ -151,9 +155,10 @@ struct zsock_socks5_auth {
 #define TLS_SEC_TAG_LIST 1
 /**
  * TLS_HOSTNAME (write): NUL-terminated host name, sent as SNI and matched
- * against the server certificate. optval NULL (or optlen 0) removes it:
- * no SNI and no name check. Unset by default (no name check). Longer than
- * 255 bytes: EINVAL.
+ * against the server certificate's DNS names (not its IP addresses: BearSSL
+ * matches DNS names only). optval NULL (or optlen 0) removes it: no SNI
+ * and no name check. Unset by default (no name check). Longer than 255
+ * bytes: EINVAL.
  */
 #define TLS_HOSTNAME 2
 /**
@@ -257,7 +262,7 @@ struct zsock_socks5_auth {
  * Returns the lowest free fd.
  * Errors: EAFNOSUPPORT (family), EPROTOTYPE / EPROTONOSUPPORT (type, proto;
  * IPPROTO_DTLS_* until DTLS exists), ENFILE (fd table full), ENOMEM (no
- * socket object, PCB or TLS slot left).
+ * socket object, PCB or TLS socket object left).
  * Does not block.
  */
 int zsock_socket(int family, int type, int proto);
