@@ -1490,6 +1490,14 @@ static int tls_close(void *obj)
 	if (atomic_load(&t->hs) == HS_DONE && !t->wr_shut && state(t) != BR_SSL_CLOSED) {
 		br_ssl_engine_close(eng(t)); /* close_notify, if TCP takes it now */
 		pump(t);
+	} else if (atomic_load(&t->hs) == HS_FAILED) {
+		/* the peer's unread flight would make TCP reset the connection
+		 * and drop the alert queued before it: read it away first */
+		unsigned char sink[256];
+
+		while (t->ioerr == 0 &&
+		       t->ivt->recvfrom(t->inner, sink, sizeof(sink), ZSOCK_MSG_DONTWAIT, NULL, NULL) > 0)
+			;
 	}
 	zs_lock_give(&t->lock);
 	rc = t->ivt->close(t->inner); /* wakes whoever waits on it */
