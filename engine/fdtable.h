@@ -64,6 +64,12 @@ struct zs_fd_vtable {
 	int (*poll_events)(void *obj);
 	void (*poll_link)(void *obj, struct zs_wait_node *node, struct zs_waiter *w);
 	void (*poll_unlink)(void *obj, struct zs_wait_node *node);
+	/**
+	 * Wake whoever is linked through poll_link, as a state change would.
+	 * For layers on top of the object (TLS) whose own readiness changed
+	 * in an application thread. Any thread. NULL: nothing to wake.
+	 */
+	void (*poll_wake)(void *obj);
 };
 
 /** Reserve the lowest free fd. Returns it, or -ENFILE. Any thread. */

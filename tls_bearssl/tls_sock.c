@@ -1050,8 +1050,8 @@ static void unlock(struct zs_tls *t)
 	int old = atomic_exchange(&t->ready, ev);
 
 	zs_lock_give(&t->lock);
-	if (ev != old)
-		zs_sock_wake(t->inner); /* the only transport so far is native TCP */
+	if (ev != old && t->ivt->poll_wake != NULL)
+		t->ivt->poll_wake(t->inner);
 }
 
 static int tls_poll_events(void *obj)
@@ -1083,6 +1083,14 @@ static void tls_poll_unlink(void *obj, struct zs_wait_node *node)
 	struct zs_tls *t = obj;
 
 	t->ivt->poll_unlink(t->inner, node);
+}
+
+static void tls_poll_wake(void *obj)
+{
+	struct zs_tls *t = obj;
+
+	if (t->ivt->poll_wake != NULL)
+		t->ivt->poll_wake(t->inner);
 }
 
 /* ---- data ------------------------------------------------------------------------------ */
@@ -1837,6 +1845,7 @@ static const struct zs_fd_vtable tls_vtable = {
 	.poll_events = tls_poll_events,
 	.poll_link = tls_poll_link,
 	.poll_unlink = tls_poll_unlink,
+	.poll_wake = tls_poll_wake,
 };
 
 /* ---- creation ------------------------------------------------------------------------ */

@@ -99,6 +99,8 @@ struct zsock_engine_stats {
 					handshake started; listeners have none) */
 	uint32_t tls_sessions_high_water;
 	uint32_t tls_cred_count;    /**< credentials registered */
+	uint32_t offload_in_use;    /**< offloaded fds alive (their adapters,
+				      closing ones included) */
 	uint32_t tls_cred_arena_used; /**< credential arena bytes in use (decoded
 					forms, including ones deleted but
 					still held by live sockets) */

@@ -10,6 +10,7 @@
 #include "engine/sock/sock.h"
 #include "engine/sockpair/sockpair.h"
 #include "engine/stats.h"
+#include "offload/offload.h"
 #include "tls_bearssl/cred.h"
 #include "tls_bearssl/tls.h"
 
@@ -79,6 +80,7 @@ int zsock_engine_stats(struct zsock_engine_stats *out)
 	out->tls_sessions_in_use = zs_tls_sessions_in_use();
 	out->tls_sessions_high_water = zs_tls_sessions_high_water();
 	out->tls_cred_count = (uint32_t)zs_cred_count();
+	out->offload_in_use = zs_offload_in_use();
 	out->tls_cred_arena_used = (uint32_t)zs_cred_arena_used();
 	zs_reactor_call(lwip_r, out);
 	return 0;

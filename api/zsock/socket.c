@@ -13,7 +13,7 @@
 #include "engine/fdtable.h"
 #include "engine/reactor/reactor.h"
 #include "engine/sock/native.h"
-#include "tls_bearssl/tls.h"
+#include "offload/offload.h"
 
 static int fail(int neg_errno)
 {
@@ -56,8 +56,7 @@ int zsock_socket(int family, int type, int proto)
 
 	if (rc < 0)
 		return fail(rc);
-	fd = ZS_PROTO_IS_TLS(proto) ? zs_tls_create(family, type, proto)
-				    : zs_sock_create(family, type, proto);
+	fd = zs_registry_create(family, type, proto);
 	if (fd < 0)
 		return fail(fd);
 	if (type & SOCK_NONBLOCK)

@@ -37,13 +37,6 @@ int zs_nbuf_peer(const struct net_buf *chain, struct sockaddr *addr, socklen_t *
  */
 struct zs_waitq *zs_sock_pool_waitq(void);
 
-/**
- * Wake every thread polling or blocked on native socket obj, as a state
- * change of the socket would. For layers on top of a native socket (TLS)
- * whose own readiness changed in an application thread. Any thread.
- */
-void zs_sock_wake(void *obj);
-
 /** Native socket objects alive now, including closing ones. */
 uint32_t zs_sock_in_use(void);
 

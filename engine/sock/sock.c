@@ -148,11 +148,6 @@ void zs_sock_notify(struct zs_sock *s)
 	zs_waitq_wake(&s->wq);
 }
 
-void zs_sock_wake(void *obj)
-{
-	zs_sock_notify(obj);
-}
-
 int64_t zs_deadline(int32_t timeout_ms)
 {
 	return timeout_ms < 0 ? ZS_FOREVER : zs_port_now_ms() + timeout_ms;
@@ -721,6 +716,11 @@ static void sock_poll_link(void *obj, struct zs_wait_node *node, struct zs_waite
 	zs_waitq_add(&((struct zs_sock *)obj)->wq, node, w);
 }
 
+static void sock_poll_wake(void *obj)
+{
+	zs_sock_notify(obj);
+}
+
 static void sock_poll_unlink(void *obj, struct zs_wait_node *node)
 {
 	zs_waitq_del(&((struct zs_sock *)obj)->wq, node);
@@ -777,6 +777,7 @@ const struct zs_fd_vtable zs_sock_vtable = {
 	.poll_events = sock_poll_events,
 	.poll_link = sock_poll_link,
 	.poll_unlink = sock_poll_unlink,
+	.poll_wake = sock_poll_wake,
 	.recv_buf = zs_sock_recv_buf,
 	.send_buf = zs_sock_send_buf,
 };

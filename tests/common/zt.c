@@ -30,7 +30,8 @@ bool zt_engine_idle(int wait_ms, struct zsock_engine_stats *out)
 			return false;
 		idle = st.sockets_in_use == 0 && st.fds_in_use == 0 &&
 		       st.tx_bufs_in_use == 0 && st.rx_bufs_in_use == 0 &&
-		       st.tls_in_use == 0 && st.tls_sessions_in_use == 0;
+		       st.tls_in_use == 0 && st.tls_sessions_in_use == 0 &&
+		       st.offload_in_use == 0;
 		if (idle || zt_now_ms() >= end)
 			break;
 		zt_sleep_ms(10);
@@ -46,9 +47,9 @@ void zt_leak_check(void)
 	bool idle = zt_engine_idle(ZT_LEAK_WAIT_MS, &st);
 
 	cr_assert(idle, "leak after %d ms: %u fds, %u sockets, %u tx net_bufs, %u rx net_bufs, "
-		  "%u TLS sockets, %u TLS sessions", ZT_LEAK_WAIT_MS, st.fds_in_use,
+		  "%u TLS sockets, %u TLS sessions, %u offloaded", ZT_LEAK_WAIT_MS, st.fds_in_use,
 		  st.sockets_in_use, st.tx_bufs_in_use, st.rx_bufs_in_use, st.tls_in_use,
-		  st.tls_sessions_in_use);
+		  st.tls_sessions_in_use, st.offload_in_use);
 }
 
 void zt_stats(struct zsock_engine_stats *out)
