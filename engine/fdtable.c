@@ -132,9 +132,18 @@ void *zs_fd_detach(int fd, const struct zs_fd_vtable **vt)
 		atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
 	}
 	zs_lock_give(&table_lock);
-	if (obj != NULL)
-		zs_pollset_forget(obj);
 	return obj;
+}
+
+int zs_fd_close_fresh(int fd)
+{
+	const struct zs_fd_vtable *vt;
+	void *obj = zs_fd_detach(fd, &vt);
+
+	if (obj == NULL)
+		return -EBADF;
+	zs_fd_unreserve(fd);
+	return vt->close(obj);
 }
 
 uint32_t zs_fd_in_use(void)

@@ -98,9 +98,20 @@ int zs_fd_close(int fd);
  * reserved (finalize it with another object, or unreserve it) and the
  * caller owns the table's reference (release it with vt->close()). This is
  * how a layer wraps a socket made by another (TLS over an accepted TCP
- * socket). Returns the object and sets *vt, or NULL if fd is not open.
+ * socket, the dispatcher adopting the socket it had made). Only for a
+ * number the application has not been given yet: no poll set can hold its
+ * object, so none is told (which also lets a poll that is dispatching a
+ * socket call it with its poll set's lock held). Returns the object and
+ * sets *vt, or NULL if fd is not open.
  */
 void *zs_fd_detach(int fd, const struct zs_fd_vtable **vt);
+
+/**
+ * zs_fd_close() for a number the application has not been given yet (as
+ * for zs_fd_detach(): no poll set is told, so it may run under a poll
+ * set's lock). Returns vt->close()'s result, or -EBADF.
+ */
+int zs_fd_close_fresh(int fd);
 
 /**
  * A number that changes whenever an fd starts or stops naming an object

@@ -13,6 +13,7 @@
 #include "engine/port/port.h"
 #include "engine/reactor/reactor.h"
 #include "engine/netif/netifs.h"
+#include "offload/offload.h"
 
 #define NAME_MAX_LEN 15
 
@@ -27,9 +28,20 @@ static struct net_if ifaces[CONFIG_ZSOCK_OFFLOAD_IFACES];
 static struct zs_lock lock;
 static struct zs_once once = ZS_ONCE_INIT;
 
+static struct net_if *add_locked(const char *name, bool offloaded);
+
 static void init(void)
 {
 	zs_lock_init(&lock);
+#if CONFIG_ZSOCK_HOSTSOCK
+	/* the host kernel's sockets, as the interface "host" */
+	{
+		struct net_if *host = add_locked("host", true);
+
+		if (host != NULL)
+			host->create = zs_hostsock_create;
+	}
+#endif
 }
 
 static struct net_if *find_locked(const char *name)
@@ -121,4 +133,15 @@ void net_if_socket_offload_set(struct net_if *iface, net_socket_create_t socket_
 	zs_lock_take(&lock);
 	iface->create = socket_offload;
 	zs_lock_give(&lock);
+}
+
+net_socket_create_t zs_net_if_creator(struct net_if *nif)
+{
+	net_socket_create_t c;
+
+	zs_port_once(&once, init);
+	zs_lock_take(&lock);
+	c = nif->create;
+	zs_lock_give(&lock);
+	return c;
 }

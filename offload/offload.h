@@ -21,7 +21,26 @@ int zs_registry_create(int family, int type, int proto);
 /** The registry in priority order (sorted on first use); returns its length. */
 size_t zs_registry_entries(const struct net_socket_register ***out);
 
+/**
+ * hostsock (offload/hostsock.c, built with CONFIG_ZSOCK_HOSTSOCK): make a
+ * host kernel socket as a zsock fd, the handler of the interface "host".
+ * Returns the fd, or -1 with errno (the host's socket() errno, ENFILE,
+ * ENOMEM).
+ */
+int zs_hostsock_create(int family, int type, int proto);
+
 /** Offloaded fds alive now (adapters in use, closing ones included). */
 uint32_t zs_offload_in_use(void);
+
+/**
+ * A dispatcher socket (offload/dispatcher.c): an fd bound to no
+ * implementation until its first call. Returns the fd, -ENFILE or -ENOMEM.
+ */
+int zs_dispatcher_create(int family, int type, int proto);
+/** Dispatcher objects alive now. */
+uint32_t zs_dispatcher_in_use(void);
+
+/** The socket factory net_if_socket_offload_set() gave nif; NULL: the engine's. */
+net_socket_create_t zs_net_if_creator(struct net_if *nif);
 
 #endif

@@ -63,7 +63,7 @@ uint32_t zs_offload_in_use(void)
 	zs_lock_take(&pool_lock);
 	n = pool_used;
 	zs_lock_give(&pool_lock);
-	return n;
+	return n + zs_dispatcher_in_use();
 }
 
 /* ---- the driver's calls, POSIX returns made -errno ---------------------------- */

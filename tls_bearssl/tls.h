@@ -20,6 +20,15 @@
  */
 int zs_tls_create(int family, int type, int proto);
 
+/**
+ * Make a TLS socket over fd, an open stream socket of any implementation
+ * (the engine's TCP, an offloaded one): fd then names the TLS socket.
+ * Returns fd, or -EPROTONOSUPPORT (proto not IPPROTO_TLS_1_x), -ENOMEM
+ * (no TLS socket object), -EBADF (fd not open); on error fd is untouched
+ * and still the caller's. Does not block.
+ */
+int zs_tls_wrap(int fd, int family, int proto);
+
 /** TLS sockets alive now, and the most ever alive at once. */
 uint32_t zs_tls_in_use(void);
 uint32_t zs_tls_high_water(void);

@@ -1862,33 +1862,31 @@ static void zs_tls_nodelay(int fd)
 	zs_fd_put(obj, vt);
 }
 
-int zs_tls_create(int family, int type, int proto)
+static int version_of(int proto, uint16_t *version)
+{
+	switch (proto) {
+	case IPPROTO_TLS_1_0: *version = BR_TLS10; return 0;
+	case IPPROTO_TLS_1_1: *version = BR_TLS11; return 0;
+	case IPPROTO_TLS_1_2: *version = BR_TLS12; return 0;
+	default: return -EPROTONOSUPPORT; /* DTLS arrives with its own issue */
+	}
+}
+
+int zs_tls_wrap(int fd, int family, int proto)
 {
 	const struct zs_fd_vtable *ivt;
 	struct zs_tls *t;
 	uint16_t version;
 	void *inner;
-	int fd;
+	int rc;
 
 	tls_init();
-	if (family != AF_INET && family != AF_INET6)
-		return -EAFNOSUPPORT;
-	switch (proto) {
-	case IPPROTO_TLS_1_0: version = BR_TLS10; break;
-	case IPPROTO_TLS_1_1: version = BR_TLS11; break;
-	case IPPROTO_TLS_1_2: version = BR_TLS12; break;
-	default: return -EPROTONOSUPPORT; /* DTLS arrives with its own issue */
-	}
-	if ((type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != SOCK_STREAM)
-		return -EPROTOTYPE;
+	rc = version_of(proto, &version);
+	if (rc < 0)
+		return rc;
 	t = slot_alloc();
 	if (t == NULL)
 		return -ENOMEM;
-	fd = zs_sock_create(family, SOCK_STREAM, IPPROTO_TCP);
-	if (fd < 0) {
-		tls_unref(t);
-		return fd;
-	}
 	/* no Nagle: a handshake flight is several small records, and the
 	 * second would wait for the peer's delayed ACK (100 ms a round);
 	 * accepted sockets inherit it from the listener's TCP socket.
@@ -1896,7 +1894,6 @@ int zs_tls_create(int family, int type, int proto)
 	zs_tls_nodelay(fd);
 	inner = zs_fd_detach(fd, &ivt); /* the number stays reserved for t */
 	if (inner == NULL) { /* closed by a thread guessing numbers */
-		zs_fd_unreserve(fd);
 		tls_unref(t);
 		return -EBADF;
 	}
@@ -1908,4 +1905,25 @@ int zs_tls_create(int family, int type, int proto)
 	t->version = version;
 	zs_fd_finalize(fd, t, &tls_vtable);
 	return fd;
+}
+
+int zs_tls_create(int family, int type, int proto)
+{
+	uint16_t version;
+	int fd, rc;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	rc = version_of(proto, &version);
+	if (rc < 0)
+		return rc;
+	if ((type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) != SOCK_STREAM)
+		return -EPROTOTYPE;
+	fd = zs_sock_create(family, SOCK_STREAM, IPPROTO_TCP);
+	if (fd < 0)
+		return fd;
+	rc = zs_tls_wrap(fd, family, proto);
+	if (rc < 0)
+		zs_fd_close(fd);
+	return rc;
 }

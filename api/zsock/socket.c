@@ -56,7 +56,11 @@ int zsock_socket(int family, int type, int proto)
 
 	if (rc < 0)
 		return fail(rc);
+#if CONFIG_NET_SOCKETS_OFFLOAD_DISPATCHER
+	fd = zs_dispatcher_create(family, type, proto);
+#else
 	fd = zs_registry_create(family, type, proto);
+#endif
 	if (fd < 0)
 		return fail(fd);
 	if (type & SOCK_NONBLOCK)

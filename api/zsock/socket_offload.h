@@ -168,6 +168,28 @@ struct net_socket_register {
 #define NET_SOCKET_REGISTER(socket_name, prio, family, is_supported, handler) \
 	ZSOCK_SOCKET_REGISTER_(socket_name, prio, family, is_supported, handler, false)
 
+/* ---- the dispatcher -------------------------------------------------------- */
+
+/**
+ * A socket bound to no implementation until its first call (Zephyr's
+ * offload dispatcher; what zsock_socket() returns in a build with
+ * -Dnet_sockets_offload_dispatcher=true). Until then:
+ *   - zsock_close() reaches no implementation;
+ *   - setsockopt(SOL_SOCKET, SO_BINDTODEVICE, name) picks the interface's
+ *     implementation: an offload interface's factory
+ *     (net_if_socket_offload_set), or an engine socket bound to that engine
+ *     interface; ENODEV for a name nobody knows;
+ *   - setsockopt(SOL_TLS, TLS_NATIVE, 1) makes the socket, when it is made,
+ *     the engine's TLS (proto IPPROTO_TLS_1_x) over a stream socket of the
+ *     implementation then chosen (the default, or SO_BINDTODEVICE's);
+ *   - fcntl(F_SETFL/F_GETFL) is kept (SOCK_NONBLOCK in type too);
+ *   - any other call, zsock_poll included, makes the socket with the
+ *     registry's choice for (family, type, proto) and is forwarded; an
+ *     error making it is that call's error.
+ * Returns the fd, or -1 with errno ENFILE or ENOMEM. Does not block.
+ */
+int zsock_dispatcher_socket(int family, int type, int proto);
+
 /* ---- interfaces ---------------------------------------------------------- */
 
 /** A network interface as offloading sees it (opaque). */

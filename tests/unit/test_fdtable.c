@@ -372,3 +372,14 @@ UTEST(detach_of_a_free_or_reserved_number_gives_null)
 	cr_assert_null(zs_fd_detach(fd, &vt));
 	zs_fd_unreserve(fd);
 }
+
+UTEST(close_fresh_closes_and_frees_the_number)
+{
+	struct tobj a;
+	int fd = open_obj(&a);
+
+	cr_assert_eq(zs_fd_close_fresh(fd), 0);
+	cr_assert_eq(atomic_load(&a.closes), 1);
+	cr_assert_eq(zs_fd_in_use(), 0, "the number is free again");
+	cr_assert_eq(zs_fd_close_fresh(fd), -EBADF);
+}
