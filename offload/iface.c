@@ -24,7 +24,10 @@ struct net_if {
 	net_socket_create_t create;   /* NULL: the engine's sockets */
 };
 
+/* drivers' interfaces, and apart the engine's (remembered on first lookup),
+ * so drivers filling their table never hide an engine interface */
 static struct net_if ifaces[CONFIG_ZSOCK_OFFLOAD_IFACES];
+static struct net_if engine_ifaces[CONFIG_ZSOCK_OFFLOAD_IFACES];
 static struct zs_lock lock;
 static struct zs_once once = ZS_ONCE_INIT;
 
@@ -44,27 +47,35 @@ static void init(void)
 #endif
 }
 
-static struct net_if *find_locked(const char *name)
+static struct net_if *find_in(struct net_if *table, const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < CONFIG_ZSOCK_OFFLOAD_IFACES; i++)
-		if (ifaces[i].used && strcmp(ifaces[i].name, name) == 0)
-			return &ifaces[i];
+		if (table[i].used && strcmp(table[i].name, name) == 0)
+			return &table[i];
 	return NULL;
+}
+
+static struct net_if *find_locked(const char *name)
+{
+	struct net_if *nif = find_in(ifaces, name);
+
+	return nif != NULL ? nif : find_in(engine_ifaces, name);
 }
 
 static struct net_if *add_locked(const char *name, bool offloaded)
 {
+	struct net_if *table = offloaded ? ifaces : engine_ifaces;
 	size_t i;
 
 	for (i = 0; i < CONFIG_ZSOCK_OFFLOAD_IFACES; i++) {
-		if (!ifaces[i].used) {
-			memset(&ifaces[i], 0, sizeof(ifaces[i]));
-			strcpy(ifaces[i].name, name);
-			ifaces[i].offloaded = offloaded;
-			ifaces[i].used = true;
-			return &ifaces[i];
+		if (!table[i].used) {
+			memset(&table[i], 0, sizeof(table[i]));
+			strcpy(table[i].name, name);
+			table[i].offloaded = offloaded;
+			table[i].used = true;
+			return &table[i];
 		}
 	}
 	return NULL;
@@ -112,6 +123,11 @@ struct net_if *zsock_net_if_add_offloaded(const char *name)
 		return NULL;
 	}
 	zs_port_once(&once, init);
+	/* a name the engine's interfaces already have is taken too */
+	if (zs_engine_ensure() < 0 || zs_reactor_call(engine_has, (void *)name) == 1) {
+		errno = EEXIST;
+		return NULL;
+	}
 	zs_lock_take(&lock);
 	if (find_locked(name) != NULL) {
 		zs_lock_give(&lock);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <zsock/socket_offload.h>
 
+#include "engine/fdtable.h"
+
 /**
  * Make a socket with the first registered implementation, in priority
  * order, whose family matches (or is AF_UNSPEC) and whose is_supported()
@@ -28,6 +30,9 @@ size_t zs_registry_entries(const struct net_socket_register ***out);
  * ENOMEM).
  */
 int zs_hostsock_create(int family, int type, int proto);
+
+/** The object a driver gave z_finalize_fd() for (obj, vt) of the fd table; obj itself otherwise. */
+void *zs_offload_context(void *obj, const struct zs_fd_vtable *vt);
 
 /** Offloaded fds alive now (adapters in use, closing ones included). */
 uint32_t zs_offload_in_use(void);

@@ -55,6 +55,11 @@ static void pool_init(void)
 	zs_lock_init(&pool_lock);
 }
 
+void *zs_offload_context(void *obj, const struct zs_fd_vtable *vt)
+{
+	return vt == &adapter_vtable ? ((struct adapter *)obj)->obj : obj;
+}
+
 uint32_t zs_offload_in_use(void)
 {
 	uint32_t n;

@@ -266,7 +266,11 @@ void *zsock_get_context_object(int sock)
 	const struct zs_fd_vtable *vt;
 	void *obj = get(sock, &vt);
 
-	if (obj != NULL)
-		zs_fd_put(obj, vt); /* valid while the fd stays open: see socket.h */
-	return obj;
+	void *ctx;
+
+	if (obj == NULL)
+		return NULL;
+	ctx = zs_offload_context(obj, vt); /* a driver's own object, not the adapter */
+	zs_fd_put(obj, vt); /* valid while the fd stays open: see socket.h */
+	return ctx;
 }

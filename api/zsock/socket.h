@@ -585,7 +585,8 @@ int zsock_ioctl(int sock, unsigned long request, ...);
 int zsock_gethostname(char *buf, size_t len);
 
 /**
- * The object behind fd (for a native socket: its engine socket), or NULL
+ * The object behind fd (for a native socket: its engine socket; for an
+ * offloaded one: the driver's object given to z_finalize_fd), or NULL
  * with errno EBADF. These targets have no user-space/kernel split and no
  * permission model: the pointer is the object itself, valid only while the
  * fd stays open, and it MUST NOT be freed or used across a close. Does not

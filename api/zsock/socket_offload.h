@@ -24,9 +24,13 @@
  * Threads: zsock calls a driver's functions from the application threads
  * that use its sockets, concurrently for different sockets and, as for any
  * socket, concurrently for one socket (a recv in one thread, a send in
- * another). fd_vtable.close is called exactly once per finalized fd, after
- * which zsock never passes obj again; calls already running on obj when
- * another thread closes the fd may still be in the driver.
+ * another). fd_vtable.close is called exactly once per finalized fd. A call
+ * that starts after zsock_close() has returned gets EBADF and never reaches
+ * the driver; a call that started before (in another thread) may be in the
+ * driver, or still enter it, while close runs and after it returns: the
+ * driver keeps obj usable until its own calls on it have returned (a
+ * reference count, as offload/hostsock.c keeps), and close should wake a
+ * call blocked in it. zsock_get_context_object() gives the driver's obj.
  */
 #ifndef ZSOCK_SOCKET_OFFLOAD_H
 #define ZSOCK_SOCKET_OFFLOAD_H
@@ -208,8 +212,10 @@ struct net_if *zsock_net_if_get_by_name(const char *name);
 /**
  * Add an interface that exists only for offloading (as a modem driver's),
  * called name (1..15 bytes). Returns it, or NULL with errno EEXIST (the
- * name is taken), EINVAL (name) or ENOMEM (table full:
- * CONFIG_ZSOCK_OFFLOAD_IFACES).
+ * name is taken, by a driver's interface or one of the engine's), EINVAL
+ * (name) or ENOMEM (table full: CONFIG_ZSOCK_OFFLOAD_IFACES drivers'
+ * interfaces; the engine's have a table of their own). Starts the engine
+ * if needed; blocks briefly.
  */
 struct net_if *zsock_net_if_add_offloaded(const char *name);
 
