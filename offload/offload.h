@@ -26,8 +26,8 @@ size_t zs_registry_entries(const struct net_socket_register ***out);
 /**
  * hostsock (offload/hostsock.c, built with CONFIG_ZSOCK_HOSTSOCK): make a
  * host kernel socket as a zsock fd, the handler of the interface "host".
- * Returns the fd, or -1 with errno (the host's socket() errno, ENFILE,
- * ENOMEM).
+ * Returns the fd, or -1 with errno as zsock_hostsock_socket() in
+ * <zsock/hostsock.h> lists them.
  */
 int zs_hostsock_create(int family, int type, int proto);
 

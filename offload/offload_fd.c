@@ -285,12 +285,27 @@ static void ad_ref(void *o)
 	atomic_fetch_add(&((struct adapter *)o)->refs, 1);
 }
 
+/* zsock's last word to the driver on obj (ZFD_IOCTL_RELEASE). */
+static void release_driver(const struct fd_op_vtable *vt, void *obj, ...)
+{
+	va_list ap;
+
+	if (vt->ioctl == NULL)
+		return;
+	va_start(ap, obj);
+	vt->ioctl(obj, ZFD_IOCTL_RELEASE, ap); /* EOPNOTSUPP from drivers without it */
+	va_end(ap);
+}
+
 static void ad_unref(void *o)
 {
 	struct adapter *a = o;
 
 	if (atomic_fetch_sub(&a->refs, 1) != 1)
 		return;
+	/* the table's reference went with the close, and no call holds one:
+	 * nothing of zsock reaches obj any more */
+	release_driver(&a->vt->fd_vtable, a->obj);
 	zs_lock_take(&pool_lock);
 	a->used = false;
 	a->obj = NULL;
@@ -382,14 +397,14 @@ void z_finalize_fd(int fd, void *obj, const struct fd_op_vtable *vtable)
 	}
 	zs_lock_give(&pool_lock);
 	/* twice as many adapters as fds: only closed fds with calls still in
-	 * flight hold one beyond their number, so this does not happen; if it
-	 * did, the driver's object is closed and the number stays unusable
-	 * (EBADF) rather than anything leaking */
-	ZS_ASSERT(a != NULL);
+	 * flight hold one beyond their number. If none is free anyway, the
+	 * driver's object is closed and released, and the number stays
+	 * reserved, so it names nothing (EBADF) instead of being handed out
+	 * again while the driver's caller still holds it */
 	if (a == NULL) {
-		zs_fd_unreserve(fd);
 		if (vtable->close != NULL)
 			vtable->close(obj);
+		release_driver(vtable, obj);
 		return;
 	}
 	if (!a->ready) {

@@ -28,9 +28,10 @@
  * that starts after zsock_close() has returned gets EBADF and never reaches
  * the driver; a call that started before (in another thread) may be in the
  * driver, or still enter it, while close runs and after it returns: the
- * driver keeps obj usable until its own calls on it have returned (a
- * reference count, as offload/hostsock.c keeps), and close should wake a
- * call blocked in it. zsock_get_context_object() gives the driver's obj.
+ * driver keeps obj usable until ZFD_IOCTL_RELEASE (below), which comes once
+ * no call can reach obj any more (offload/hostsock.c holds a reference
+ * until then), and close should wake a call blocked in it.
+ * zsock_get_context_object() gives the driver's obj.
  */
 #ifndef ZSOCK_SOCKET_OFFLOAD_H
 #define ZSOCK_SOCKET_OFFLOAD_H
@@ -109,6 +110,14 @@ struct socket_op_vtable {
 #define ZFD_IOCTL_POLL_PREPARE 0x7a73
 /** ZFD_IOCTL_POLL_DONE (struct zsock_poll_notify *n): forget n; never notify it again. */
 #define ZFD_IOCTL_POLL_DONE 0x7a74
+/**
+ * ZFD_IOCTL_RELEASE (): zsock's last word on obj, sent once, after the
+ * driver's close, when no zsock call is in the driver for it and none can
+ * enter any more. A driver that frees or reuses obj should wait for it (a
+ * call that started before zsock_close() may enter the driver after its
+ * close, see above); one that does not know it returns -1 / EOPNOTSUPP.
+ */
+#define ZFD_IOCTL_RELEASE 0x7a75
 
 /** Opaque to drivers: what POLL_PREPARE hands over. */
 struct zsock_poll_notify;

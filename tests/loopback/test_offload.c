@@ -132,6 +132,8 @@ struct drv {
 	int calls[OP_N];
 	_Atomic bool close_returned;  /* the driver's close has returned */
 	int after_close;              /* calls that entered after that */
+	int releases;                 /* ZFD_IOCTL_RELEASE: once, after the close */
+	int early_releases;           /* ... that came before the close */
 	/* what the next calls return: ret < 0 means -1 with errno err */
 	long ret[OP_N];
 	int err[OP_N];
@@ -296,7 +298,7 @@ static void drv_check_all(void)
 
 	for (i = 0; i < NDRV; i++) {
 		struct drv *d = &drvs[i];
-		int closes, after, nreg, bad, creg, prep, done;
+		int closes, after, rel, early, nreg, bad, creg, prep, done;
 
 		pthread_mutex_lock(&pool_lock);
 		if (!d->used) {
@@ -307,6 +309,8 @@ static void drv_check_all(void)
 		pthread_mutex_lock(&d->lock);
 		closes = d->calls[OP_CLOSE];
 		after = d->after_close;
+		rel = d->releases;
+		early = d->early_releases;
 		nreg = d->nreg;
 		bad = d->bad_pairing;
 		creg = d->closed_registered;
@@ -317,6 +321,12 @@ static void drv_check_all(void)
 			     i, d->entry, d->proto, d->fd, closes);
 		cr_assert_eq(after, 0, "driver object %d (%s): %d calls after its close", i,
 			     d->entry, after);
+		if (d->vt->fd_vtable.ioctl != NULL) {
+			cr_assert_eq(rel, 1, "driver object %d (%s): released %d times", i,
+				     d->entry, rel);
+			cr_assert_eq(early, 0, "driver object %d (%s): released before its close",
+				     i, d->entry);
+		}
 		cr_assert_eq(nreg, 0, "driver object %d (%s): %d notify handles still registered",
 			     i, d->entry, nreg);
 		cr_assert_eq(bad, 0, "driver object %d (%s): %d PREPARE/DONE pairing errors", i,
@@ -329,6 +339,16 @@ static void drv_check_all(void)
 }
 
 /* ---- the vtable functions ------------------------------------------------------------ */
+
+/* ZFD_IOCTL_RELEASE: zsock's last word, not a call; counted apart. */
+static void released(struct drv *d)
+{
+	pthread_mutex_lock(&d->lock);
+	d->releases++;
+	if (!atomic_load(&d->close_returned))
+		d->early_releases++;
+	pthread_mutex_unlock(&d->lock);
+}
 
 static struct drv *enter(void *obj, enum op op)
 {
@@ -427,6 +447,10 @@ static int d_ioctl(void *obj, unsigned int req, va_list args)
 	long r = 0;
 	int e, i, v;
 
+	if (req == ZFD_IOCTL_RELEASE) {
+		released(d);
+		return 0;
+	}
 	if (req == ZFD_IOCTL_POLL_UPDATE || req == ZFD_IOCTL_POLL_PREPARE ||
 	    req == ZFD_IOCTL_POLL_DONE) {
 		enter(obj, OP_POLL);
@@ -505,6 +529,11 @@ static int d_ioctl_none(void *obj, unsigned int req, va_list args)
 	struct drv *d;
 
 	(void)args;
+	if (req == ZFD_IOCTL_RELEASE) { /* not known here either: EOPNOTSUPP */
+		released(obj);
+		errno = EOPNOTSUPP;
+		return -1;
+	}
 	d = enter(obj, req == ZFD_IOCTL_POLL_UPDATE || req == ZFD_IOCTL_POLL_PREPARE ||
 			       req == ZFD_IOCTL_POLL_DONE ? OP_POLL : OP_IOCTL);
 	pthread_mutex_unlock(&d->lock);
