@@ -1,29 +1,32 @@
 #!/usr/bin/env bash
-# End-to-end check of the TLS samples against OpenSSL on the Linux side of
-# a TAP device (meson test tls_samples, suites interop and samples):
+# End-to-end check of the samples against real Linux peers on the far side
+# of a TAP device (meson test samples, suites interop and samples):
 #
-#   samples/tls_samples_test.sh BUILD/samples/tls_echo_server BUILD/samples/https_get
+#   samples/samples_test.sh BUILD/samples/tls_echo_server BUILD/samples/https_get \
+#                           BUILD/samples/gateway_forward
 #
 # The engine's loopback lives inside one process, so two programs cannot
 # meet there: each sample runs on the engine attached to a TAP device in a
-# network namespace this script makes (and deletes), and OpenSSL runs on
+# network namespace this script makes (and deletes), and its peers run on
 # the Linux side of that device:
 #
 #   Linux (kernel)                        engine (zsock over lwIP)
 #   zt0 192.0.2.1/24 2001:db8::1/64       tap:zt0 192.0.2.2/24 2001:db8::2/64
-#   openssl s_client, socat, s_server,    tls_echo_server, then https_get
-#   dnsmasq (server.test, server4.test)
+#   openssl s_client, socat, s_server,    tls_echo_server, https_get,
+#   dnsmasq (server.test, server4.test),  gateway_forward (which also opens
+#   an upstream echo on 127.0.0.1:9000    host sockets in the namespace)
 #
-# Only documentation addresses exist in the namespace and it has no link
-# out. The PKI is made with the openssl CLI in a temporary directory
-# (TLS_SAMPLES_KEEP=1 keeps it, with every program's output).
+# Only documentation addresses and the namespace's loopback exist there, and
+# it has no link out. The PKI is made with the openssl CLI in a temporary
+# directory (SAMPLES_KEEP=1 keeps it, with every program's output).
 # Needs root, ip, openssl, socat and dnsmasq: without them it prints
 # "skipped: <reason>" and exits 77 (meson's skip), or fails when
 # ZSOCK_TEST_REQUIRE_INTEROP=1. One line per check; exit 1 if one failed.
 set -uo pipefail
-[ $# -eq 2 ] || { echo "usage: $0 TLS_ECHO_SERVER HTTPS_GET" >&2; exit 2; }
+[ $# -eq 3 ] || { echo "usage: $0 TLS_ECHO_SERVER HTTPS_GET GATEWAY_FORWARD" >&2; exit 2; }
 echo_server=$(realpath "$1")
 https_get=$(realpath "$2")
+gateway=$(realpath "$3")
 
 skip() {
   if [ "${ZSOCK_TEST_REQUIRE_INTEROP:-0}" = 1 ]; then
@@ -43,7 +46,7 @@ done
 
 ns="zsock-s-$$"
 netif="tap:zt0,ip=192.0.2.2/24,gw=192.0.2.1,ip6=2001:db8::2/64"
-dir=$(mktemp -d /tmp/zsock-tls-samples-XXXXXX)
+dir=$(mktemp -d /tmp/zsock-samples-XXXXXX)
 pids=()
 status=0
 
@@ -52,7 +55,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
   ip netns del "$ns" 2>/dev/null
-  if [ "${TLS_SAMPLES_KEEP:-0}" = 1 ]; then echo "kept: $dir"; else rm -rf "$dir"; fi
+  if [ "${SAMPLES_KEEP:-0}" = 1 ]; then echo "kept: $dir"; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
 # namespaces of runs that died
@@ -259,8 +262,30 @@ rc=$?
 check "https_get to a closed port: connection refused, exit 1" \
   sh -c "[ $rc = 1 ] && grep -q 'refused' '$dir/g7.err'"
 
+# ---- gateway_forward ------------------------------------------------------------------------
+echo "--- gateway_forward: clients of the engine (192.0.2.2:8080) forwarded through hostsock to 127.0.0.1:9000"
+start upstream socat TCP-LISTEN:9000,bind=127.0.0.1,reuseaddr,fork EXEC:cat
+up=$last_pid
+start gw env ZSOCK_NETIF="$netif" "$gateway" --listen-dev zt0 --port 8080 127.0.0.1 9000
+gw=$last_pid
+wait_line "$dir/gw.log" '^gateway_forward: listening' || fail "gateway_forward did not start"
+head -c 1048576 /dev/urandom >"$dir/gbig"
+run timeout 30 socat -t 10 - TCP:192.0.2.2:8080 <"$dir/gbig" >"$dir/gbig.back" 2>"$dir/gbig.err"
+check "1 MiB in on the engine's TCP, out on the host's, echoed back intact (sha256)" \
+  test "$(sha256sum <"$dir/gbig")" = "$(sha256sum <"$dir/gbig.back")"
+check "  the gateway connected it upstream" grep -q "connected a client to the upstream server" "$dir/gw.log"
+printf 'ping\n' | run timeout 10 socat -t 5 - TCP:192.0.2.2:8080 >"$dir/gping" 2>&1
+check "a second client: echoed" grep -qx ping "$dir/gping"
+stop "$up"
+printf 'nobody\n' | run timeout 10 socat -t 2 - TCP:192.0.2.2:8080 >"$dir/gnone" 2>&1
+check "upstream gone: the client is refused, the gateway says why" \
+  sh -c "! grep -q nobody '$dir/gnone' && grep -q 'refused a connection: Connection refused' '$dir/gw.log'"
+stop "$gw"; rc=$?
+check "gateway_forward: SIGTERM stops it cleanly (exit 0)" test "$rc" = 0
+sed 's/^/      gateway: /' "$dir/gw.log" | head -10
+
 # a sanitized build (scripts/test.sh) reports into the samples' stderr
 check "no sanitizer report from the samples" \
-  sh -c "! grep -l -E 'ERROR: AddressSanitizer|runtime error:|WARNING: ThreadSanitizer|ERROR: LeakSanitizer' '$dir'/*.err '$dir'/echo*.log"
-[ $status = 0 ] && echo "tls samples: all checks passed" || echo "tls samples: some checks FAILED"
+  sh -c "! grep -l -E 'ERROR: AddressSanitizer|runtime error:|WARNING: ThreadSanitizer|ERROR: LeakSanitizer' '$dir'/*.err '$dir'/echo*.log '$dir'/gw.log"
+[ $status = 0 ] && echo "samples: all checks passed" || echo "samples: some checks FAILED"
 exit $status
