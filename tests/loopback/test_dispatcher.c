@@ -212,3 +212,165 @@ ZT_TEST(dispatcher, creation_error_is_the_calls_error, .timeout = 30)
 	cr_assert_eq(errno, EPROTONOSUPPORT, "errno %d", errno);
 	cr_assert_eq(zsock_close(fd), 0, "closing a socket that could not be made");
 }
+
+/* ---- with a recording driver: what reached an implementation ---------------------------- */
+
+/*
+ * A driver that takes AF_INET sockets with proto 250 (nobody else does) and
+ * records, per object, every call it receives; it serves no data.
+ */
+#define REC_PROTO 250
+
+struct rec {
+	int calls;                     /* every vtable call but close */
+	int binds, setsockopts, closes;
+	const struct sockaddr *bind_addr;
+	socklen_t bind_len;
+	int last_level, last_name;
+};
+
+static struct rec recs[4];
+static _Atomic int rec_made;
+
+static int rec_bind(void *obj, const struct sockaddr *addr, socklen_t len)
+{
+	struct rec *r = obj;
+
+	r->calls++;
+	r->binds++;
+	r->bind_addr = addr;
+	r->bind_len = len;
+	return 0;
+}
+
+static int rec_setsockopt(void *obj, int level, int name, const void *val, socklen_t len)
+{
+	struct rec *r = obj;
+
+	(void)val;
+	(void)len;
+	r->calls++;
+	r->setsockopts++;
+	r->last_level = level;
+	r->last_name = name;
+	return 0;
+}
+
+static int rec_ioctl(void *obj, unsigned int req, va_list ap)
+{
+	struct rec *r = obj;
+
+	(void)ap;
+	if (req == ZFD_IOCTL_RELEASE)
+		return 0;
+	r->calls++;
+	errno = EOPNOTSUPP;
+	return -1;
+}
+
+static int rec_close(void *obj)
+{
+	((struct rec *)obj)->closes++;
+	return 0;
+}
+
+static const struct socket_op_vtable rec_vtable = {
+	.fd_vtable = { .close = rec_close, .ioctl = rec_ioctl },
+	.bind = rec_bind,
+	.setsockopt = rec_setsockopt,
+};
+
+static bool rec_supported(int family, int type, int proto)
+{
+	(void)family;
+	(void)type;
+	return proto == REC_PROTO;
+}
+
+static int rec_create(int family, int type, int proto)
+{
+	int n = atomic_fetch_add(&rec_made, 1), fd;
+
+	(void)family;
+	(void)type;
+	(void)proto;
+	if (n >= 4) {
+		errno = ENOMEM;
+		return -1;
+	}
+	fd = z_reserve_fd();
+	if (fd < 0)
+		return -1;
+	memset(&recs[n], 0, sizeof(recs[n]));
+	z_finalize_fd(fd, &recs[n], &rec_vtable.fd_vtable);
+	return fd;
+}
+
+NET_SOCKET_OFFLOAD_REGISTER(dispatcher_rec, 1, AF_INET, rec_supported, rec_create);
+
+ZT_TEST(dispatcher, rec_close_before_use_reaches_no_driver, .timeout = 30)
+{
+	int fd = disp(AF_INET, SOCK_DGRAM, REC_PROTO);
+
+	cr_assert_eq(zsock_close(fd), 0);
+	cr_assert_eq(atomic_load(&rec_made), 0, "the driver was asked to make a socket");
+}
+
+ZT_TEST(dispatcher, rec_first_call_reaches_the_default_driver, .timeout = 30)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = zt_loopback(AF_INET, 0, &ss);
+	int fd = disp(AF_INET, SOCK_DGRAM, REC_PROTO);
+
+	cr_assert_eq(atomic_load(&rec_made), 0);
+	cr_assert_eq(zsock_bind(fd, (struct sockaddr *)&ss, len), 0, "bind: errno %d", errno);
+	cr_assert_eq(atomic_load(&rec_made), 1, "the registry's choice was not asked");
+	cr_assert_eq(recs[0].binds, 1, "the first call was not forwarded");
+	cr_assert_eq(recs[0].bind_addr, (const struct sockaddr *)&ss, "forwarded another address");
+	cr_assert_eq(recs[0].bind_len, len);
+	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &(int){ 1 }, sizeof(int)), 0);
+	cr_assert_eq(recs[0].setsockopts, 1);
+	cr_assert_eq(recs[0].last_level, SOL_SOCKET);
+	cr_assert_eq(recs[0].last_name, SO_KEEPALIVE);
+	cr_assert_eq(recs[0].calls, 2, "the driver got %d calls, want 2", recs[0].calls);
+	cr_assert_eq(zsock_close(fd), 0);
+	cr_assert_eq(recs[0].closes, 1);
+}
+
+ZT_TEST(dispatcher, rec_tls_native_and_fcntl_reach_no_driver, .timeout = 30)
+{
+	int fd = disp(AF_INET, SOCK_DGRAM, REC_PROTO), one = 1;
+
+	cr_assert_eq(zsock_fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, TLS_NATIVE, &one, sizeof(one)), 0);
+	cr_assert_eq(atomic_load(&rec_made), 0, "a choice-keeping call made a socket");
+	cr_assert_eq(zsock_close(fd), 0);
+	cr_assert_eq(atomic_load(&rec_made), 0);
+}
+
+static _Atomic int rec_if_made;
+
+/* rec0's factory: the recording driver, counted apart from the registry's use of it */
+static int rec_create_if(int family, int type, int proto)
+{
+	atomic_fetch_add(&rec_if_made, 1);
+	return rec_create(family, type, proto);
+}
+
+ZT_TEST(dispatcher, rec_bindtodevice_uses_the_interface_not_the_default, .timeout = 30)
+{
+	struct net_if *nif = zsock_net_if_get_by_name("rec0");
+	int fd = disp(AF_INET, SOCK_DGRAM, REC_PROTO);
+
+	if (nif == NULL)
+		nif = zsock_net_if_add_offloaded("rec0");
+	cr_assert_not_null(nif);
+	net_if_socket_offload_set(nif, rec_create_if);
+	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "rec0", 5), 0,
+		     "SO_BINDTODEVICE rec0: errno %d", errno);
+	cr_assert_eq(atomic_load(&rec_if_made), 1, "rec0's factory was not asked");
+	cr_assert_eq(atomic_load(&rec_made), 1, "more than one socket made");
+	cr_assert_eq(recs[0].calls, 0, "SO_BINDTODEVICE to an offload interface is not forwarded");
+	zt_close(fd);
+	cr_assert_eq(recs[0].closes, 1);
+}
