@@ -93,30 +93,8 @@ void zs_fd_put(void *obj, const struct zs_fd_vtable *vt)
 	vt->unref(obj);
 }
 
-int zs_fd_close(int fd)
-{
-	const struct zs_fd_vtable *vt;
-	void *obj;
-
-	if (fd < 0 || fd >= CONFIG_ZVFS_OPEN_MAX)
-		return -EBADF;
-	zs_lock_take(&table_lock);
-	if (table[fd].state != SLOT_OPEN) {
-		zs_lock_give(&table_lock);
-		return -EBADF;
-	}
-	obj = table[fd].obj;
-	vt = table[fd].vt;
-	table[fd].state = SLOT_FREE;
-	table[fd].obj = NULL;
-	table[fd].vt = NULL;
-	atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
-	zs_lock_give(&table_lock);
-	zs_pollset_forget(obj); /* poll sets that still hold it let go */
-	return vt->close(obj);
-}
-
-void *zs_fd_detach(int fd, const struct zs_fd_vtable **vt)
+/* Take the object off an open fd, leaving the slot in state; NULL if not open. */
+static void *unbind(int fd, int state, const struct zs_fd_vtable **vt)
 {
 	void *obj = NULL;
 
@@ -126,13 +104,29 @@ void *zs_fd_detach(int fd, const struct zs_fd_vtable **vt)
 	if (table[fd].state == SLOT_OPEN) {
 		obj = table[fd].obj;
 		*vt = table[fd].vt;
-		table[fd].state = SLOT_RESERVED;
+		table[fd].state = state;
 		table[fd].obj = NULL;
 		table[fd].vt = NULL;
 		atomic_fetch_add_explicit(&generation, 1, memory_order_acq_rel);
 	}
 	zs_lock_give(&table_lock);
 	return obj;
+}
+
+int zs_fd_close(int fd)
+{
+	const struct zs_fd_vtable *vt;
+	void *obj = unbind(fd, SLOT_FREE, &vt);
+
+	if (obj == NULL)
+		return -EBADF;
+	zs_pollset_forget(obj); /* poll sets that still hold it let go */
+	return vt->close(obj);
+}
+
+void *zs_fd_detach(int fd, const struct zs_fd_vtable **vt)
+{
+	return unbind(fd, SLOT_RESERVED, vt);
 }
 
 int zs_fd_close_fresh(int fd)

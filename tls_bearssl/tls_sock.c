@@ -552,48 +552,36 @@ static void tls_unref(void *obj)
 		slot_free(t);
 }
 
-uint32_t zs_tls_in_use(void)
+/* One of the pool's counters, read under its lock. */
+static uint32_t pool_figure(const uint32_t *counter)
 {
 	uint32_t n;
 
 	tls_init();
 	zs_lock_take(&pool_lock);
-	n = pool_used;
+	n = *counter;
 	zs_lock_give(&pool_lock);
 	return n;
+}
+
+uint32_t zs_tls_in_use(void)
+{
+	return pool_figure(&pool_used);
 }
 
 uint32_t zs_tls_high_water(void)
 {
-	uint32_t n;
-
-	tls_init();
-	zs_lock_take(&pool_lock);
-	n = pool_high;
-	zs_lock_give(&pool_lock);
-	return n;
+	return pool_figure(&pool_high);
 }
 
 uint32_t zs_tls_sessions_in_use(void)
 {
-	uint32_t n;
-
-	tls_init();
-	zs_lock_take(&pool_lock);
-	n = sess_used;
-	zs_lock_give(&pool_lock);
-	return n;
+	return pool_figure(&sess_used);
 }
 
 uint32_t zs_tls_sessions_high_water(void)
 {
-	uint32_t n;
-
-	tls_init();
-	zs_lock_take(&pool_lock);
-	n = sess_high;
-	zs_lock_give(&pool_lock);
-	return n;
+	return pool_figure(&sess_high);
 }
 
 size_t zs_tls_socket_bytes(void)
@@ -1488,25 +1476,48 @@ static int tls_shutdown(void *obj, int how)
 	return t->ivt->shutdown(t->inner, how);
 }
 
+/*
+ * A handshake that failed here has queued a fatal alert. Were TCP closed
+ * now, the rest of the peer's flight (unread, or still on its way) would
+ * make it answer with a reset, which can overtake and drop the alert. So:
+ * FIN after the alert, then read the peer's bytes away until it closes
+ * too (it does on the alert) or LINGER_MS pass. Lock held; it is released
+ * while waiting.
+ */
+#define LINGER_MS 250
+
+static void linger_failed(struct zs_tls *t)
+{
+	int64_t until = zs_port_now_ms() + LINGER_MS;
+	unsigned char sink[256];
+
+	if (t->ioerr != 0 || t->eof || t->ivt->shutdown == NULL)
+		return;
+	t->ivt->shutdown(t->inner, ZSOCK_SHUT_WR);
+	for (;;) {
+		ssize_t n = t->ivt->recvfrom(t->inner, sink, sizeof(sink), ZSOCK_MSG_DONTWAIT,
+					     NULL, NULL);
+
+		if (n > 0)
+			continue;
+		if (n != -EAGAIN || wait_io(t, ZSOCK_POLLIN, until) == -ETIMEDOUT)
+			return;
+	}
+}
+
 static int tls_close(void *obj)
 {
 	struct zs_tls *t = obj;
 	int rc;
 
 	zs_lock_take(&t->lock);
-	atomic_store(&t->closed, true);
 	if (atomic_load(&t->hs) == HS_DONE && !t->wr_shut && state(t) != BR_SSL_CLOSED) {
 		br_ssl_engine_close(eng(t)); /* close_notify, if TCP takes it now */
 		pump(t);
 	} else if (atomic_load(&t->hs) == HS_FAILED) {
-		/* the peer's unread flight would make TCP reset the connection
-		 * and drop the alert queued before it: read it away first */
-		unsigned char sink[256];
-
-		while (t->ioerr == 0 &&
-		       t->ivt->recvfrom(t->inner, sink, sizeof(sink), ZSOCK_MSG_DONTWAIT, NULL, NULL) > 0)
-			;
+		linger_failed(t);
 	}
+	atomic_store(&t->closed, true);
 	zs_lock_give(&t->lock);
 	rc = t->ivt->close(t->inner); /* wakes whoever waits on it */
 	tls_unref(t);
