@@ -1,10 +1,12 @@
 /*
  * TLS sockets over BearSSL.
  *
- * A TLS socket is an fd object that owns a transport (a native TCP socket,
- * held through its vtable, not through an fd) and one fixed slot: BearSSL's
- * client or server context, the X.509 state and the I/O buffer. Nothing is
- * allocated after start-up. All record work runs in the calling thread,
+ * A TLS socket is an fd object (one of a fixed pool) that owns a transport
+ * (a stream socket of any implementation, held through its vtable, not
+ * through an fd) and, from the start of its handshake, one session of a
+ * second fixed pool: BearSSL's client or server context, the X.509 state
+ * and the I/O buffer; a listener never takes one. Nothing is allocated
+ * after start-up. All record work runs in the calling thread,
  * never in the reactor (DESIGN.md: a slow handshake must not stall it):
  *
  *   send  -> sendapp buffer -> BearSSL seals a record -> transport send
@@ -18,8 +20,8 @@
  * Poll: a TLS socket is readable when decrypted data (or the end, or an
  * error) is there, not when TCP bytes arrive. poll_events() pumps when it
  * can take the lock without waiting; the bits it computes are kept in
- * t->ready, and whoever changes them wakes the transport's queue, which is
- * where pollers of a TLS fd sleep.
+ * t->ready, and whoever changes them wakes the transport's pollers
+ * (vtable poll_wake), which is where pollers of a TLS fd sleep.
  *
  * Locking: t->lock guards the BearSSL context and everything the handshake
  * and the records touch; it is never held while sleeping. t->hs, t->ready
