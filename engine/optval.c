@@ -46,7 +46,11 @@ int zs_optval_get_timeo(const void *val, socklen_t len, _Atomic int32_t *out)
 	memcpy(&tv, val, sizeof(tv));
 	if (tv.tv_sec < 0 || tv.tv_usec < 0 || tv.tv_usec >= 1000000)
 		return -EDOM;
-	ms = (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+	/* clamp before multiplying: a tv_sec near its maximum would overflow */
+	if (tv.tv_sec >= INT32_MAX / 1000)
+		ms = INT32_MAX;
+	else
+		ms = (int64_t)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
 	if (ms > INT32_MAX)
 		ms = INT32_MAX;
 	atomic_store(out, ms == 0 ? -1 : (int32_t)ms);

@@ -37,6 +37,7 @@ netif_spec) max_len=512 ;;
 getaddrinfo) max_len=512 ;;
 dns) max_len=1024 ;;
 net_buf) max_len=512 ;;
+sockopt) max_len=2048 ;;
 *) max_len=4096 ;;
 esac
 

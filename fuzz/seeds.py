@@ -249,6 +249,40 @@ def net_buf_seeds():
                              ("RELEASE", P(2)), ("RELEASE", P(1)))
 
 
+# ---- sockopt: steps of kind, op, level, name, len, bytes ------------------------------
+# kinds: 0 tcp, 1 listener, 2 connected, 3 udp, 4 udp6, 5 tls, 6 tls listener,
+# 7 socketpair, 8 dispatcher, 9 hostsock; level index: 0 SOL_SOCKET, 1 TCP,
+# 2 IP, 3 IPV6, 4 SOL_TLS, 5 UDP (Linux option numbers)
+
+def step(kind, op, level, name, value=b""):
+    return struct.pack(">BBBHH", kind, op, level, name, len(value)) + value
+
+
+def int32(v):
+    return struct.pack("<i", v)
+
+
+def sockopt_seeds():
+    yield "so-rcvbuf-and-back", step(0, 0, 0, 8, int32(4096)) + step(0, 1, 0, 8, b"\0" * 4)
+    yield "rcvtimeo", step(3, 0, 0, 20, struct.pack("<qq", 1, 500000)) + step(3, 1, 0, 20, b"\0" * 16)
+    yield "linger", step(2, 0, 0, 13, int32(1) + int32(5))
+    yield "nodelay", step(2, 0, 1, 1, int32(1)) + step(2, 1, 1, 1, b"\0" * 4)
+    yield "bindtodevice-lo", step(3, 0, 0, 25, b"lo\0") + step(3, 1, 0, 25, b"\0" * 16)
+    yield "dispatcher-bind-host", step(8, 0, 0, 25, b"host\0") + step(8, 1, 0, 3, b"\0" * 4)
+    yield "ip-ttl-tos", step(3, 0, 2, 2, int32(7)) + step(3, 0, 2, 1, int32(0x10))
+    yield "ipv6-v6only-hops", step(4, 0, 3, 26, int32(1)) + step(4, 0, 3, 16, int32(3))
+    yield "mcast-join", step(3, 0, 2, 35, bytes([224, 0, 0, 251, 0, 0, 0, 0]))
+    yield "tls-hostname", step(5, 0, 4, 2, b"server.test\0") + step(5, 1, 4, 1, b"\0" * 16)
+    yield "tls-suites", step(5, 0, 4, 3, int32(0xC02B) + int32(0xCCA9)) + step(6, 1, 4, 3, b"\0" * 200)
+    yield "tls-verify-cache", step(6, 0, 4, 5, int32(2)) + step(6, 0, 4, 12, int32(1)) + step(6, 0, 4, 13, b"")
+    yield "tls-readonly", step(5, 1, 4, 4, b"\0" * 4) + step(5, 1, 4, 0x7a60, b"\0" * 32)
+    yield "socks5", step(0, 0, 0, 0x7a50, struct.pack("<HH4s8x", 2, 0x3804, bytes([127, 0, 0, 1])))
+    yield "socks5-auth", step(0, 0, 0, 0x7a51, b"user".ljust(256, b"\0") + b"pass".ljust(256, b"\0"))
+    yield "pair-options", step(7, 1, 0, 3, b"\0" * 4) + step(7, 0, 0, 8, int32(1 << 20))
+    yield "hostsock-reuse", step(9, 0, 0, 2, int32(1)) + step(9, 1, 0, 2, b"\0" * 4)
+    yield "short-lengths", step(0, 0, 0, 8, b"\1") + step(0, 1, 0, 8, b"\0")
+
+
 def main():
     for name, text in INET.items():
         write("inet", name, text)
@@ -260,6 +294,8 @@ def main():
         write("getaddrinfo", name, data)
     for name, data in net_buf_seeds():
         write("net_buf", name, data)
+    for name, data in sockopt_seeds():
+        write("sockopt", name, data)
     return 0
 
 

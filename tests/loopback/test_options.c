@@ -168,6 +168,21 @@ ZT_TEST(options, timeout_usec_out_of_range)
 	zt_close(fd);
 }
 
+/* A tv_sec near its maximum clamps to the longest timeout instead of
+ * overflowing the conversion to ms (fuzz/corpus/sockopt/regress-timeo-*). */
+ZT_TEST(options, timeout_huge_seconds_clamps)
+{
+	struct timeval tv = { (time_t)(INT64_MAX / 4), 999999 };
+	int fd = zt_socket(AF_INET, SOCK_DGRAM);
+
+	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0,
+		     "errno %d", errno);
+	tv = get_tv(fd, SO_RCVTIMEO);
+	cr_assert_eq(tv.tv_sec, INT32_MAX / 1000, "tv_sec %ld", (long)tv.tv_sec);
+	cr_assert_eq(tv.tv_usec, (INT32_MAX % 1000) * 1000, "tv_usec %ld", (long)tv.tv_usec);
+	zt_close(fd);
+}
+
 /* ---- SO_REUSEADDR ---------------------------------------------------------------------------- */
 
 ZT_TEST(options, reuseaddr_read_back)
