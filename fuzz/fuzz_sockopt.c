@@ -9,7 +9,7 @@
  *   kind (1 byte) | op (1) | level (1) | name (2) | len (2) | len bytes
  *
  * op even: zsock_setsockopt(fd, level, name, bytes, len), the value in a
- * heap block of exactly len bytes (NULL for len 0 one time in four); not
+ * heap block of exactly len bytes (NULL, whatever len, one time in four); not
  * for TLS_ALPN_LIST, whose value is an array of the caller's pointers;
  * op odd: zsock_getsockopt into a heap block of exactly len bytes, optlen
  * len (NULL value or NULL optlen now and then). level picks one of the
@@ -121,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (!(op & 1)) {
-			const void *val = (len == 0 && (op & 6) == 0) ? NULL : buf;
+			const void *val = (op & 6) == 0 ? NULL : buf;
 
 			rc = zsock_setsockopt(fd, level, name, val, optlen);
 		} else {

@@ -1731,6 +1731,10 @@ static int tls_setsockopt(void *obj, int level, int name, const void *val, sockl
 	if ((int)len < 0)
 		return -EINVAL;
 	if (level == SOL_TLS) {
+		/* as the engine's sockets: a value the length says is there
+		 * (TLS_HOSTNAME NULL means "none") */
+		if (val == NULL && len > 0 && name != TLS_HOSTNAME)
+			return -EFAULT;
 		zs_lock_take(&t->lock);
 		rc = set_tls_opt(t, name, val, len);
 		zs_lock_give(&t->lock);

@@ -2198,3 +2198,21 @@ ZT_TEST(tls, cert_nocopy, .timeout = 60)
 	}
 	zt_close(lfd);
 }
+
+/* A NULL value with a length is EFAULT, as on the engine's sockets, never a crash. */
+ZT_TEST(tls, opt_null_value_efault, .timeout = 30)
+{
+	static const int names[] = { TLS_PEER_VERIFY, TLS_CERT_NOCOPY, TLS_NATIVE,
+				     TLS_SESSION_CACHE, TLS_SEC_TAG_LIST, TLS_CIPHERSUITE_LIST };
+	int fd = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TLS_1_2);
+	size_t i;
+
+	cr_assert_geq(fd, 0);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		errno = 0;
+		cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, names[i], NULL, sizeof(int)), -1,
+			     "option %d with NULL succeeded", names[i]);
+		cr_assert_eq(errno, EFAULT, "option %d: errno %d", names[i], errno);
+	}
+	zt_close(fd);
+}
