@@ -82,6 +82,10 @@ int zsock_poll(struct zsock_pollfd *fds, int nfds, int timeout)
 		errno = EFAULT;
 		return -1;
 	}
+	/* a port without a reactor thread runs it here, or a caller polling
+	 * with no timeout would never see anything change */
+	if (timeout == 0)
+		zs_port_pump();
 	rc = zs_pollset_poll(fds, nfds, timeout);
 	if (rc != -ENOSPC) {
 		if (rc < 0) {

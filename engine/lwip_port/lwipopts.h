@@ -25,6 +25,16 @@ void zs_lwip_assert_core(void);
 #define LWIP_ASSERT_CORE_LOCKED()   zs_lwip_assert_core()
 
 /* ---- memory: static pools only ----------------------------------------- */
+/*
+ * Margins over the configured counts, and the queues that follow the size
+ * of the machine: a host takes a 45-frame datagram and a deep ARP queue;
+ * a 64 KiB microcontroller takes 8 of each.
+ */
+#if CONFIG_ZSOCK_HOSTED
+#define ZS_LWIP_MARGIN              64
+#else
+#define ZS_LWIP_MARGIN              8
+#endif
 #define MEM_LIBC_MALLOC             0
 #define MEMP_MEM_MALLOC             0
 #define MEM_ALIGNMENT               8
@@ -32,15 +42,17 @@ void zs_lwip_assert_core(void);
 #define MEM_SIZE                    CONFIG_LWIP_MEM_SIZE
 /* PBUF_REF/ROM descriptors: one per tcp_write of a net_buf, one per
  * datagram fragment sent from net_bufs */
-#define MEMP_NUM_PBUF               (CONFIG_NET_BUF_TX_COUNT + 64)
+#define MEMP_NUM_PBUF               (CONFIG_NET_BUF_TX_COUNT + ZS_LWIP_MARGIN)
 #define MEMP_NUM_TCP_PCB            CONFIG_NET_MAX_CONN
-#define MEMP_NUM_TCP_PCB_LISTEN     16
+#define MEMP_NUM_TCP_PCB_LISTEN     (CONFIG_NET_MAX_CONTEXTS < 16 ? CONFIG_NET_MAX_CONTEXTS : 16)
 #define MEMP_NUM_UDP_PCB            CONFIG_NET_MAX_CONTEXTS
-#define MEMP_NUM_TCP_SEG            (CONFIG_NET_BUF_TX_COUNT + 64)
-#define MEMP_NUM_REASSDATA          8
-#define MEMP_NUM_FRAG_PBUF          64
+/* at least one connection's whole send queue (lwIP checks) */
+#define MEMP_NUM_TCP_SEG            (CONFIG_NET_BUF_TX_COUNT + ZS_LWIP_MARGIN > TCP_SND_QUEUELEN \
+				     ? CONFIG_NET_BUF_TX_COUNT + ZS_LWIP_MARGIN : TCP_SND_QUEUELEN)
+#define MEMP_NUM_REASSDATA          (ZS_LWIP_MARGIN / 8)
+#define MEMP_NUM_FRAG_PBUF          ZS_LWIP_MARGIN
 #define MEMP_NUM_SYS_TIMEOUT        (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
-#define PBUF_POOL_SIZE              256 /* netif receive buffers */
+#define PBUF_POOL_SIZE              CONFIG_LWIP_PBUF_POOL_SIZE /* netif receive buffers */
 #define PBUF_POOL_BUFSIZE           1536
 #define LWIP_SUPPORT_CUSTOM_PBUF    1
 
@@ -65,12 +77,12 @@ void zs_lwip_assert_core(void);
  * fragmented datagram to a new neighbour is 45 frames. Costs a queue entry
  * (16 bytes) per waiting packet. */
 #define ARP_QUEUEING                1
-#define ARP_QUEUE_LEN               64
-#define MEMP_NUM_ARP_QUEUE          64
+#define ARP_QUEUE_LEN               ZS_LWIP_MARGIN
+#define MEMP_NUM_ARP_QUEUE          ZS_LWIP_MARGIN
 #define IP_FORWARD                  0
 #define IP_REASSEMBLY               1
 #define IP_FRAG                     1
-#define IP_REASS_MAX_PBUFS          64  /* a 65507-byte datagram is 45 frames */
+#define IP_REASS_MAX_PBUFS          ZS_LWIP_MARGIN  /* a 65507-byte datagram is 45 frames */
 #define LWIP_IPV6_FRAG              1
 #define LWIP_IPV6_REASS             1
 /* 64-bit hosts: lwIP's reassembly helper does not fit in the 8-byte
@@ -90,12 +102,12 @@ void zs_lwip_assert_core(void);
 /* send buffer: unacknowledged bytes lwIP may hold per connection; the data
  * itself stays in the socket's net_bufs (no copy) */
 #define TCP_SND_BUF                 CONFIG_NET_TCP_WINDOW
-#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + (TCP_MSS - 1)) / TCP_MSS + 64)
+#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + (TCP_MSS - 1)) / TCP_MSS + ZS_LWIP_MARGIN)
 #define TCP_SNDLOWAT                (TCP_SND_BUF / 2)
 #define TCP_LISTEN_BACKLOG          1
 #define TCP_DEFAULT_LISTEN_BACKLOG  16
 #define TCP_QUEUE_OOSEQ             1
-#define TCP_OOSEQ_MAX_PBUFS         64
+#define TCP_OOSEQ_MAX_PBUFS         ZS_LWIP_MARGIN
 #define TCP_SYNMAXRTX               6
 #define TCP_MAXRTX                  12
 #define LWIP_TCP_TIMESTAMPS         0

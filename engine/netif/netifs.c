@@ -132,6 +132,12 @@ int zs_engine_netifs_init(void)
 	if (loop != NULL)
 		loop->rs_count = 0;
 #endif
+	{
+		int rc = zs_port_netifs_init();
+
+		if (rc < 0)
+			return rc;
+	}
 #if CONFIG_ZSOCK_HOSTED
 	{
 		struct zs_netif_spec sp[ZS_NETIF_MAX];

@@ -80,11 +80,26 @@ struct zs_once {
  */
 void zs_port_once(struct zs_once *once, void (*fn)(void));
 
+/** The reactor as a port runs it (engine/reactor/reactor.c provides it). */
+struct zs_reactor_ops {
+	/** Once, in the reactor context, before any step: 0 or -errno (then
+	 *  the port never steps). */
+	int (*boot)(void);
+	/**
+	 * One bounded iteration. True: it did work, step again. False: idle;
+	 * *sleep_ms is the time to the next timer (UINT32_MAX: none), and the
+	 * port sleeps (zs_port_reactor_sleep) before the next step.
+	 */
+	bool (*step)(uint32_t *sleep_ms);
+};
+
 /**
- * Start the reactor: fn(arg) runs in the reactor context until the process
- * ends. Returns 0 or -errno. Called once, from zs_port_once().
+ * Start the reactor. Called once, from zs_port_once(). Returns 0 or -errno.
+ * A hosted port runs boot and then steps for ever in a thread of its own.
+ * A port with one context (baremetal) runs boot at once and then steps
+ * whenever the application waits (zs_event_wait pumps the reactor).
  */
-int zs_port_reactor_start(void (*fn)(void *arg), void *arg);
+int zs_port_reactor_start(const struct zs_reactor_ops *ops);
 
 /** True when the caller runs in the reactor context. */
 bool zs_port_in_reactor(void);
@@ -101,12 +116,37 @@ void zs_port_reactor_sleep(uint32_t timeout_ms);
 
 /**
  * Reactor only: call ready(arg) from zs_port_reactor_sleep() whenever the
- * OS descriptor osfd is readable. Returns 0, -ENOSPC (table full) or
- * -EINVAL. Hosted ports only; used by netifs backed by a descriptor.
+ * source osfd is ready. Returns 0, -ENOSPC (table full) or -EINVAL.
+ * Hosted ports: osfd is an OS descriptor, ready when readable (TAP).
+ * Bare-metal ports: osfd is a source number 0..31 that an interrupt handler
+ * marks ready with zs_port_isr_ready() (a driver's receive interrupt).
  */
 int zs_port_watch(int osfd, void (*ready)(void *arg), void *arg);
 /** Reactor only: stop watching osfd. */
 void zs_port_unwatch(int osfd);
+
+/**
+ * Bare-metal ports, interrupt context: mark source (0..31) ready and wake
+ * the reactor; its ready() callback runs in the reactor at the next
+ * zs_port_reactor_sleep(). Hosted ports do not provide it.
+ */
+void zs_port_isr_ready(int source);
+
+/**
+ * Let the reactor run once if the port has no context of its own for it
+ * (bare-metal: one step and the ready sources), so a caller that polls
+ * with a zero timeout still makes progress. Hosted ports: nothing. Never
+ * from the reactor; MUST NOT be called with a lock held.
+ */
+void zs_port_pump(void);
+
+/**
+ * Reactor, once at engine start: bring up the port's own network
+ * interfaces (bare metal: the board's Ethernet). Returns 0 or -errno (the
+ * engine then fails to start). Hosted ports have none: TAP interfaces
+ * come from ZSOCK_NETIF and zsock_engine_add_netif().
+ */
+int zs_port_netifs_init(void);
 
 /** Fatal error: print msg and abort. */
 _Noreturn void zs_port_panic(const char *msg, const char *file, int line);

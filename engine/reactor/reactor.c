@@ -135,29 +135,45 @@ static bool run_works(void)
 	return any;
 }
 
-static void reactor_main(void *arg)
+/* Reactor context, once, before the first step: lwIP and the interfaces. */
+static int reactor_boot(void)
 {
-	(void)arg;
 	lwip_init();
 	start_rc = zs_engine_netifs_init();
 	zs_event_signal(&started);
-	if (start_rc < 0)
-		return;
-
-	for (;;) {
-		bool busy = false;
-
-		busy |= run_calls();
-		busy |= run_works();
-		if (loop_deliver(ZS_REACTOR_LOOP_BUDGET) > 0)
-			busy = true;
-		sys_check_timeouts();
-		if (busy || pending_io())
-			continue;
-		zs_port_reactor_sleep(sys_timeouts_sleeptime());
-		ZS_COUNT(reactor_wakeups, 1);
-	}
+	return start_rc;
 }
+
+/*
+ * One iteration (the phases of reactor.h). Returns true when it found work:
+ * the caller steps again at once. False: idle until a kick, a watched
+ * source, or *sleep_ms (lwIP's next timer; UINT32_MAX: none).
+ */
+static bool reactor_step(uint32_t *sleep_ms)
+{
+	static bool slept;
+	bool busy = false;
+
+	if (slept) {
+		ZS_COUNT(reactor_wakeups, 1);
+		slept = false;
+	}
+	busy |= run_calls();
+	busy |= run_works();
+	if (loop_deliver(ZS_REACTOR_LOOP_BUDGET) > 0)
+		busy = true;
+	sys_check_timeouts();
+	if (busy || pending_io())
+		return true;
+	*sleep_ms = sys_timeouts_sleeptime();
+	slept = true;
+	return false;
+}
+
+static const struct zs_reactor_ops reactor_ops = {
+	.boot = reactor_boot,
+	.step = reactor_step,
+};
 
 static struct zs_once engine_start_once = ZS_ONCE_INIT;
 
@@ -171,7 +187,7 @@ static void engine_start(void)
 	zs_event_init(&started);
 	zs_netbuf_init();
 	zs_engine_objects_init();
-	rc = zs_port_reactor_start(reactor_main, NULL);
+	rc = zs_port_reactor_start(&reactor_ops);
 	if (rc == 0) {
 		zs_event_wait(&started, ZS_FOREVER);
 		rc = start_rc;

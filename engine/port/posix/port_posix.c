@@ -335,22 +335,23 @@ static _Thread_local bool in_reactor;
 static struct watch watches[WATCH_MAX];
 static int n_watches;
 
-struct start_arg {
-	void (*fn)(void *);
-	void *arg;
-};
-static struct start_arg start;
-
 static void *reactor_thread(void *p)
 {
-	struct start_arg *sa = p;
+	const struct zs_reactor_ops *ops = p;
 
 	in_reactor = true;
-	sa->fn(sa->arg);
+	if (ops->boot() < 0)
+		return NULL;
+	for (;;) {
+		uint32_t sleep_ms = UINT32_MAX;
+
+		if (!ops->step(&sleep_ms))
+			zs_port_reactor_sleep(sleep_ms);
+	}
 	return NULL;
 }
 
-int zs_port_reactor_start(void (*fn)(void *arg), void *arg)
+int zs_port_reactor_start(const struct zs_reactor_ops *ops)
 {
 	pthread_attr_t attr;
 	pthread_t tid;
@@ -359,11 +360,9 @@ int zs_port_reactor_start(void (*fn)(void *arg), void *arg)
 	kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (kick_fd < 0)
 		return -errno;
-	start.fn = fn;
-	start.arg = arg;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&tid, &attr, reactor_thread, &start);
+	rc = pthread_create(&tid, &attr, reactor_thread, (void *)ops);
 	pthread_attr_destroy(&attr);
 	return -rc;
 }
@@ -471,6 +470,17 @@ int zs_port_watch(int osfd, void (*ready)(void *arg), void *arg)
 	watches[n_watches].arg = arg;
 	n_watches++;
 	return 0;
+}
+
+/* Interfaces come from ZSOCK_NETIF and zsock_engine_add_netif() here. */
+int zs_port_netifs_init(void)
+{
+	return 0;
+}
+
+/* The reactor has a thread of its own here. */
+void zs_port_pump(void)
+{
 }
 
 void zs_port_unwatch(int osfd)
