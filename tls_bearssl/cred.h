@@ -12,6 +12,8 @@
 #define ZSOCK_TLS_CRED_H
 
 #include <bearssl.h>
+
+#include "tls_bearssl/tls.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,9 +74,6 @@ int zs_cred_acquire(const sec_tag_t *tags, size_t ntags, bool nocopy,
 /** Drop what zs_cred_acquire() took (harmless on a zeroed struct). */
 void zs_cred_release(struct zs_tls_creds *c);
 
-/** Arena bytes in use now (blocks of live credentials and held ones). */
-size_t zs_cred_arena_used(void);
-/** Table entries in use now. */
-size_t zs_cred_count(void);
+/* zs_cred_arena_used() and zs_cred_count(): tls_bearssl/tls.h */
 
 #endif

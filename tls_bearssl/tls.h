@@ -29,6 +29,11 @@ int zs_tls_create(int family, int type, int proto);
  */
 int zs_tls_wrap(int fd, int family, int proto);
 
+/** Credential arena bytes in use now (blocks of live credentials and held ones). */
+size_t zs_cred_arena_used(void);
+/** Credential table entries in use now. */
+size_t zs_cred_count(void);
+
 /** TLS sockets alive now, and the most ever alive at once. */
 uint32_t zs_tls_in_use(void);
 uint32_t zs_tls_high_water(void);

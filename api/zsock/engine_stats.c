@@ -11,7 +11,6 @@
 #include "engine/sockpair/sockpair.h"
 #include "engine/stats.h"
 #include "offload/offload.h"
-#include "tls_bearssl/cred.h"
 #include "tls_bearssl/tls.h"
 
 #include "lwip/stats.h"
