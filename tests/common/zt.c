@@ -5,10 +5,15 @@
 #include <criterion/criterion.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 
+#if CONFIG_ZSOCK_HOSTED
 #include <arpa/inet.h>
+#else
+#include "engine/port/port.h"   /* zs_port_now_ms: no clock_gettime here */
+#endif
 
 /* ---- fixture --------------------------------------------------------------- */
 
@@ -46,8 +51,10 @@ void zt_leak_check(void)
 	struct zsock_engine_stats st = { 0 };
 	bool idle = zt_engine_idle(ZT_LEAK_WAIT_MS, &st);
 
-	cr_assert(idle, "leak after %d ms: %u fds, %u sockets, %u tx net_bufs, %u rx net_bufs, "
-		  "%u TLS sockets, %u TLS sessions, %u offloaded", ZT_LEAK_WAIT_MS, st.fds_in_use,
+	/* PRIu32: uint32_t is unsigned long on arm-none-eabi */
+	cr_assert(idle, "leak after %d ms: %" PRIu32 " fds, %" PRIu32 " sockets, "
+		  "%" PRIu32 " tx net_bufs, %" PRIu32 " rx net_bufs, %" PRIu32 " TLS sockets, "
+		  "%" PRIu32 " TLS sessions, %" PRIu32 " offloaded", ZT_LEAK_WAIT_MS, st.fds_in_use,
 		  st.sockets_in_use, st.tx_bufs_in_use, st.rx_bufs_in_use, st.tls_in_use,
 		  st.tls_sessions_in_use, st.offload_in_use);
 }
@@ -61,18 +68,27 @@ void zt_stats(struct zsock_engine_stats *out)
 
 int64_t zt_now_ms(void)
 {
+#if CONFIG_ZSOCK_HOSTED
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#else
+	return zs_port_now_ms();
+#endif
 }
 
 void zt_sleep_ms(int ms)
 {
+#if CONFIG_ZSOCK_HOSTED
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+#else
+	/* one context: waiting must pump the engine, which zsock_poll does */
+	zsock_poll(NULL, 0, ms);
+#endif
 }
 
 /* ---- addresses and sockets -------------------------------------------------- */
@@ -217,7 +233,11 @@ short zt_poll1(int fd, short events, int timeout_ms)
 /* ---- data ------------------------------------------------------------------- */
 
 static uint32_t crc_table[256];
+#if CONFIG_ZSOCK_HOSTED
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+#else
+static bool crc_ready;   /* one context: a flag is enough */
+#endif
 
 static void crc_init(void)
 {
@@ -234,7 +254,14 @@ uint32_t zt_crc32(uint32_t crc, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
+#if CONFIG_ZSOCK_HOSTED
 	pthread_once(&crc_once, crc_init);
+#else
+	if (!crc_ready) {
+		crc_init();
+		crc_ready = true;
+	}
+#endif
 	crc = ~crc;
 	while (len-- > 0)
 		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
@@ -325,8 +352,9 @@ void zt_recv_all(int fd, void *buf, size_t len)
 	}
 }
 
-/* ---- threads ---------------------------------------------------------------- */
+/* ---- threads (hosted only) -------------------------------------------------- */
 
+#if CONFIG_ZSOCK_HOSTED
 pthread_t zt_spawn(void *(*fn)(void *), void *arg)
 {
 	pthread_t t;
@@ -349,3 +377,4 @@ bool zt_join(pthread_t t, int wait_ms)
 	}
 	return pthread_timedjoin_np(t, NULL, &ts) == 0;
 }
+#endif

@@ -16,11 +16,17 @@
  *    back every socket, fd and net_buf, then an assertion that it did. A
  *    test MUST close all its sockets before it returns. TIME_WAIT PCBs
  *    inside lwIP are not checked.
+ *  - Bare metal (CONFIG_ZSOCK_HOSTED 0: one context, no threads) has all
+ *    but the thread helpers (zt_spawn, zt_join).
  */
 #ifndef ZT_H
 #define ZT_H
 
+#include <zsock/zsock_config.h>
+
+#if CONFIG_ZSOCK_HOSTED
 #include <pthread.h>
+#endif
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -134,8 +140,9 @@ void zt_send_all(int fd, const void *buf, size_t len);
 /** Receive exactly len bytes (blocking socket); asserts, test thread only. */
 void zt_recv_all(int fd, void *buf, size_t len);
 
-/* ---- threads ---------------------------------------------------------------- */
+/* ---- threads (hosted only) -------------------------------------------------- */
 
+#if CONFIG_ZSOCK_HOSTED
 /** Start fn(arg) in a new thread; asserts. */
 pthread_t zt_spawn(void *(*fn)(void *), void *arg);
 /**
@@ -143,5 +150,6 @@ pthread_t zt_spawn(void *(*fn)(void *), void *arg);
  * still running (a hang: the caller asserts, and the process dies with it).
  */
 bool zt_join(pthread_t t, int wait_ms);
+#endif
 
 #endif

@@ -8,10 +8,12 @@
  * reached, ThreadSanitizer reports); the parent waits for it with its
  * .timeout and classifies the way it ended. Up to --jobs children run at
  * once; with more than one, each child's stdout and stderr go through a
- * pipe and are printed as one block when it ends.
+ * pipe and are printed as one block when it ends. What does not depend on
+ * processes or threads (registration, order, names, messages, output) is
+ * in common.c, shared with runner_baremetal.c.
  */
 #define _GNU_SOURCE
-#include <criterion/criterion.h>
+#include "crshim_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,31 +41,6 @@
 #endif
 #endif
 
-/* ---- registration ------------------------------------------------------------ */
-
-static struct crs_test *tests_head;
-static struct crs_suite *suites_head;
-
-void crs_register_test(struct crs_test *t)
-{
-	t->next = tests_head;
-	tests_head = t;
-}
-
-void crs_register_suite(struct crs_suite *s)
-{
-	s->next = suites_head;
-	suites_head = s;
-}
-
-static const struct crs_suite *find_suite(const char *name)
-{
-	for (const struct crs_suite *s = suites_head; s != NULL; s = s->next)
-		if (strcmp(s->name, name) == 0)
-			return s;
-	return NULL;
-}
-
 /* ---- state shared between a test child and the runner ------------------------ */
 
 enum phase { PH_START, PH_INIT, PH_BODY, PH_FINI, PH_DONE };
@@ -85,56 +62,11 @@ static void (*cur_fini[2])(void);
 
 /* Options. */
 static int opt_jobs;
-static int opt_verbose;
-static bool opt_short_names;
 static bool opt_fail_fast;
 static bool opt_always_succeed;
 static bool opt_quiet;
 static double opt_timeout;
 static const char *opt_filter;
-
-/* ---- output -------------------------------------------------------------------- */
-
-static const char *short_file(const char *file)
-{
-	const char *s;
-
-	if (!opt_short_names)
-		return file;
-	s = strrchr(file, '/');
-	return s != NULL ? s + 1 : file;
-}
-
-/* Print text with every line prefixed by "[----]   ". */
-static void print_block(const char *text)
-{
-	const char *p = text;
-
-	while (*p != '\0') {
-		const char *nl = strchr(p, '\n');
-		int len = nl != NULL ? (int)(nl - p) : (int)strlen(p);
-
-		fprintf(stderr, "[----]   %.*s\n", len, p);
-		p += len + (nl != NULL);
-	}
-}
-
-static void report_failure(const char *file, int line, const char *dflt,
-			   const char *fmt, va_list ap)
-{
-	char msg[2048];
-
-	/* fmt is "\1" + the caller's optional format (see criterion.h). */
-	if (fmt[0] == '\1' && fmt[1] != '\0')
-		vsnprintf(msg, sizeof(msg), fmt + 1, ap);
-	else
-		snprintf(msg, sizeof(msg), "%s", dflt);
-	flockfile(stderr);
-	fprintf(stderr, "[----] %s:%d: Assertion Failed\n", short_file(file), line);
-	print_block(msg);
-	funlockfile(stderr);
-	fflush(stderr);
-}
 
 /* ---- child side: ending the test ------------------------------------------------- */
 
@@ -191,7 +123,7 @@ void crs_fatal_(const char *file, int line, const char *dflt, const char *fmt, .
 	va_list ap;
 
 	va_start(ap, fmt);
-	report_failure(file, line, dflt, fmt, ap);
+	crs_report_failure(file, line, dflt, fmt, ap);
 	va_end(ap);
 	if (cur == NULL)
 		no_test("assertion failed");
@@ -211,7 +143,7 @@ void crs_expect_fail_(const char *file, int line, const char *dflt, const char *
 	va_list ap;
 
 	va_start(ap, fmt);
-	report_failure(file, line, dflt, fmt, ap);
+	crs_report_failure(file, line, dflt, fmt, ap);
 	va_end(ap);
 	if (cur == NULL)
 		no_test("expectation failed");
@@ -225,85 +157,12 @@ void crs_skip_(const char *fmt, ...)
 	if (cur == NULL)
 		no_test("cr_skip_test");
 	va_start(ap, fmt);
-	if (fmt[0] == '\1' && fmt[1] != '\0')
-		vsnprintf(cur->skip_msg, sizeof(cur->skip_msg), fmt + 1, ap);
-	else
-		snprintf(cur->skip_msg, sizeof(cur->skip_msg), "The test was skipped.");
+	crs_vformat(cur->skip_msg, sizeof(cur->skip_msg), "The test was skipped.", fmt, ap);
 	va_end(ap);
 	atomic_store(&cur->skipped, 1);
 	if (!in_test_thread())
 		other_thread_exit();
 	child_exit();   /* as Criterion 2.4: no .fini after a skip */
-}
-
-void crs_log_(int level, const char *fmt, ...)
-{
-	static const char *const tag[] = { "[----]", "[----]", "[WARN]", "[ERR ]" };
-	char msg[2048];
-	va_list ap;
-
-	if (level == CRS_LOG_INFO_ && opt_verbose == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "%s %s\n", tag[level >= 1 && level <= 3 ? level : 0], msg);
-	fflush(stderr);
-}
-
-bool crs_str_cmp_(int op, const char *a, const char *b, const char *text,
-		  char *buf, size_t n)
-{
-	int c;
-	bool ok;
-
-	if (a == NULL || b == NULL) {
-		snprintf(buf, n, "The expression %s is false: %s is NULL.", text,
-			 a == NULL ? "actual" : "expected");
-		return false;
-	}
-	c = strcmp(a, b);
-	switch (op) {
-	case CRS_STR_EQ_: ok = c == 0; break;
-	case CRS_STR_NE_: ok = c != 0; break;
-	case CRS_STR_LT_: ok = c < 0; break;
-	case CRS_STR_LE_: ok = c <= 0; break;
-	case CRS_STR_GT_: ok = c > 0; break;
-	case CRS_STR_GE_: ok = c >= 0; break;
-	case CRS_STR_EMPTY_: ok = a[0] == '\0'; break;
-	default: ok = a[0] != '\0'; break;
-	}
-	if (!ok) {
-		if (op == CRS_STR_EMPTY_ || op == CRS_STR_NOT_EMPTY_)
-			snprintf(buf, n, "The expression %s is false: actual=`%s`.", text, a);
-		else
-			snprintf(buf, n, "The expression %s is false: actual=`%s` expected=`%s`.",
-				 text, a, b);
-	}
-	return ok;
-}
-
-bool crs_arr_cmp_(bool want_eq, const void *a, const void *b, size_t size,
-		  const char *text, char *buf, size_t n)
-{
-	const unsigned char *pa = a, *pb = b;
-	size_t i = 0;
-
-	if (a == NULL || b == NULL) {
-		snprintf(buf, n, "The expression %s is false: %s is NULL.", text,
-			 a == NULL ? "actual" : "expected");
-		return false;
-	}
-	while (i < size && pa[i] == pb[i])
-		i++;
-	if ((i == size) == want_eq)
-		return true;
-	if (want_eq)
-		snprintf(buf, n, "The expression %s is false: first difference at byte %zu "
-			 "of %zu (0x%02x, expected 0x%02x).", text, i, size, pa[i], pb[i]);
-	else
-		snprintf(buf, n, "The expression %s is false (%zu equal bytes).", text, size);
-	return false;
 }
 
 #ifdef CRS_TSAN
@@ -332,15 +191,6 @@ struct item {
 	char path[256];       /* suite/name, for --filter */
 };
 
-static int cmp_tests(const void *a, const void *b)
-{
-	const struct crs_test *x = *(const struct crs_test *const *)a;
-	const struct crs_test *y = *(const struct crs_test *const *)b;
-	int c = strcmp(x->suite, y->suite);
-
-	return c != 0 ? c : strcmp(x->name, y->name);
-}
-
 static struct item *items;
 static size_t n_items, cap_items;
 static struct criterion_test_params *param_sets;
@@ -361,36 +211,30 @@ static struct item *add_item(const struct crs_test *t)
 	it = &items[n_items++];
 	memset(it, 0, sizeof(*it));
 	it->t = t;
-	it->s = find_suite(t->suite);
+	it->s = crs_find_suite(t->suite);
 	it->index = -1;
-	snprintf(it->name, sizeof(it->name), "%s::%s", t->suite, t->name);
-	snprintf(it->path, sizeof(it->path), "%s/%s", t->suite, t->name);
+	crs_test_name(it->name, sizeof(it->name), t, -1);
+	crs_test_path(it->path, sizeof(it->path), t);
 	return it;
 }
 
 static void build_items(void)
 {
-	size_t n = 0, i = 0;
-	const struct crs_test **v;
+	const struct crs_test *sorted = crs_sorted_tests();
+	size_t n = 0;
 
-	for (const struct crs_test *t = tests_head; t != NULL; t = t->next)
+	for (const struct crs_test *t = sorted; t != NULL; t = t->next)
 		n++;
-	v = calloc(n ? n : 1, sizeof(*v));
 	param_sets = calloc(n ? n : 1, sizeof(*param_sets));
-	if (v == NULL || param_sets == NULL) {
+	if (param_sets == NULL) {
 		perror("crshim");
 		exit(2);
 	}
-	for (const struct crs_test *t = tests_head; t != NULL; t = t->next)
-		v[i++] = t;
-	qsort(v, n, sizeof(*v), cmp_tests);
-	for (i = 0; i < n; i++) {
-		const struct crs_test *t = v[i];
-
+	for (const struct crs_test *t = sorted; t != NULL; t = t->next) {
 		if (opt_filter != NULL) {
 			char path[256];
 
-			snprintf(path, sizeof(path), "%s/%s", t->suite, t->name);
+			crs_test_path(path, sizeof(path), t);
 			if (fnmatch(opt_filter, path, 0) != 0)
 				continue;
 		}
@@ -407,16 +251,15 @@ static void build_items(void)
 
 			it->param = (char *)p.params + k * p.size;
 			it->index = (long)k;
-			snprintf(it->name, sizeof(it->name), "%s::%s[%zu]", t->suite, t->name, k);
+			crs_test_name(it->name, sizeof(it->name), t, it->index);
 		}
 	}
-	free(v);
 }
 
 /* Effective options: the test's, else its suite's. */
 static bool item_disabled(const struct item *it)
 {
-	return it->t->opts->disabled || (it->s != NULL && it->s->opts->disabled);
+	return crs_opt_disabled(it->t, it->s);
 }
 
 static double item_timeout(const struct item *it)
@@ -430,16 +273,12 @@ static double item_timeout(const struct item *it)
 
 static int item_signal(const struct item *it)
 {
-	if (it->t->opts->signal != 0)
-		return it->t->opts->signal;
-	return it->s != NULL ? it->s->opts->signal : 0;
+	return crs_opt_signal(it->t, it->s);
 }
 
 static int item_exit_code(const struct item *it)
 {
-	if (it->t->opts->exit_code != 0)
-		return it->t->opts->exit_code;
-	return it->s != NULL ? it->s->opts->exit_code : 0;
+	return crs_opt_exit_code(it->t, it->s);
 }
 
 /* ---- child side: running one test ---------------------------------------------------- */
@@ -543,9 +382,7 @@ static const char *sig_name(int sig)
 	return buf;
 }
 
-static struct {
-	unsigned tested, passing, failing, crashing, skipped;
-} stats;
+static struct crs_stats stats;
 
 static void drain(struct slot *sl)
 {
@@ -587,7 +424,7 @@ static void start(struct slot *sl, struct item *it)
 			perror("crshim: pipe");
 			exit(2);
 		}
-	} else if (opt_verbose) {
+	} else if (crs_opt_verbose) {
 		fprintf(stderr, "[RUN ] %s\n", it->name);
 	}
 	fflush(NULL);
@@ -626,87 +463,68 @@ static void finish(struct slot *sl, int status)
 	int fail_phase = atomic_load(&sh->fail_phase);
 	int tsan = sh->tsan_reports;
 	char why[300] = "";
-	enum { PASS, FAIL, CRASH, SKIP } res = PASS;
+	enum crs_result res = CRS_PASS;
 
 	if (opt_jobs > 1) {
 		drain(sl);
 		if (sl->out_fd >= 0)
 			close(sl->out_fd);
 		sl->out_fd = -1;
-		if (opt_verbose)
+		if (crs_opt_verbose)
 			fprintf(stderr, "[RUN ] %s\n", it->name);
 		if (sl->out_len > 0)
 			fwrite(sl->out, 1, sl->out_len, stderr);
 	}
 
 	if (sl->timed_out) {
-		res = FAIL;
+		res = CRS_FAIL;
 		snprintf(why, sizeof(why), "Timed out. ");
 	} else if (WIFSIGNALED(status)) {
 		int sig = WTERMSIG(status);
 
 		if (want_sig != 0 && sig == want_sig && failures == 0 && tsan == 0) {
-			res = PASS;
+			res = CRS_PASS;
 		} else {
-			res = CRASH;
+			res = CRS_CRASH;
 			snprintf(why, sizeof(why), "CRASH! (%s) ", sig_name(sig));
 			fprintf(stderr, "[----] %s:%d: the test process was killed by %s (%s)\n",
-				short_file(it->t->file), it->t->line, sig_name(sig), strsignal(sig));
+				crs_short_file(it->t->file), it->t->line, sig_name(sig), strsignal(sig));
 		}
 	} else {
 		int code = WEXITSTATUS(status);
 
 		if (tsan > 0) {
-			res = FAIL;
+			res = CRS_FAIL;
 			snprintf(why, sizeof(why), "ThreadSanitizer reported %d warning%s. ",
 				 tsan, tsan == 1 ? "" : "s");
 		} else if (failures > 0) {
-			res = FAIL;
+			res = CRS_FAIL;
 			if (fail_phase == PH_INIT)
 				snprintf(why, sizeof(why), "failed in .init. ");
 			else if (fail_phase == PH_FINI)
 				snprintf(why, sizeof(why), "failed in .fini. ");
 		} else if (atomic_load(&sh->skipped)) {
-			res = SKIP;
+			res = CRS_SKIP;
 		} else if (want_sig != 0) {
-			res = FAIL;
+			res = CRS_FAIL;
 			snprintf(why, sizeof(why), "expected %s, exited with code %d. ",
 				 sig_name(want_sig), code);
 		} else if (phase == PH_DONE && code != want_code) {
-			res = FAIL;
+			res = CRS_FAIL;
 			if (code != 0)
 				snprintf(why, sizeof(why), "exited with code %d after the test. ", code);
 			else
 				snprintf(why, sizeof(why), "returned; expected exit code %d. ", want_code);
 		} else if (phase != PH_DONE && code != want_code) {
-			res = FAIL;
+			res = CRS_FAIL;
 			snprintf(why, sizeof(why), "exited with code %d during %s. ", code,
 				 phase == PH_INIT ? ".init" : phase == PH_FINI ? ".fini" : "the test");
 		}
 	}
 
-	switch (res) {
-	case PASS:
-		stats.tested++;
-		stats.passing++;
-		if (opt_verbose)
-			fprintf(stderr, "[PASS] %s: (%.2fs)\n", it->name, secs);
-		break;
-	case CRASH:
-		stats.crashing++;
-		/* fall through */
-	case FAIL:
-		stats.tested++;
-		stats.failing++;
-		fprintf(stderr, "[FAIL] %s: %s(%.2fs)\n", it->name, why, secs);
-		break;
-	case SKIP:
-		stats.skipped++;
-		fprintf(stderr, "[SKIP] %s: %s\n", it->name, sh->skip_msg);
-		break;
-	}
-	fflush(stderr);
-	if ((res == FAIL || res == CRASH) && opt_fail_fast && stop_signal == 0)
+	crs_result(&stats, res, it->name, res == CRS_SKIP ? sh->skip_msg : why, secs,
+		   crs_opt_verbose != 0);
+	if ((res == CRS_FAIL || res == CRS_CRASH) && opt_fail_fast && stop_signal == 0)
 		stop_signal = -1;
 	sl->busy = false;
 }
@@ -778,13 +596,13 @@ static void parse_args(int argc, char **argv, bool *list)
 		} else if (strcmp(a, "-f") == 0 || strcmp(a, "--fail-fast") == 0) {
 			opt_fail_fast = true;
 		} else if (strcmp(a, "-S") == 0 || strcmp(a, "--short-filename") == 0) {
-			opt_short_names = true;
+			crs_opt_short_names = true;
 		} else if (strcmp(a, "--always-succeed") == 0) {
 			opt_always_succeed = true;
 		} else if (strcmp(a, "--verbose") == 0) {
-			opt_verbose = 1;
+			crs_opt_verbose = 1;
 		} else if (strncmp(a, "--verbose=", 10) == 0) {
-			opt_verbose = atoi(a + 10);
+			crs_opt_verbose = atoi(a + 10);
 		} else if (strcmp(a, "--ascii") == 0 || strncmp(a, "--color", 7) == 0 ||
 			   strncmp(a, "--encoding", 10) == 0) {
 			/* cosmetic in Criterion; nothing to do */
@@ -843,7 +661,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (opt_verbose)
+	if (crs_opt_verbose)
 		fprintf(stderr, "[----] crshim: Criterion-compatible runner, %zu tests, %d job%s\n",
 			n_items, opt_jobs, opt_jobs == 1 ? "" : "s");
 
@@ -853,8 +671,7 @@ int main(int argc, char **argv)
 			struct item *it = &items[next++];
 
 			if (item_disabled(it)) {
-				stats.skipped++;
-				fprintf(stderr, "[SKIP] %s: Test is disabled\n", it->name);
+				crs_result(&stats, CRS_SKIP, it->name, "Test is disabled", 0, false);
 				continue;
 			}
 			for (int j = 0; j < opt_jobs; j++) {
@@ -926,13 +743,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "[ERR ] crshim: interrupted by %s\n", sig_name(stop_signal));
 		return 128 + stop_signal;
 	}
-	if (!opt_quiet) {
-		fprintf(stderr, "[====] Synthesis: Tested: %u | Passing: %u | Failing: %u | Crashing: %u",
-			stats.tested, stats.passing, stats.failing, stats.crashing);
-		if (stats.skipped > 0)
-			fprintf(stderr, " | Skipped: %u", stats.skipped);
-		fprintf(stderr, "\n");
-	}
+	if (!opt_quiet)
+		crs_print_synthesis(&stats);
 	for (size_t i = 0; i < n_param_sets; i++)
 		if (param_sets[i].cleanup != NULL)
 			param_sets[i].cleanup(&param_sets[i]);
