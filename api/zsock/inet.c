@@ -294,3 +294,9 @@ char *zsock_inet_ntop(sa_family_t family, const void *src, char *dst,
 	memcpy(dst, buf, len + 1);
 	return dst;
 }
+
+#if !CONFIG_ZSOCK_HOSTED
+/* <zsock/net_types.h>: the C library has no sockets to define them */
+const struct in6_addr in6addr_any = IN6ADDR_ANY_INIT;
+const struct in6_addr in6addr_loopback = IN6ADDR_LOOPBACK_INIT;
+#endif

@@ -20,7 +20,9 @@
  *
  * On a hosted platform the address types and constants (struct sockaddr,
  * AF_*, SOCK_*, IPPROTO_*, SOL_SOCKET, SO_*, O_NONBLOCK) are the platform's,
- * so this header can be included next to <sys/socket.h>.
+ * so this header can be included next to <sys/socket.h>. On bare metal
+ * (no sockets in the C library) <zsock/net_types.h> defines them with
+ * Zephyr's values.
  */
 #ifndef ZSOCK_SOCKET_H
 #define ZSOCK_SOCKET_H
@@ -39,7 +41,7 @@
 #include <netdb.h>
 #include <fcntl.h>
 #else
-#error "zsock: only hosted (POSIX) builds exist so far"
+#include <zsock/net_types.h>  /* bare metal: Zephyr's values */
 #endif
 
 #ifdef __cplusplus

@@ -20,18 +20,28 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <zsock/zsock_config.h>
 
+#if CONFIG_ZSOCK_HOSTED
+/* a pthread mutex; a mutex, a condition variable and a state word */
 #define ZS_PORT_LOCK_SIZE  64
 #define ZS_PORT_EVENT_SIZE 128
+#define ZS_PORT_ALIGN      16
+#else
+/* one context: a flag each (engine/port/baremetal) */
+#define ZS_PORT_LOCK_SIZE  4
+#define ZS_PORT_EVENT_SIZE 4
+#define ZS_PORT_ALIGN      4
+#endif
 
 /** A mutex. Non-recursive; MUST NOT be held across a sleep. */
 struct zs_lock {
-	_Alignas(16) unsigned char opaque[ZS_PORT_LOCK_SIZE];
+	_Alignas(ZS_PORT_ALIGN) unsigned char opaque[ZS_PORT_LOCK_SIZE];
 };
 
 /** A binary semaphore: signal sets it, wait consumes it. */
 struct zs_event {
-	_Alignas(16) unsigned char opaque[ZS_PORT_EVENT_SIZE];
+	_Alignas(ZS_PORT_ALIGN) unsigned char opaque[ZS_PORT_EVENT_SIZE];
 };
 
 /** Deadline meaning "never". */

@@ -1,0 +1,296 @@
+/* TCP servers from one zsock_poll() loop; see servers.h. */
+#include "servers.h"
+
+#include <zsock/net_buf.h>
+#include <zsock/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/port/baremetal/baremetal.h"
+
+#define LISTENERS 6
+#define CONNS     4
+#define BUF_SIZE  1460
+
+struct listener {
+	int fd;
+	enum server_kind kind;
+	bool native;
+};
+
+struct conn {
+	int fd;                 /* -1: free */
+	enum server_kind kind;
+	bool native;
+	uint16_t off, len;      /* bytes of buf still to send back */
+	uint8_t buf[BUF_SIZE];
+};
+
+static struct listener listeners[LISTENERS];
+static int n_listeners;
+static int udp_fd = -1;
+static uint8_t udp_buf[BUF_SIZE];
+static struct conn conns[CONNS];
+static uint32_t accepted, refused;
+static uint64_t bytes_in, bytes_out;
+
+int servers_listen(enum server_kind kind, uint16_t port, bool native)
+{
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+	};
+	int fd, one = 1;
+
+	if (n_listeners == LISTENERS || (native && kind == SERVER_STATS))
+		return -EINVAL;
+	fd = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	zsock_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (zsock_bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || zsock_listen(fd, 2) < 0) {
+		int err = errno;
+
+		zsock_close(fd);
+		return -err;
+	}
+	listeners[n_listeners++] = (struct listener){ .fd = fd, .kind = kind, .native = native };
+	return 0;
+}
+
+int servers_udp_echo(uint16_t port)
+{
+	struct sockaddr_in sa = {
+		.sin_family = AF_INET,
+		.sin_port = htons(port),
+	};
+	int fd;
+
+	if (udp_fd >= 0)
+		return -EALREADY;
+	fd = zsock_socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+	if (fd < 0)
+		return -errno;
+	if (zsock_bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = errno;
+
+		zsock_close(fd);
+		return -err;
+	}
+	udp_fd = fd;
+	return 0;
+}
+
+/* One datagram back to where it came from (dropped if it cannot go now). */
+static void udp_echo_one(void)
+{
+	struct sockaddr_in from;
+	socklen_t len = sizeof(from);
+	ssize_t n = zsock_recvfrom(udp_fd, udp_buf, sizeof(udp_buf), ZSOCK_MSG_DONTWAIT,
+				   (struct sockaddr *)&from, &len);
+
+	if (n < 0)
+		return;
+	bytes_in += (uint64_t)n;
+	if (zsock_sendto(udp_fd, udp_buf, (size_t)n, ZSOCK_MSG_DONTWAIT, (struct sockaddr *)&from,
+			 len) == n)
+		bytes_out += (uint64_t)n;
+}
+
+static void conn_close(struct conn *c)
+{
+	zsock_close(c->fd);
+	c->fd = -1;
+}
+
+static void accept_one(const struct listener *l)
+{
+	int fd = zsock_accept(l->fd, NULL, NULL);
+	int one = 1;
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < CONNS; i++) {
+		struct conn *c = &conns[i];
+
+		if (c->fd >= 0)
+			continue;
+		c->fd = fd;
+		c->kind = l->kind;
+		c->native = l->native;
+		c->off = c->len = 0;
+		if (l->kind == SERVER_RR)
+			zsock_setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		accepted++;
+		return;
+	}
+	refused++;
+	zsock_close(fd);
+}
+
+/* Send what is left of c->buf; false when the connection failed. */
+static bool flush(struct conn *c)
+{
+	while (c->off < c->len) {
+		ssize_t n = zsock_send(c->fd, c->buf + c->off, c->len - c->off, ZSOCK_MSG_DONTWAIT);
+
+		if (n < 0)
+			return errno == EAGAIN;
+		c->off += (uint16_t)n;
+		bytes_out += (uint64_t)n;
+	}
+	c->off = c->len = 0;
+	return true;
+}
+
+static void stats_line(struct conn *c)
+{
+	uint64_t busy, idle;
+	int n;
+
+	zs_bm_cpu_ticks(&busy, &idle);
+	n = snprintf((char *)c->buf, BUF_SIZE,
+		     "busy_ticks=%llu idle_ticks=%llu accepted=%lu refused=%lu bytes_in=%llu bytes_out=%llu\n",
+		     (unsigned long long)busy, (unsigned long long)idle, (unsigned long)accepted,
+		     (unsigned long)refused, (unsigned long long)bytes_in,
+		     (unsigned long long)bytes_out);
+	c->off = 0;
+	c->len = (uint16_t)(n < BUF_SIZE ? n : BUF_SIZE);
+}
+
+/* BSD calls: read once, then answer as the kind says. */
+static bool serve_bsd(struct conn *c)
+{
+	ssize_t n = zsock_recv(c->fd, c->buf, BUF_SIZE, ZSOCK_MSG_DONTWAIT);
+
+	if (n == 0)
+		return false;
+	if (n < 0)
+		return errno == EAGAIN;
+	bytes_in += (uint64_t)n;
+	switch (c->kind) {
+	case SERVER_DISCARD:
+		return true;
+	case SERVER_STATS:
+		stats_line(c);
+		return flush(c);
+	default:
+		c->off = 0;
+		c->len = (uint16_t)n;
+		return flush(c);
+	}
+}
+
+/*
+ * Native calls: the received chain is read in place and released (discard:
+ * no copy at all); echo copies it once, straight into transmit buffers.
+ */
+static bool serve_native(struct conn *c)
+{
+	struct net_buf *rx, *f, *tx = NULL, *last = NULL;
+	ssize_t n = zsock_recv_buf(c->fd, &rx, ZSOCK_MSG_DONTWAIT);
+	bool ok = true;
+
+	if (n == 0)
+		return false;
+	if (n < 0)
+		return errno == EAGAIN;
+	bytes_in += (uint64_t)n;
+	if (c->kind == SERVER_DISCARD) {
+		zsock_buf_release(rx);
+		return true;
+	}
+	for (f = rx; f != NULL && ok; f = f->frags) {
+		size_t done = 0;
+
+		while (done < f->len) {
+			struct net_buf *b;
+			size_t k;
+
+			if (last == NULL || last->len == last->size) {
+				b = zsock_buf_alloc(-1);
+				if (b == NULL) {
+					ok = false;
+					break;
+				}
+				if (last == NULL)
+					tx = b;
+				else
+					last->frags = b;
+				last = b;
+			}
+			k = f->len - done;
+			if (k > (size_t)(last->size - last->len))
+				k = last->size - last->len;
+			memcpy(last->data + last->len, f->data + done, k);
+			last->len += (uint16_t)k;
+			done += k;
+		}
+	}
+	zsock_buf_release(rx);
+	if (tx == NULL)
+		return ok;
+	if (ok && zsock_send_buf(c->fd, tx, 0) == n) {
+		bytes_out += (uint64_t)n;
+		return true;
+	}
+	zsock_buf_release(tx);
+	return false;
+}
+
+int servers_run(void)
+{
+	struct zsock_pollfd pfd[LISTENERS + CONNS + 1];
+	struct conn *who[LISTENERS + CONNS + 1];
+
+	for (int i = 0; i < CONNS; i++)
+		conns[i].fd = -1;
+	for (;;) {
+		int n = 0;
+
+		for (int i = 0; i < n_listeners; i++) {
+			pfd[n] = (struct zsock_pollfd){ .fd = listeners[i].fd, .events = ZSOCK_POLLIN };
+			who[n++] = NULL;
+		}
+		/* fd -1 when there is none: poll ignores the entry */
+		pfd[n] = (struct zsock_pollfd){ .fd = udp_fd, .events = ZSOCK_POLLIN };
+		who[n++] = NULL;
+		for (int i = 0; i < CONNS; i++) {
+			struct conn *c = &conns[i];
+
+			if (c->fd < 0)
+				continue;
+			/* a connection with bytes to send back waits for room first */
+			pfd[n] = (struct zsock_pollfd){
+				.fd = c->fd,
+				.events = c->len > c->off ? ZSOCK_POLLOUT : ZSOCK_POLLIN,
+			};
+			who[n++] = c;
+		}
+		if (zsock_poll(pfd, n, -1) < 0)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			struct conn *c = who[i];
+			bool ok;
+
+			if (pfd[i].revents == 0)
+				continue;
+			if (c == NULL && i == n_listeners) {
+				udp_echo_one();
+				continue;
+			}
+			if (c == NULL) {
+				accept_one(&listeners[i]);
+				continue;
+			}
+			if (c->len > c->off)
+				ok = flush(c) && !(pfd[i].revents & (ZSOCK_POLLERR | ZSOCK_POLLHUP));
+			else
+				ok = c->native ? serve_native(c) : serve_bsd(c);
+			if (!ok)
+				conn_close(c);
+		}
+	}
+}
