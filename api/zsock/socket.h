@@ -114,7 +114,11 @@ struct zsock_pollfd {
  * zsock_socks5_auth: user and pass NUL-terminated, 1..255 bytes each
  * (EINVAL otherwise, and for an optlen short of the struct); user "" or
  * optlen 0 clears them. getsockopt gives user back with pass all zero
- * (the password is never read back).
+ * (the password is never read back). Credentials are kept in a fixed
+ * table of CONFIG_ZSOCK_SOCKS5_AUTH_MAX entries, not in the socket: when
+ * that many sockets hold credentials, setting them on another fails with
+ * ENOMEM. Closing the socket wipes them; accepted sockets never inherit
+ * them.
  */
 #define ZSOCK_SO_SOCKS5_AUTH 0x7a51
 

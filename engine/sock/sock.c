@@ -100,6 +100,7 @@ static void pool_return(struct zs_sock *s)
 	ZS_ASSERT_REACTOR();
 	zs_sock_drain_done(s); /* chains released after the reactor let go */
 	zs_reactor_cancel(&s->work);
+	zs_socks5_release(s);    /* wipes the password */
 	zs_lock_take(&pool_lock);
 	pool_used--;
 	zs_list_append(&pool_free, &s->pool_node);

@@ -101,8 +101,7 @@ struct zs_sockopts {
 	bool socks5_on;
 	uint16_t socks5_port;      /* host order */
 	ip_addr_t socks5_ip;
-	uint8_t socks5_ulen, socks5_plen; /* 0: no credentials */
-	char socks5_user[255], socks5_pass[255];
+	uint8_t socks5_auth;       /* credentials: slot + 1 in socks5.c, 0 none */
 };
 
 struct zs_sock {
@@ -316,6 +315,8 @@ struct zs_socks5_req {
 int zs_socks5_set(struct zs_sock *s, int name, const void *val, socklen_t len);
 /** Reactor: getsockopt of the same. */
 int zs_socks5_get(struct zs_sock *s, int name, void *val, socklen_t *len);
+/** Reactor: wipe and free s's SOCKS5 credentials, if any (socket freed). */
+void zs_socks5_release(struct zs_sock *s);
 /**
  * Reactor, from connect: if s has a proxy, copy the request into r, point
  * *ip / *port at the proxy and return true.

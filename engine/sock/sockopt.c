@@ -106,8 +106,7 @@ void zs_sockopt_inherit(struct zs_sock *c, struct zs_sock *l)
 	c->opt = l->opt;
 	c->opt.mcast_n = 0; /* memberships belong to the socket that joined */
 	c->opt.socks5_on = false; /* a proxy is for connecting; no secrets copied */
-	c->opt.socks5_ulen = c->opt.socks5_plen = 0;
-	memset(c->opt.socks5_pass, 0, sizeof(c->opt.socks5_pass));
+	c->opt.socks5_auth = 0;    /* the listener's slot stays the listener's */
 	if (zs_sock_flags(l) & ZS_SF_NODELAY)
 		zs_sock_set(c, ZS_SF_NODELAY);
 	zs_sockopt_apply(c);

@@ -30,6 +30,50 @@
 
 /* ---- options (reactor) ------------------------------------------------------------ */
 
+/*
+ * Credentials live apart from the socket, in CONFIG_ZSOCK_SOCKS5_AUTH_MAX
+ * slots: few sockets connect through a proxy with a password, and 510
+ * bytes in every socket would double its size on a microcontroller.
+ * Reactor only, like the options.
+ */
+struct s5_auth {
+	bool used;
+	uint8_t ulen, plen;
+	char user[255], pass[255];
+};
+static struct s5_auth auths[CONFIG_ZSOCK_SOCKS5_AUTH_MAX];
+
+static struct s5_auth *auth_of(const struct zs_sockopts *o)
+{
+	return o->socks5_auth != 0 ? &auths[o->socks5_auth - 1] : NULL;
+}
+
+void zs_socks5_release(struct zs_sock *s)
+{
+	struct s5_auth *a = auth_of(&s->opt);
+
+	ZS_ASSERT_REACTOR();
+	if (a != NULL) {
+		memset(a, 0, sizeof(*a));
+		s->opt.socks5_auth = 0;
+	}
+}
+
+/* The socket's slot, or a free one (NULL: none left). */
+static struct s5_auth *auth_take(struct zs_sock *s)
+{
+	struct s5_auth *a = auth_of(&s->opt);
+
+	for (int i = 0; a == NULL && i < CONFIG_ZSOCK_SOCKS5_AUTH_MAX; i++) {
+		if (!auths[i].used) {
+			a = &auths[i];
+			a->used = true;
+			s->opt.socks5_auth = (uint8_t)(i + 1);
+		}
+	}
+	return a;
+}
+
 int zs_socks5_set(struct zs_sock *s, int name, const void *val, socklen_t len)
 {
 	struct zs_sockopts *o = &s->opt;
@@ -57,10 +101,11 @@ int zs_socks5_set(struct zs_sock *s, int name, const void *val, socklen_t len)
 	}
 	if (name == ZSOCK_SO_SOCKS5_AUTH) {
 		struct zsock_socks5_auth a;
+		struct s5_auth *slot;
 		size_t ul, pl;
 
 		if (len == 0) {
-			o->socks5_ulen = o->socks5_plen = 0;
+			zs_socks5_release(s);
 			return 0;
 		}
 		if ((int)len < (int)sizeof(a))
@@ -69,7 +114,7 @@ int zs_socks5_set(struct zs_sock *s, int name, const void *val, socklen_t len)
 		ul = strnlen(a.user, sizeof(a.user));
 		pl = strnlen(a.pass, sizeof(a.pass));
 		if (ul == 0) {
-			o->socks5_ulen = o->socks5_plen = 0;
+			zs_socks5_release(s);
 			memset(&a, 0, sizeof(a));
 			return 0;
 		}
@@ -77,10 +122,16 @@ int zs_socks5_set(struct zs_sock *s, int name, const void *val, socklen_t len)
 			memset(&a, 0, sizeof(a));
 			return -EINVAL;
 		}
-		memcpy(o->socks5_user, a.user, ul);
-		memcpy(o->socks5_pass, a.pass, pl);
-		o->socks5_ulen = (uint8_t)ul;
-		o->socks5_plen = (uint8_t)pl;
+		slot = auth_take(s);
+		if (slot == NULL) {
+			memset(&a, 0, sizeof(a));
+			return -ENOMEM;
+		}
+		memset(slot->pass, 0, sizeof(slot->pass));
+		memcpy(slot->user, a.user, ul);
+		memcpy(slot->pass, a.pass, pl);
+		slot->ulen = (uint8_t)ul;
+		slot->plen = (uint8_t)pl;
 		memset(&a, 0, sizeof(a));
 		return 0;
 	}
@@ -104,10 +155,13 @@ int zs_socks5_get(struct zs_sock *s, int name, void *val, socklen_t *len)
 	if (name == ZSOCK_SO_SOCKS5_AUTH) {
 		struct zsock_socks5_auth a;
 
+		const struct s5_auth *slot = auth_of(o);
+
 		if ((int)*len < (int)sizeof(a))
 			return -EINVAL;
 		memset(&a, 0, sizeof(a));
-		memcpy(a.user, o->socks5_user, o->socks5_ulen); /* never the password */
+		if (slot != NULL)
+			memcpy(a.user, slot->user, slot->ulen); /* never the password */
 		memcpy(val, &a, sizeof(a));
 		*len = sizeof(a);
 		return 0;
@@ -125,10 +179,13 @@ bool zs_socks5_redirect(struct zs_sock *s, struct zs_socks5_req *r, ip_addr_t *i
 		return false;
 	r->dest_ip = *ip;
 	r->dest_port = *port;
-	r->ulen = o->socks5_ulen;
-	r->plen = o->socks5_plen;
-	memcpy(r->user, o->socks5_user, r->ulen);
-	memcpy(r->pass, o->socks5_pass, r->plen);
+	r->ulen = r->plen = 0;
+	if (auth_of(o) != NULL) {
+		r->ulen = auth_of(o)->ulen;
+		r->plen = auth_of(o)->plen;
+		memcpy(r->user, auth_of(o)->user, r->ulen);
+		memcpy(r->pass, auth_of(o)->pass, r->plen);
+	}
 	*ip = o->socks5_ip;
 	*port = o->socks5_port;
 	return true;

@@ -585,3 +585,47 @@ ZT_TEST(socks5, option_get_set_rules, .timeout = 20)
 	zt_close(fd);
 	zt_close(u);
 }
+
+/*
+ * Credentials sit in CONFIG_ZSOCK_SOCKS5_AUTH_MAX slots apart from the
+ * sockets: one more than that is ENOMEM, and a slot comes back when its
+ * socket clears its credentials or closes (then another socket gets it,
+ * and the old password is not what the new owner reads).
+ */
+ZT_TEST(socks5, credential_slots_exhaust_and_return, .timeout = 20)
+{
+	int fds[CONFIG_ZSOCK_SOCKS5_AUTH_MAX + 1];
+	struct zsock_socks5_auth a = creds("user", "secret"), ga;
+	socklen_t glen;
+	int i;
+
+	for (i = 0; i <= CONFIG_ZSOCK_SOCKS5_AUTH_MAX; i++) {
+		fds[i] = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+		cr_assert_geq(fds[i], 0);
+	}
+	for (i = 0; i < CONFIG_ZSOCK_SOCKS5_AUTH_MAX; i++)
+		cr_assert_eq(zsock_setsockopt(fds[i], SOL_SOCKET, ZSOCK_SO_SOCKS5_AUTH, &a,
+					      sizeof(a)), 0, "socket %d", i);
+	cr_assert_eq(zsock_setsockopt(fds[i], SOL_SOCKET, ZSOCK_SO_SOCKS5_AUTH, &a, sizeof(a)), -1);
+	cr_assert_eq(errno, ENOMEM);
+	/* setting again on a socket that has a slot keeps using it */
+	a = creds("other", "pw");
+	cr_assert_eq(zsock_setsockopt(fds[0], SOL_SOCKET, ZSOCK_SO_SOCKS5_AUTH, &a, sizeof(a)), 0);
+	/* clearing gives the slot back */
+	cr_assert_eq(zsock_setsockopt(fds[0], SOL_SOCKET, ZSOCK_SO_SOCKS5_AUTH, NULL, 0), 0);
+	cr_assert_eq(zsock_setsockopt(fds[i], SOL_SOCKET, ZSOCK_SO_SOCKS5_AUTH, &a, sizeof(a)), 0);
+	/* so does closing */
+	zt_close(fds[1]);
+	fds[1] = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	cr_assert_geq(fds[1], 0);
+	glen = sizeof(ga);
+	cr_assert_eq(zsock_getsockopt(fds[1], SOL_SOCKET, ZSOCK_SO_SOCKS5_AUTH, &ga, &glen), 0);
+	cr_assert_str_eq(ga.user, "", "a new socket has no credentials");
+	a = creds("third", "pw3");
+	cr_assert_eq(zsock_setsockopt(fds[1], SOL_SOCKET, ZSOCK_SO_SOCKS5_AUTH, &a, sizeof(a)), 0);
+	glen = sizeof(ga);
+	cr_assert_eq(zsock_getsockopt(fds[1], SOL_SOCKET, ZSOCK_SO_SOCKS5_AUTH, &ga, &glen), 0);
+	cr_assert_str_eq(ga.user, "third");
+	for (i = 0; i <= CONFIG_ZSOCK_SOCKS5_AUTH_MAX; i++)
+		zt_close(fds[i]);
+}
