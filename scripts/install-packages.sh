@@ -22,6 +22,7 @@ PACKAGES=(
   openssl
   python3
   liblwip-dev gnuplot-nox
+  gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm
 )
 
 log() { printf 'install-packages: %s\n' "$*" >&2; }

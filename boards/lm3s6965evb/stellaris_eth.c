@@ -36,9 +36,7 @@
 #endif
 
 #include "board.h"
-
-/* the port's wake-up (engine/port/port.h); interrupt-safe */
-void zs_port_isr_ready(int source);
+#include "engine/port/port.h"   /* zs_port_isr_ready(): interrupt-safe */
 
 #if ETH_PAD_SIZE != 0
 #error "stellaris_eth.c expects ETH_PAD_SIZE 0"
@@ -88,7 +86,7 @@ void zs_port_isr_ready(int source);
  * PBUF_POOL_SIZE must leave room for what TCP queues besides.
  */
 #ifndef BOARD_ETH_RX_RING
-#define BOARD_ETH_RX_RING 8
+#define BOARD_ETH_RX_RING 4
 #endif
 #define RX_RING      BOARD_ETH_RX_RING
 /* bytes a slot holds from its length bytes on: 2 + 1518 (VLAN) + FCS, rounded */
@@ -244,6 +242,12 @@ int board_eth_service(struct netif *n)
 			NVIC_ISPR1 = ETH_IRQ_BIT;
 	}
 	irq_restore(primask);
+	/* lwIP's pool is empty too (the stack holds every pbuf): frames wait
+	 * in the FIFO. Ask to be called again, so receive resumes as soon as
+	 * a pbuf comes back, rather than waiting for an interrupt that the
+	 * mask keeps from ever coming. */
+	if (rx_masked)
+		zs_port_isr_ready(BOARD_SOURCE_ETHERNET);
 	return delivered;
 }
 

@@ -128,7 +128,7 @@ void zs_port_reactor_sleep(uint32_t timeout_ms);
  * Reactor only: call ready(arg) from zs_port_reactor_sleep() whenever the
  * source osfd is ready. Returns 0, -ENOSPC (table full) or -EINVAL.
  * Hosted ports: osfd is an OS descriptor, ready when readable (TAP).
- * Bare-metal ports: osfd is a source number 0..31 that an interrupt handler
+ * Bare-metal ports: osfd is a source number 0..7 that an interrupt handler
  * marks ready with zs_port_isr_ready() (a driver's receive interrupt).
  */
 int zs_port_watch(int osfd, void (*ready)(void *arg), void *arg);
@@ -136,7 +136,7 @@ int zs_port_watch(int osfd, void (*ready)(void *arg), void *arg);
 void zs_port_unwatch(int osfd);
 
 /**
- * Bare-metal ports, interrupt context: mark source (0..31) ready and wake
+ * Bare-metal ports, interrupt context (or the reactor): mark source (0..7) ready and wake
  * the reactor; its ready() callback runs in the reactor at the next
  * zs_port_reactor_sleep(). Hosted ports do not provide it.
  */

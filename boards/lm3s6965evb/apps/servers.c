@@ -8,10 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <zsock/engine.h>
+
+#include "board.h"
 #include "engine/port/baremetal/baremetal.h"
+#include "lwip/memp.h"
+#include "lwip/stats.h"
 
 #define LISTENERS 6
-#define CONNS     4
+#define CONNS     3  /* 8 sockets: 4 listeners and a UDP socket leave 3 */
 #define BUF_SIZE  1460
 
 struct listener {
@@ -145,17 +150,29 @@ static bool flush(struct conn *c)
 	return true;
 }
 
+/*
+ * CPU time, the servers' counters, and the high-water marks the footprint
+ * table reports: peak stack, transmit and receive net_bufs, sockets, and
+ * lwIP's receive pbufs, heap and TCP PCBs.
+ */
 static void stats_line(struct conn *c)
 {
+	struct zsock_engine_stats st;
 	uint64_t busy, idle;
 	int n;
 
 	zs_bm_cpu_ticks(&busy, &idle);
+	zsock_engine_stats(&st);
 	n = snprintf((char *)c->buf, BUF_SIZE,
-		     "busy_ticks=%llu idle_ticks=%llu accepted=%lu refused=%lu bytes_in=%llu bytes_out=%llu\n",
+		     "busy_ticks=%llu idle_ticks=%llu accepted=%lu refused=%lu bytes_in=%llu "
+		     "bytes_out=%llu stack_peak=%lu tx_bufs_hw=%lu rx_bufs_hw=%lu sockets=%lu "
+		     "pbuf_pool_hw=%u lwip_heap_hw=%lu tcp_pcb_hw=%u\n",
 		     (unsigned long long)busy, (unsigned long long)idle, (unsigned long)accepted,
 		     (unsigned long)refused, (unsigned long long)bytes_in,
-		     (unsigned long long)bytes_out);
+		     (unsigned long long)bytes_out, (unsigned long)board_stack_peak(),
+		     (unsigned long)st.tx_bufs_high_water, (unsigned long)st.rx_bufs_high_water,
+		     (unsigned long)st.sockets_in_use, (unsigned)lwip_stats.memp[MEMP_PBUF_POOL]->max,
+		     (unsigned long)lwip_stats.mem.max, (unsigned)lwip_stats.memp[MEMP_TCP_PCB]->max);
 	c->off = 0;
 	c->len = (uint16_t)(n < BUF_SIZE ? n : BUF_SIZE);
 }

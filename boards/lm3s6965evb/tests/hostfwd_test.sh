@@ -6,18 +6,19 @@
 # Boots sample_servers.elf (TCP echo 7, discard 9, rr 10, UDP echo 7) and
 # checks, from the host's own sockets: 1 MiB echoed intact, 4 MiB
 # discarded (the server closes after our FIN), request/response with 1 and
-# 1024 bytes, UDP datagrams echoed, and that connections beyond the
-# server's slots are closed at once while the others keep working.
+# 1024 bytes, UDP datagrams echoed, that connections beyond the server's
+# slots are closed at once while the others keep working, and prints the
+# high-water marks (stack, buffers, pools) the load left.
 set -uo pipefail
 qemu_run=$1 elf=$2 client=$3
 base=$((20000 + RANDOM % 20000))
-echo_p=$base discard_p=$((base + 1)) rr_p=$((base + 2)) udp_p=$((base + 3))
+echo_p=$base discard_p=$((base + 1)) rr_p=$((base + 2)) udp_p=$((base + 3)) stats_p=$((base + 4))
 log=$(mktemp)
 export QEMU_M3_TIMEOUT=120
 # QEMU's restrict=on drops the guest's UDP replies to forwarded datagrams;
 # the image only ever answers what arrives, so nothing leaves for elsewhere
 export QEMU_M3_RESTRICT=off
-export QEMU_M3_HOSTFWD="tcp:127.0.0.1:$echo_p-:7,tcp:127.0.0.1:$discard_p-:9,tcp:127.0.0.1:$rr_p-:10,udp:127.0.0.1:$udp_p-:7"
+export QEMU_M3_HOSTFWD="tcp:127.0.0.1:$echo_p-:7,tcp:127.0.0.1:$discard_p-:9,tcp:127.0.0.1:$rr_p-:10,udp:127.0.0.1:$udp_p-:7,tcp:127.0.0.1:$stats_p-:4242"
 "$qemu_run" "$elf" >"$log" 2>&1 &
 qpid=$!
 trap 'kill $qpid 2>/dev/null; wait $qpid 2>/dev/null; rm -f "$log"' EXIT
@@ -65,7 +66,7 @@ check "full server closes extra connections" python3 - "$echo_p" <<'PY'
 import socket, sys, time
 port = int(sys.argv[1])
 held = []
-for i in range(4):                     # the sample serves 4 connections
+for i in range(3):                     # the sample serves 3 connections
     c = socket.create_connection(("127.0.0.1", port), timeout=5)
     c.sendall(b"x"); assert c.recv(1) == b"x"
     held.append(c)
@@ -76,14 +77,32 @@ try:
 except ConnectionResetError:
     r = b""
 if r != b"":
-    sys.exit("the fifth connection was served")
-for c in held:                         # the four still work
+    sys.exit("the fourth connection was served")
+for c in held:                         # the three still work
     c.sendall(b"y"); assert c.recv(1) == b"y"
     c.close()
 time.sleep(0.3)
 c = socket.create_connection(("127.0.0.1", port), timeout=5)
 c.sendall(b"z"); assert c.recv(1) == b"z"
-print("5th connection closed at once, the 4 others and a later one served")
+print("4th connection closed at once, the 3 others and a later one served")
+PY
+# after the load: the high-water marks the footprint table quotes, and the
+# stack never came near its 4 KiB (the MPU guards its bottom 32 bytes)
+check "high-water marks after the load" python3 - "$stats_p" <<'PY'
+import socket, sys
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+c.sendall(b"S\n")
+line = b""
+while not line.endswith(b"\n"):
+    d = c.recv(1024)
+    if not d:
+        break
+    line += d
+kv = dict(f.split("=") for f in line.decode().split())
+if int(kv["stack_peak"]) >= 3072:
+    sys.exit("stack peak %s of 4096 bytes" % kv["stack_peak"])
+print(" ".join("%s=%s" % (k, kv[k]) for k in
+      ("stack_peak", "tx_bufs_hw", "rx_bufs_hw", "pbuf_pool_hw", "lwip_heap_hw", "tcp_pcb_hw")))
 PY
 kill $qpid 2>/dev/null
 if [ $fails -ne 0 ]; then

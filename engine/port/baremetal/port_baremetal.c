@@ -180,7 +180,7 @@ int zs_port_at_thread_exit(void (*fn)(void *arg), void *arg)
 
 /* ---- the reactor, pumped by waiters ----------------------------------------- */
 
-#define SOURCES 32
+#define SOURCES 8
 
 struct watch {
 	void (*ready)(void *arg);
