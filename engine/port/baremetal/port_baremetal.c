@@ -38,7 +38,8 @@
 #define SYST_CSR_ENABLE    (1u << 0)
 #define SYST_CSR_TICKINT   (1u << 1)
 #define SYST_CSR_CLKSOURCE (1u << 2)
-#define SYST_CSR_COUNTFLAG (1u << 16)
+#define SCB_ICSR (*(volatile uint32_t *)0xE000ED04u)
+#define SCB_ICSR_PENDSTSET (1u << 26)
 
 static inline uint32_t irq_save(void)
 {
@@ -86,12 +87,13 @@ uint64_t zs_bm_ticks(void)
 	key = irq_save();
 	ms = ms_count;
 	cvr = SYST_CVR;
-	/* the counter wrapped after we read ms_count: that interrupt is
-	 * pending (interrupts are masked), count its millisecond here */
-	if (SYST_CSR & SYST_CSR_COUNTFLAG) {
+	/* The counter wrapped but its interrupt waits (masked here): count
+	 * that millisecond, and read the counter again, after the wrap. The
+	 * pending bit, unlike COUNTFLAG, is not cleared by reading it, and
+	 * the handler still counts the millisecond itself when it runs. */
+	if (SCB_ICSR & SCB_ICSR_PENDSTSET) {
 		ms++;
 		cvr = SYST_CVR;
-		ms_count = ms;
 	}
 	irq_restore(key);
 	/* the counter counts down from tick_reload - 1 */
