@@ -7,25 +7,36 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <zsock/zsock_config.h>
+
+#if CONFIG_ZSOCK_HOSTED
+typedef _Atomic uint64_t zs_counter_t;
+#define ZS_COUNT(name, n) \
+	atomic_fetch_add_explicit(&zs_counters.name, (uint64_t)(n), memory_order_relaxed)
+#define ZS_COUNTER_LOAD(name) atomic_load_explicit(&zs_counters.name, memory_order_relaxed)
+#else
+/* One context, and no interrupt handler counts: plain adds (a Cortex-M3
+ * has no 64-bit atomics; each would be a call that masks interrupts). */
+typedef uint64_t zs_counter_t;
+#define ZS_COUNT(name, n)     ((void)(zs_counters.name += (uint64_t)(n)))
+#define ZS_COUNTER_LOAD(name) (zs_counters.name)
+#endif
 
 struct zs_counters {
-	_Atomic uint64_t tx_bytes_copied;  /**< caller -> net_buf (BSD send) */
-	_Atomic uint64_t rx_bytes_copied;  /**< net_buf -> caller (BSD recv) */
-	_Atomic uint64_t tx_bytes;         /**< payload handed to lwIP */
-	_Atomic uint64_t rx_bytes;         /**< payload received from lwIP */
-	_Atomic uint64_t rx_drops;         /**< datagrams dropped: ring or pool full */
-	_Atomic uint64_t tx_drops;         /**< datagrams lwIP refused */
-	_Atomic uint64_t reactor_wakeups;  /**< reactor iterations after a sleep */
-	_Atomic uint64_t netif_rx_frames;
-	_Atomic uint64_t netif_tx_frames;
-	_Atomic uint64_t netif_drops;      /**< frames dropped at a netif */
-	_Atomic uint64_t poll_wakeups;     /**< a thread in poll/select woke up */
-	_Atomic uint64_t poll_tests;       /**< sockets whose readiness poll tested */
+	zs_counter_t tx_bytes_copied;  /**< caller -> net_buf (BSD send) */
+	zs_counter_t rx_bytes_copied;  /**< net_buf -> caller (BSD recv) */
+	zs_counter_t tx_bytes;         /**< payload handed to lwIP */
+	zs_counter_t rx_bytes;         /**< payload received from lwIP */
+	zs_counter_t rx_drops;         /**< datagrams dropped: ring or pool full */
+	zs_counter_t tx_drops;         /**< datagrams lwIP refused */
+	zs_counter_t reactor_wakeups;  /**< reactor iterations after a sleep */
+	zs_counter_t netif_rx_frames;
+	zs_counter_t netif_tx_frames;
+	zs_counter_t netif_drops;      /**< frames dropped at a netif */
+	zs_counter_t poll_wakeups;     /**< a thread in poll/select woke up */
+	zs_counter_t poll_tests;       /**< sockets whose readiness poll tested */
 };
 
 extern struct zs_counters zs_counters;
-
-#define ZS_COUNT(name, n) \
-	atomic_fetch_add_explicit(&zs_counters.name, (uint64_t)(n), memory_order_relaxed)
 
 #endif

@@ -41,7 +41,7 @@ static void pool_figures(struct zs_pool *p, uint32_t *in_use, uint32_t *hw,
 	zs_lock_give(&p->lock);
 }
 
-#define LOAD(name) atomic_load_explicit(&zs_counters.name, memory_order_relaxed)
+#define LOAD(name) ZS_COUNTER_LOAD(name)
 
 int zsock_engine_stats(struct zsock_engine_stats *out)
 {

@@ -257,51 +257,49 @@ static bool serve_native(struct conn *c)
 	return false;
 }
 
+/*
+ * The poll set has a fixed layout, kept from call to call: listeners, the
+ * UDP socket, then one entry per connection slot (fd -1 while the slot is
+ * free: poll ignores it). Only the events of the connections change.
+ */
 int servers_run(void)
 {
-	struct zsock_pollfd pfd[LISTENERS + CONNS + 1];
-	struct conn *who[LISTENERS + CONNS + 1];
+	enum { FIRST_CONN = LISTENERS + 1 };
+	struct zsock_pollfd pfd[FIRST_CONN + CONNS];
 
+	for (int i = 0; i < FIRST_CONN + CONNS; i++)
+		pfd[i] = (struct zsock_pollfd){ .fd = -1, .events = ZSOCK_POLLIN };
+	for (int i = 0; i < n_listeners; i++)
+		pfd[i].fd = listeners[i].fd;
+	pfd[LISTENERS].fd = udp_fd;
 	for (int i = 0; i < CONNS; i++)
 		conns[i].fd = -1;
 	for (;;) {
-		int n = 0;
-
-		for (int i = 0; i < n_listeners; i++) {
-			pfd[n] = (struct zsock_pollfd){ .fd = listeners[i].fd, .events = ZSOCK_POLLIN };
-			who[n++] = NULL;
-		}
-		/* fd -1 when there is none: poll ignores the entry */
-		pfd[n] = (struct zsock_pollfd){ .fd = udp_fd, .events = ZSOCK_POLLIN };
-		who[n++] = NULL;
 		for (int i = 0; i < CONNS; i++) {
-			struct conn *c = &conns[i];
-
-			if (c->fd < 0)
-				continue;
 			/* a connection with bytes to send back waits for room first */
-			pfd[n] = (struct zsock_pollfd){
-				.fd = c->fd,
-				.events = c->len > c->off ? ZSOCK_POLLOUT : ZSOCK_POLLIN,
-			};
-			who[n++] = c;
+			pfd[FIRST_CONN + i].fd = conns[i].fd;
+			pfd[FIRST_CONN + i].events =
+				conns[i].len > conns[i].off ? ZSOCK_POLLOUT : ZSOCK_POLLIN;
 		}
-		if (zsock_poll(pfd, n, -1) < 0)
+		if (zsock_poll(pfd, FIRST_CONN + CONNS, -1) < 0)
 			return -errno;
-		for (int i = 0; i < n; i++) {
-			struct conn *c = who[i];
+		for (int i = 0; i < FIRST_CONN + CONNS; i++) {
+			struct conn *c;
 			bool ok;
 
-			if (pfd[i].revents == 0)
+			if (pfd[i].revents == 0 || pfd[i].fd < 0)
 				continue;
-			if (c == NULL && i == n_listeners) {
-				udp_echo_one();
-				continue;
-			}
-			if (c == NULL) {
+			if (i < n_listeners) {
 				accept_one(&listeners[i]);
 				continue;
 			}
+			if (i == LISTENERS) {
+				udp_echo_one();
+				continue;
+			}
+			c = &conns[i - FIRST_CONN];
+			if (c->fd != pfd[i].fd)
+				continue;  /* not the connection this entry was for */
 			if (c->len > c->off)
 				ok = flush(c) && !(pfd[i].revents & (ZSOCK_POLLERR | ZSOCK_POLLHUP));
 			else
