@@ -664,6 +664,8 @@ static int run_echo(const struct opts *o, struct result *res)
 			t_tx = now();
 		}
 	}
+	if (st == ST_OK && rcvd == 0)
+		st = fail("echo: nothing sent in %g s", o->seconds);
 	if (st == ST_OK) {
 		/* the stream is complete; the server must close after it */
 		if (conn_blocking(o, &c) == ST_OK)
@@ -692,15 +694,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* nearest rank: the smallest sample with at least p % at or below it */
-static double rank_us(const uint64_t *v, size_t n, double p)
+/* nearest rank: the smallest sample with at least pct % at or below it */
+static double rank_us(const uint64_t *v, size_t n, unsigned int pct)
 {
-	size_t k = (size_t)((p / 100.0) * (double)n + 0.999999);
+	size_t k = (pct * n + 99) / 100;	/* ceil, in integers */
 
 	if (k < 1)
 		k = 1;
-	if (k > n)
-		k = n;
 	return (double)v[k - 1] / 1e3;
 }
 

@@ -324,12 +324,9 @@ static int listen_on(struct raw_server *s, enum raw_server_kind kind,
 	pcb = tcp_new_ip_type(IPADDR_TYPE_ANY);
 	if (pcb == NULL)
 		return -ENOMEM;
-#if SO_REUSE
-	/* connections in TIME_WAIT on this port (an earlier server, zsock's
-	 * or ours) must not block the bind; tcp_listen still refuses a
-	 * second listener */
-	ip_set_option(pcb, SOF_REUSEADDR);
-#endif
+	/* no SOF_REUSEADDR: with it, tcp_listen misses a listener on the
+	 * same port bound to 0.0.0.0 rather than "any type" (ip_addr_cmp
+	 * compares the address type), and two servers would share the port */
 	if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
 		tcp_close(pcb);		/* CLOSED: freed at once, cannot fail */
 		return -EADDRINUSE;

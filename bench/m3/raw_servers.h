@@ -50,8 +50,8 @@ struct raw_server_stats {
  *
  * Context: lwIP's (the reactor). Call once; there is no stop.
  * Return: 0, or -EINVAL (all ports 0, or two equal), -EALREADY (already
- * started), -ENOMEM (no PCB, listen PCB or pool entry), -EADDRINUSE (a
- * port is taken, by a listener or a live connection).
+ * started), -ENOMEM (no PCB or listen PCB), -EADDRINUSE (lwIP's bind
+ * found the port taken: a listener, a connection or a TIME_WAIT on it).
  */
 int raw_servers_start(uint16_t echo_port, uint16_t discard_port,
 		      uint16_t rr_port);
