@@ -33,6 +33,7 @@ struct zs_counters {
 	zs_counter_t netif_rx_frames;
 	zs_counter_t netif_tx_frames;
 	zs_counter_t netif_drops;      /**< frames dropped at a netif */
+	zs_counter_t loop_packets;     /**< packets delivered on the loopback queues */
 	zs_counter_t poll_wakeups;     /**< a thread in poll/select woke up */
 	zs_counter_t poll_tests;       /**< sockets whose readiness poll tested */
 };

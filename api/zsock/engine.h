@@ -73,6 +73,8 @@ struct zsock_engine_stats {
 	uint64_t netif_rx_frames;   /**< frames received on hosted netifs */
 	uint64_t netif_tx_frames;   /**< frames sent on hosted netifs */
 	uint64_t netif_drops;       /**< frames dropped at a netif */
+	uint64_t loop_packets;      /**< packets the engine delivered to itself
+				         (loopback, its own addresses) */
 	uint64_t poll_wakeups;      /**< times a thread blocked in zsock_poll()
 				      or zsock_select() woke up (one per event,
 				      whatever the number of fds polled) */

@@ -66,6 +66,7 @@ int zsock_engine_stats(struct zsock_engine_stats *out)
 	out->netif_rx_frames = LOAD(netif_rx_frames);
 	out->netif_tx_frames = LOAD(netif_tx_frames);
 	out->netif_drops = LOAD(netif_drops);
+	out->loop_packets = LOAD(loop_packets);
 	out->poll_wakeups = LOAD(poll_wakeups);
 	out->poll_tests = LOAD(poll_tests);
 	pool_figures(&zs_tx_pool, &out->tx_bufs_in_use, &out->tx_bufs_high_water,

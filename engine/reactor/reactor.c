@@ -77,6 +77,7 @@ static int loop_deliver(int budget)
 			done++;
 		}
 	}
+	ZS_COUNT(loop_packets, done);
 	return done;
 }
 
