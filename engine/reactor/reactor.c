@@ -159,8 +159,11 @@ static bool reactor_step(uint32_t *sleep_ms)
 		ZS_COUNT(reactor_wakeups, 1);
 		slept = false;
 	}
-	busy |= run_calls();
+	/* work first: buffers a caller gave back (posted as work) are freed
+	 * before the next call allocates; on one context the two come one
+	 * right after the other, with no reactor iteration between */
 	busy |= run_works();
+	busy |= run_calls();
 	if (loop_deliver(ZS_REACTOR_LOOP_BUDGET) > 0)
 		busy = true;
 	sys_check_timeouts();

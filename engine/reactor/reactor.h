@@ -10,8 +10,10 @@
  *    however many times it was posted before it ran. The data path.
  *
  * One iteration is a flat list of phases, each with bounded work:
- *   1. calls      every queued control call
- *   2. work       every posted work item (each bounded by its rings)
+ *   1. work       every posted work item (each bounded by its rings); first,
+ *                 so that buffers given back are freed before a call
+ *                 allocates (on one context nothing runs between the two)
+ *   2. calls      every queued control call
  *   3. netifs     loopback deliveries, at most ZS_REACTOR_LOOP_BUDGET rounds
  *   4. timers     lwIP's sys_check_timeouts()
  *   5. sleep      until kicked, a netif descriptor is ready, or the next

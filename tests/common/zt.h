@@ -17,7 +17,9 @@
  *    test MUST close all its sockets before it returns. TIME_WAIT PCBs
  *    inside lwIP are not checked.
  *  - Bare metal (CONFIG_ZSOCK_HOSTED 0: one context, no threads) has all
- *    but the thread helpers (zt_spawn, zt_join).
+ *    but the thread helpers (zt_spawn, zt_join). One boot runs all the
+ *    tests of an image, so zt_setup() first closes the fds a failed test
+ *    left open (with a warning).
  */
 #ifndef ZT_H
 #define ZT_H

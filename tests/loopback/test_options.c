@@ -17,7 +17,8 @@ static int get_int(int fd, int level, int name)
 
 	cr_assert_eq(zsock_getsockopt(fd, level, name, &v, &len), 0,
 		     "getsockopt(%d, %d): errno %d", level, name, errno);
-	cr_assert_eq(len, sizeof(int), "getsockopt(%d, %d) stored %u bytes", level, name, len);
+	cr_assert_eq(len, sizeof(int), "getsockopt(%d, %d) stored %u bytes", level, name,
+		     (unsigned int)len);
 	return v;
 }
 

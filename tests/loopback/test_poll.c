@@ -258,6 +258,7 @@ ZT_TEST(poll, pollhup_unasked_on_reset, .timeout = 30)
 
 /* ---- waking up --------------------------------------------------------------------------- */
 
+#if CONFIG_ZSOCK_HOSTED /* a sender thread: bare metal has one context, no threads */
 struct later {
 	int fd;
 	int delay_ms;
@@ -301,6 +302,7 @@ ZT_TEST(poll, wakes_when_data_arrives, .timeout = 30)
 		zt_close(b[i]);
 	}
 }
+#endif
 
 ZT_TEST(poll, wakes_for_pending_connection, .timeout = 30)
 {
@@ -344,6 +346,7 @@ ZT_TEST(poll, same_fd_twice, .timeout = 30)
 	zt_close(b);
 }
 
+#if CONFIG_ZSOCK_HOSTED /* a poker thread: bare metal has one context, no threads */
 /*
  * "A poll over many sockets wakes once per event, not once per socket":
  * the poller's wake-ups per event, counted by the engine, are the same
@@ -422,3 +425,4 @@ ZT_TEST(poll, wakes_once_per_event_not_per_socket, .timeout = 60)
 	cr_assert_leq(one, 3.0, "1 socket: %.2f wake-ups per event", one);
 	cr_assert_leq(many, 3.0, "121 sockets: %.2f wake-ups per event", many);
 }
+#endif

@@ -28,7 +28,8 @@ static int get_int(int fd, int level, int name)
 
 	cr_assert_eq(zsock_getsockopt(fd, level, name, &v, &len), 0,
 		     "getsockopt(%d, %d): errno %d", level, name, errno);
-	cr_assert_eq(len, sizeof(int), "getsockopt(%d, %d) stored %u bytes", level, name, len);
+	cr_assert_eq(len, sizeof(int), "getsockopt(%d, %d) stored %u bytes", level, name,
+		     (unsigned int)len);
 	return v;
 }
 
@@ -160,7 +161,8 @@ ZT_TEST(sockopts, defaults_ipv4)
 		cr_assert_eq(l.l_linger, 0);
 		len = sizeof(dev);
 		cr_assert_eq(zsock_getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &len), 0);
-		cr_assert_eq(len, 0, "unbound socket: SO_BINDTODEVICE length %u", len);
+		cr_assert_eq(len, 0, "unbound socket: SO_BINDTODEVICE length %u",
+			     (unsigned int)len);
 		cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TOS), 0);
 		cr_assert_eq(get_int(fd, IPPROTO_IP, IP_TTL), 64);
 		cr_assert_eq(get_int(fd, IPPROTO_IP, IP_MULTICAST_TTL), 1);

@@ -22,7 +22,16 @@
 #define RANDOM_SIZE 0         /* in a size schedule: pick 1 .. RANDOM_MAX */
 #define RANDOM_MAX 100000
 #define BUF_MAX 131072        /* >= every size in the schedules */
+/* the WAITALL and PEEK tests keep their data on the stack: 8 KiB on the board */
+#if CONFIG_ZSOCK_HOSTED
+#define WAITALL_IN 10000
+#define PEEK_LEN 3000
+#else
+#define WAITALL_IN 3000
+#define PEEK_LEN 1200
+#endif
 
+#if CONFIG_ZSOCK_HOSTED /* the threads and their schedules: bare metal has one context */
 static const size_t mixed_writes[] = { 1, 100, 1460, 4096, 65536, RANDOM_SIZE };
 static const size_t mixed_reads[] = { 1, 7, 1460, 4096, 65536, RANDOM_SIZE, 100 };
 
@@ -264,9 +273,11 @@ ZT_TEST(tcp_stream, writes_of_random_sizes, .timeout = 60)
 {
 	one_way(AF_INET6, RANDOM_SIZE, 4 * MiB);
 }
+#endif
 
 /* ---- MSG_WAITALL ----------------------------------------------------------------- */
 
+#if CONFIG_ZSOCK_HOSTED /* a sender thread: bare metal has one context */
 ZT_TEST(tcp_stream, waitall_returns_full_length, .timeout = 30)
 {
 	static const size_t sched[] = { 1000, 1, 3000, 17 };
@@ -292,10 +303,11 @@ ZT_TEST(tcp_stream, waitall_returns_full_length, .timeout = 30)
 	zt_close(a);
 	zt_close(b);
 }
+#endif
 
 ZT_TEST(tcp_stream, waitall_stops_at_eof, .timeout = 30)
 {
-	uint8_t out[5000], in[10000];
+	uint8_t out[WAITALL_IN / 2], in[WAITALL_IN];
 	ssize_t n;
 	int a, b;
 
@@ -315,7 +327,7 @@ ZT_TEST(tcp_stream, waitall_stops_at_eof, .timeout = 30)
 ZT_TEST(tcp_stream, waitall_stops_at_rcvtimeo, .timeout = 30)
 {
 	struct timeval tv = { 0, 300000 };
-	uint8_t out[3000], in[10000];
+	uint8_t out[WAITALL_IN * 3 / 10], in[WAITALL_IN];
 	int64_t t0, dt;
 	ssize_t n;
 	int a, b;
@@ -353,33 +365,35 @@ static ssize_t peek_until(int fd, uint8_t *buf, size_t want)
 
 ZT_TEST(tcp_stream, peek_leaves_data_queued, .timeout = 30)
 {
-	uint8_t out[3000], peek1[3000], peek2[3000], in[3000];
+	/* PEEK_LEN in thirds (the sends) and sixths (the partial read) */
+	enum { P3 = PEEK_LEN / 3, P6 = PEEK_LEN / 6 };
+	uint8_t out[PEEK_LEN], peek1[PEEK_LEN], peek2[PEEK_LEN], in[PEEK_LEN];
 	ssize_t n;
 	int a, b;
 
 	zt_tcp_pair(AF_INET, &a, &b);
 	zt_pattern(11, 0, out, sizeof(out));
 	/* three separate sends: the peek must span what arrived in pieces */
-	zt_send_all(a, out, 1000);
-	zt_send_all(a, out + 1000, 1000);
-	zt_send_all(a, out + 2000, 1000);
+	zt_send_all(a, out, P3);
+	zt_send_all(a, out + P3, P3);
+	zt_send_all(a, out + 2 * P3, P3);
 
 	n = peek_until(b, peek1, sizeof(peek1));
-	cr_assert_eq(n, 3000, "MSG_PEEK: %zd (errno %d)", n, errno);
-	cr_assert_arr_eq(peek1, out, 3000);
-	n = zsock_recv(b, peek2, 500, ZSOCK_MSG_PEEK);
-	cr_assert_eq(n, 500, "second MSG_PEEK: %zd (errno %d)", n, errno);
-	cr_assert_arr_eq(peek2, out, 500, "a second peek must see the same bytes");
+	cr_assert_eq(n, PEEK_LEN, "MSG_PEEK: %zd (errno %d)", n, errno);
+	cr_assert_arr_eq(peek1, out, PEEK_LEN);
+	n = zsock_recv(b, peek2, P6, ZSOCK_MSG_PEEK);
+	cr_assert_eq(n, P6, "second MSG_PEEK: %zd (errno %d)", n, errno);
+	cr_assert_arr_eq(peek2, out, P6, "a second peek must see the same bytes");
 
-	/* consume 500, then a peek starts where the reads stopped */
-	n = zsock_recv(b, in, 500, 0);
-	cr_assert_eq(n, 500, "recv: %zd (errno %d)", n, errno);
-	cr_assert_arr_eq(in, out, 500);
-	n = zsock_recv(b, peek2, 2500, ZSOCK_MSG_PEEK);
-	cr_assert_eq(n, 2500, "peek after a partial read: %zd (errno %d)", n, errno);
-	cr_assert_arr_eq(peek2, out + 500, 2500);
-	zt_recv_all(b, in + 500, 2500);
-	cr_assert_arr_eq(in, out, 3000, "recv after MSG_PEEK returned other bytes");
+	/* consume a sixth, then a peek starts where the reads stopped */
+	n = zsock_recv(b, in, P6, 0);
+	cr_assert_eq(n, P6, "recv: %zd (errno %d)", n, errno);
+	cr_assert_arr_eq(in, out, P6);
+	n = zsock_recv(b, peek2, PEEK_LEN - P6, ZSOCK_MSG_PEEK);
+	cr_assert_eq(n, PEEK_LEN - P6, "peek after a partial read: %zd (errno %d)", n, errno);
+	cr_assert_arr_eq(peek2, out + P6, PEEK_LEN - P6);
+	zt_recv_all(b, in + P6, PEEK_LEN - P6);
+	cr_assert_arr_eq(in, out, PEEK_LEN, "recv after MSG_PEEK returned other bytes");
 
 	/* nothing left: a non-blocking peek says so */
 	n = zsock_recv(b, peek2, 1, ZSOCK_MSG_PEEK | ZSOCK_MSG_DONTWAIT);
@@ -414,6 +428,8 @@ ZT_TEST(tcp_stream, peek_then_eof, .timeout = 30)
 
 /* ---- short writes ----------------------------------------------------------------- */
 
+/* the buffer must outsize the send path (the board: ~10 KiB, more than its free RAM) */
+#if CONFIG_ZSOCK_HOSTED
 ZT_TEST(tcp_stream, nonblocking_short_write_never_zero, .timeout = 60)
 {
 	const size_t big = 8 * MiB;
@@ -471,6 +487,7 @@ ZT_TEST(tcp_stream, nonblocking_short_write_never_zero, .timeout = 60)
 	zt_close(a);
 	zt_close(b);
 }
+#endif
 
 ZT_TEST(tcp_stream, send_of_zero_bytes_returns_zero)
 {

@@ -10,12 +10,19 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <zsock/zsock_config.h>
+#if CONFIG_ZSOCK_HOSTED
 #include <netdb.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if CONFIG_ZSOCK_HOSTED
 #include <sys/socket.h>
+#else
+#include <zsock/socket.h>   /* no sockets in picolibc: AF_* and EAI_* are zsock's */
+#endif
 
 #include "zsock/dns.h"
 

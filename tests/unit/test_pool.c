@@ -13,7 +13,10 @@
 #include "engine/netbuf/net_buf.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#if CONFIG_ZSOCK_HOSTED
 #include <pthread.h>
+#endif
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,7 +61,8 @@ static uint32_t drain(struct zs_pool *p, struct net_buf **out, uint32_t max)
 	struct net_buf *b;
 
 	while ((b = zs_pool_alloc(p)) != NULL) {
-		cr_assert_lt(n, max, "pool %s hands out more than %u buffers", p->name, max);
+		cr_assert_lt(n, max, "pool %s hands out more than %" PRIu32 " buffers", p->name,
+			     max);
 		out[n++] = b;
 	}
 	qsort(out, n, sizeof(*out), cmp_ptr);
@@ -86,7 +90,7 @@ UTEST(user_pool_exhaustion_counters)
 	cr_assert_eq(zs_pool_in_use(&upool), 0);
 	for (i = 0; i < UCOUNT; i++) {
 		got[i] = zs_pool_alloc(&upool);
-		cr_assert_not_null(got[i], "alloc %u of %u", i, UCOUNT);
+		cr_assert_not_null(got[i], "alloc %" PRIu32 " of %u", i, UCOUNT);
 		cr_assert_eq(got[i]->pool, &upool);
 		cr_assert_eq(got[i]->magic, ZS_NETBUF_MAGIC_USED);
 		cr_assert_eq(zs_pool_in_use(&upool), i + 1);
@@ -129,7 +133,7 @@ UTEST(user_pool_data_layout)
 		uint32_t k;
 
 		for (k = 0; k < USIZE; k++)
-			cr_assert_eq(got[i]->data[k], 0x40 + i, "buffer %u byte %u overwritten", i, k);
+			cr_assert_eq(got[i]->data[k], 0x40 + i, "buffer %" PRIu32 " byte %" PRIu32 " overwritten", i, k);
 	}
 }
 
@@ -273,7 +277,7 @@ UTEST(tx_data_layout)
 	cr_assert_eq(data[0], zs_tx_pool.storage);
 	for (i = 1; i < n; i++)
 		cr_assert_eq((size_t)(data[i] - data[i - 1]), (size_t)CONFIG_NET_BUF_DATA_SIZE,
-			     "tx buffers %u and %u are not data_size apart", i - 1, i);
+			     "tx buffers %" PRIu32 " and %" PRIu32 " are not data_size apart", i - 1, i);
 	/* write every byte of every buffer, then read it back: no overlap */
 	for (i = 0; i < n; i++)
 		memset(got[i]->data, (int)(i * 7 + 1) & 0xff, CONFIG_NET_BUF_DATA_SIZE);
@@ -282,7 +286,7 @@ UTEST(tx_data_layout)
 
 		for (k = 0; k < CONFIG_NET_BUF_DATA_SIZE; k++)
 			if (got[i]->data[k] != ((i * 7 + 1) & 0xff))
-				cr_assert_fail("tx buffer %u byte %u overwritten", i, k);
+				cr_assert_fail("tx buffer %" PRIu32 " byte %" PRIu32 " overwritten", i, k);
 	}
 	free_all(got, n);
 }
@@ -323,6 +327,7 @@ UTEST(free_chain_stops_at_bad_link)
 /* ---- four threads ------------------------------------------------------ */
 
 #define THREADS 4
+#if CONFIG_ZSOCK_HOSTED /* four threads: bare metal has one context */
 #define ROUNDS  20000
 #define HOLD    24   /* 4 * 24 < CONFIG_NET_BUF_TX_COUNT: mostly succeeds */
 
@@ -384,3 +389,4 @@ UTEST(four_threads_no_loss, .timeout = 60)
 	cr_assert_eq(drain(&zs_tx_pool, got, CONFIG_NET_BUF_TX_COUNT), CONFIG_NET_BUF_TX_COUNT);
 	free_all(got, CONFIG_NET_BUF_TX_COUNT);
 }
+#endif

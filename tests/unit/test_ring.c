@@ -7,8 +7,11 @@
 #include "engine/netbuf/ring.h"
 #include <zsock/zsock_config.h>
 
+#include <inttypes.h>
+#if CONFIG_ZSOCK_HOSTED
 #include <pthread.h>
 #include <sched.h>
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -117,7 +120,7 @@ static void check_peek_at(uint32_t start)
 		cr_assert(zs_ring_put(&ring, item(i)));
 	for (i = 0; i < 5; i++)
 		cr_assert_eq(zs_ring_peek_at(&ring, (uint32_t)i), item(i),
-			     "start %u, peek_at(%zu)", start, (size_t)i);
+			     "start %" PRIu32 ", peek_at(%zu)", start, (size_t)i);
 	cr_assert_null(zs_ring_peek_at(&ring, 5));
 	cr_assert_null(zs_ring_peek_at(&ring, SIZE));
 	cr_assert_null(zs_ring_peek_at(&ring, UINT32_MAX));
@@ -182,7 +185,8 @@ Test(ring, wrap_many_cycles)
 			while (zs_ring_count(&ring) > keep) {
 				void *p = zs_ring_get(&ring);
 
-				cr_assert_eq(p, item(next_out), "start %u cycle %u", starts[s], cycle);
+				cr_assert_eq(p, item(next_out), "start %" PRIu32 " cycle %" PRIu32,
+					     starts[s], cycle);
 				next_out++;
 			}
 			for (j = 0; j < keep && j < zs_ring_count(&ring); j++)
@@ -200,6 +204,7 @@ Test(ring, wrap_many_cycles)
 
 /* ---- one producer, one consumer ---------------------------------------- */
 
+#if CONFIG_ZSOCK_HOSTED /* a producer and a consumer thread: bare metal has one context */
 /*
  * Items are structs the producer writes before it puts them and the consumer
  * reads after it peeks them (and only then gets them, so the producer cannot
@@ -308,3 +313,4 @@ Test(ring, spsc_small_ring_contention, .timeout = 60)
 {
 	run_spsc(4, SPSC_ITEMS / 5);
 }
+#endif

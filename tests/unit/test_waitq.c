@@ -9,8 +9,11 @@
 #include "engine/reactor/waitq.h"
 
 #include <errno.h>
+#include <zsock/zsock_config.h>
+#if CONFIG_ZSOCK_HOSTED
 #include <pthread.h>
 #include <sched.h>
+#endif
 #include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
@@ -36,12 +39,14 @@ TestSuite(waitq, .init = setup);
 /* teardown() runs at the end of every test body: see checked_test.h */
 #define UTEST(name, ...) CHECKED_TEST(waitq, name, teardown, ##__VA_ARGS__)
 
+#if CONFIG_ZSOCK_HOSTED /* used by the thread tests only */
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
+#endif
 
 /* The event of the calling thread is set: consume it. */
 static bool pending(struct zs_waiter *w)
@@ -51,6 +56,7 @@ static bool pending(struct zs_waiter *w)
 
 /* ---- a blocked thread is woken ------------------------------------------ */
 
+#if CONFIG_ZSOCK_HOSTED /* a second thread: bare metal has one context */
 struct sleeper {
 	struct zs_waitq *q;
 	_Atomic bool cond;       /* the "state" the waker publishes */
@@ -129,6 +135,7 @@ UTEST(no_lost_wakeup, .timeout = 60)
 		cr_assert_eq(atomic_load(&s.rc), 0, "round %d: wake lost", i);
 	}
 }
+#endif
 
 /* ---- wakes nobody waits for ---------------------------------------------- */
 
@@ -201,6 +208,7 @@ UTEST(one_waiter_many_queues)
 	unlink_all();
 }
 
+#if CONFIG_ZSOCK_HOSTED /* a second thread: bare metal has one context */
 struct multi {
 	_Atomic bool linked;
 	_Atomic int woken;
@@ -259,6 +267,7 @@ UTEST(blocked_waiter_many_queues, .timeout = 60)
 	cr_assert_eq(atomic_load(&m.woken), NQ, "one wake-up per wake");
 	cr_assert_eq(atomic_load(&m.extra), 0, "a wake signalled more than once");
 }
+#endif
 
 /* ---- timeouts ------------------------------------------------------------- */
 
