@@ -164,7 +164,9 @@ static int pem_walk(const unsigned char *buf, size_t len,
 		    void (*sink)(void *ctx, const void *src, size_t n),
 		    int (*end)(void *ctx), void *ctx)
 {
-	static const unsigned char nl = '\n';
+	/* a one-byte input; two bytes so that lim stays inside the array
+	 * (GCC 12 -Warray-bounds on arm-none-eabi rejects &nl + 1) */
+	static const unsigned char nl[2] = "\n";
 	const unsigned char *stop = buf, *lim = buf + len;
 	bool in = false, taken = false, tail = false;
 	size_t ntaken = 0;
@@ -176,8 +178,8 @@ static int pem_walk(const unsigned char *buf, size_t len,
 			if (tail)
 				break;
 			tail = true;
-			buf = stop = &nl;
-			lim = &nl + 1;
+			buf = stop = nl;
+			lim = nl + 1;
 		}
 		if (buf == stop) {
 			if (*buf == '\r') {

@@ -141,6 +141,8 @@ static const struct zs_fd_vtable tls_vtable;
  * context initialised once) */
 static uint16_t all_suites[BR_MAX_CIPHER_SUITES];
 static size_t n_all_suites;
+/* BearSSL has no system seeder here: seed each context from zs_port_entropy */
+static bool port_seed;
 
 /* ---- session caches ---------------------------------------------------------- */
 
@@ -350,14 +352,20 @@ static void gcm_first(uint16_t *suites, size_t n)
 
 static void tls_init_once(void)
 {
-	static br_ssl_client_context probe;
-	static br_x509_minimal_context probe_x;
+	/* the first session, not yet used, is the probe (static ones would
+	 * keep 6.5 KiB of RAM for nothing, too much on a small board) */
+	struct tls_session *probe = &sessions[0];
 
 	zs_lock_init(&pool_lock);
 	zs_lock_init(&cache_lock);
-	br_ssl_client_init_full(&probe, &probe_x, NULL, 0);
-	n_all_suites = probe.eng.suites_num;
-	memcpy(all_suites, probe.eng.suites_buf, n_all_suites * sizeof(uint16_t));
+	br_ssl_client_init_full(&probe->ctx.c, &probe->xw.mini, NULL, 0);
+	n_all_suites = probe->ctx.c.eng.suites_num;
+	memcpy(all_suites, probe->ctx.c.eng.suites_buf, n_all_suites * sizeof(uint16_t));
+	memset(&probe->xw, 0, sizeof(probe->xw));
+	memset(&probe->ctx, 0, sizeof(probe->ctx));
+	/* BearSSL seeds itself from the OS where it knows one (/dev/urandom);
+	 * elsewhere (bare metal) the port gives the seed */
+	port_seed = br_prng_seeder_system(NULL) == 0;
 	if (br_aes_x86ni_ctr_get_vtable() != NULL || br_aes_pwr8_ctr_get_vtable() != NULL)
 		gcm_first(all_suites, n_all_suites);
 	scache.vtable = &scache_class;
@@ -782,6 +790,24 @@ static void set_buffers(br_ssl_engine_context *e, unsigned char *buf, size_t len
 	br_ssl_engine_set_buffers_bidi(e, buf, len - out, buf + len - out, out);
 }
 
+/*
+ * Where BearSSL has no clock of its own (it reads time() on Unix and
+ * Windows only: bare metal), give the X.509 validator the port's wall
+ * clock. Without one the validator fails with BR_ERR_X509_TIME_UNKNOWN.
+ */
+static void set_clock(br_x509_minimal_context *x)
+{
+#if !CONFIG_ZSOCK_HOSTED
+	int64_t now;
+
+	if (zs_port_realtime(&now) == 0 && now >= 0)
+		br_x509_minimal_set_time(x, (uint32_t)(now / 86400) + 719528u,  /* days since 0 AD */
+					 (uint32_t)(now % 86400));
+#else
+	(void)x;
+#endif
+}
+
 /* Configure BearSSL for this connection and reset it. Lock held. */
 static int start(struct zs_tls *t)
 {
@@ -804,6 +830,7 @@ static int start(struct zs_tls *t)
 	ss->xw.result = -1;
 	if (!t->server) {
 		br_ssl_client_init_full(&ss->ctx.c, &ss->xw.mini, c->ta, c->n_ta);
+		set_clock(&ss->xw.mini);
 		e = &ss->ctx.c.eng;
 		br_ssl_engine_set_x509(e, &ss->xw.vtable);
 		if (c->key_type == BR_KEYTYPE_RSA)
@@ -825,6 +852,7 @@ static int start(struct zs_tls *t)
 		e = &ss->ctx.s.eng;
 		if (level != TLS_PEER_VERIFY_NONE) {
 			br_x509_minimal_init_full(&ss->xw.mini, c->ta, c->n_ta);
+			set_clock(&ss->xw.mini);
 			br_ssl_engine_set_x509(e, &ss->xw.vtable);
 			/* to check the client's CertificateVerify */
 			br_ssl_engine_set_default_rsavrfy(e);
@@ -844,6 +872,15 @@ static int start(struct zs_tls *t)
 	if (t->nalpn > 0)
 		br_ssl_engine_set_protocol_names(e, t->alpn, t->nalpn);
 	set_buffers(e, ss->iobuf, sizeof(ss->iobuf));
+	if (port_seed) {
+		unsigned char seed[32];
+
+		rc = zs_port_entropy(seed, sizeof(seed));
+		if (rc < 0)
+			return rc;
+		br_ssl_engine_inject_entropy(e, seed, sizeof(seed));
+		wipe(seed, sizeof(seed));
+	}
 	if (t->server)
 		return br_ssl_server_reset(&ss->ctx.s) ? 0 : -EINVAL;
 

@@ -9,7 +9,9 @@
  *   clock      zs_port_now_ms: monotonic milliseconds
  *   reactor    start it once, kick it awake from any thread, let it sleep
  *              until kicked, a watched descriptor is ready, or a timeout
- *   entropy    zs_port_random for TCP ISNs and ephemeral ports
+ *   entropy    zs_port_random for TCP ISNs and ephemeral ports;
+ *              zs_port_entropy to seed a cryptographic generator (TLS)
+ *   wall clock zs_port_realtime, for certificate validity (TLS)
  *
  * The storage of locks and events is opaque and sized here so that engine
  * structs can embed them without including the port's headers; each port
@@ -19,6 +21,7 @@
 #define ZSOCK_PORT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <zsock/zsock_config.h>
 
@@ -70,6 +73,30 @@ int64_t zs_port_now_ms(void);
 
 /** 32 random bits (not for keys: ISNs and ports only). */
 uint32_t zs_port_random(void);
+
+/**
+ * Fill buf with len bytes of seed material for a cryptographic random
+ * generator: what TLS feeds BearSSL's HMAC-DRBG where BearSSL has no
+ * system seeder of its own (bare metal). Returns 0, or -errno when the
+ * port has nothing to give (the caller must then fail, never go on
+ * unseeded). Any thread; may block briefly while the source gathers.
+ *
+ * The seed is only as good as its source. Hosted ports: getrandom(2).
+ * Bare-metal ports: the board's zs_bm_board_entropy() (baremetal.h), which
+ * a real board implements with its TRNG. boards/lm3s6965evb (QEMU, no
+ * TRNG) hashes what varies from run to run (host time, timer jitter): NOT
+ * a secure source, good for tests only.
+ */
+int zs_port_entropy(void *buf, size_t len);
+
+/**
+ * The wall clock, for the validity dates of certificates: seconds since
+ * 1970-01-01 00:00 UTC in *unix_secs. Returns 0, or -ENOTSUP when the port
+ * has no wall clock (TLS then cannot check validity dates, and a
+ * handshake that verifies its peer fails). Hosted ports: CLOCK_REALTIME.
+ * Bare-metal ports: the board's zs_bm_board_realtime() (baremetal.h).
+ */
+int zs_port_realtime(int64_t *unix_secs);
 
 /**
  * Run fn(arg) when the calling thread ends (hosted ports; at most 4 per

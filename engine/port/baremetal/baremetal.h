@@ -9,6 +9,7 @@
 #ifndef ZSOCK_PORT_BAREMETAL_H
 #define ZSOCK_PORT_BAREMETAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* ---- provided by the board ------------------------------------------------ */
@@ -21,6 +22,26 @@ uint32_t zs_bm_board_systick_hz(void);
  * initial sequence numbers and ephemeral ports (not a key source).
  */
 uint32_t zs_bm_board_seed(void);
+
+/**
+ * zs_port_entropy() (port.h): fill buf with len bytes for seeding a
+ * cryptographic generator (TLS keys, nonces). Returns 0 or -errno.
+ *
+ * A real board MUST implement this with its hardware random number
+ * generator (a TRNG), conditioned as its datasheet says: the security of
+ * every TLS connection rests on it. boards/lm3s6965evb, QEMU's emulation
+ * of a chip without one, hashes host time and timer jitter with SHA-256:
+ * NOT a secure source (anyone who knows roughly when the board booted can
+ * search it), fit for tests only.
+ */
+int zs_bm_board_entropy(void *buf, size_t len);
+
+/**
+ * zs_port_realtime() (port.h): seconds since 1970-01-01 00:00 UTC. Returns
+ * 0, or -ENOTSUP when the board has no wall clock (an RTC, a time set
+ * over the network...).
+ */
+int zs_bm_board_realtime(int64_t *unix_secs);
 
 /** Write a fatal message (panics) to the console; then the port calls zs_bm_board_fatal(). */
 void zs_bm_board_console(const char *s);

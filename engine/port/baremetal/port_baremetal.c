@@ -96,8 +96,11 @@ uint64_t zs_bm_ticks(void)
 		cvr = SYST_CVR;
 	}
 	irq_restore(key);
-	/* the counter counts down from tick_reload - 1 */
-	return ms * tick_reload + (tick_reload - 1u - cvr);
+	/* The counter counts tick_reload - 1 down to 1: tick_reload - cvr
+	 * ticks of the millisecond have passed. It reads 0 where the
+	 * millisecond ends (its interrupt pends, counted above) and before the
+	 * first reload after the start: none of the next millisecond yet. */
+	return ms * tick_reload + (cvr == 0 ? 0 : tick_reload - cvr);
 }
 
 /* The millisecond count itself: no 64-bit division on the hot path. */
@@ -140,6 +143,18 @@ uint32_t zs_port_random(void)
 	x ^= x << 5;
 	state = x;
 	return x;
+}
+
+/* ---- seeds and the wall clock: the board's ------------------------------------- */
+
+int zs_port_entropy(void *buf, size_t len)
+{
+	return zs_bm_board_entropy(buf, len);
+}
+
+int zs_port_realtime(int64_t *unix_secs)
+{
+	return zs_bm_board_realtime(unix_secs);
 }
 
 /* ---- locks: one context, never contended; misuse is fatal ------------------ */
@@ -298,9 +313,9 @@ void zs_port_reactor_sleep(uint32_t timeout_ms)
 }
 
 /*
- * One reactor step in the reactor context; if it was idle, the ready
- * sources too (without sleeping). Returns the step's verdict and its sleep
- * time.
+ * One reactor step in the reactor context, then the sources an interrupt
+ * marked ready meanwhile (without sleeping: they count as work). Returns
+ * whether there was work, and the step's sleep time.
  */
 static bool step(uint32_t *sleep_ms)
 {

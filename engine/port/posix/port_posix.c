@@ -266,6 +266,35 @@ uint32_t zs_port_random(void)
 	return v;
 }
 
+int zs_port_entropy(void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		/* blocks only until the kernel's pool is first initialised */
+		ssize_t n = getrandom(p, len > 256 ? 256 : len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int zs_port_realtime(int64_t *unix_secs)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+		return -errno;
+	*unix_secs = (int64_t)ts.tv_sec;
+	return 0;
+}
+
 /* Thread-exit hooks: a pthread key whose destructor runs them. */
 #define EXIT_HOOKS_MAX 4
 struct exit_hooks {
