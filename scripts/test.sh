@@ -20,7 +20,7 @@ top=$(pwd)
 bash scripts/install-packages.sh || { echo "test.sh: package installation failed" >&2; exit 1; }
 bash scripts/fetch-deps.sh || { echo "test.sh: fetching lwIP/BearSSL sources failed" >&2; exit 1; }
 
-configs=${ZSOCK_TEST_CONFIGS:-plain asan tsan fuzz m3}
+configs=${ZSOCK_TEST_CONFIGS:-plain asan tsan fuzz m3 m3tls}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
@@ -42,12 +42,17 @@ for cfg in $configs; do
     # the Cortex-M3 cross build: on-target images in QEMU (exe wrapper),
     # the board's samples against host clients (docs/cortex-m3.md)
     m3)    opts=(--cross-file boards/lm3s6965evb/cross.ini -Dbuildtype=minsize) tests=() ;;
+    # the same board with TLS (tls.ini: one TLS connection in 64 KiB): the
+    # board as a TLS client of openssl s_server; only suite m3tls, since the
+    # other images' tests need cross.ini's socket counts and buffer sizes
+    m3tls) opts=(--cross-file boards/lm3s6965evb/cross.ini --cross-file boards/lm3s6965evb/tls.ini
+                 -Dbuildtype=minsize) tests=() suite=(--suite m3tls) ;;
     *) echo "test.sh: unknown configuration $cfg" >&2; exit 2 ;;
   esac
   echo "=== $cfg: configure and build ($dir)"
   if [ -d "$dir" ]; then
     # a cross file is fixed when the directory is made
-    [ "$cfg" = m3 ] && opts=(-Dbuildtype=minsize)
+    case $cfg in m3|m3tls) opts=(-Dbuildtype=minsize) ;; esac
     meson setup --reconfigure "$dir" "${tests[@]}" "${opts[@]}" >"$dir.setup.log" 2>&1
   else
     env ${cc:+CC="$cc"} meson setup "$dir" "${tests[@]}" "${opts[@]}" >"$dir.setup.log" 2>&1

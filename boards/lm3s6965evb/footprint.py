@@ -26,7 +26,8 @@ FLASH_TOTAL = 256 * 1024
 # lwIP and BearSSL are linked whole into libzsock.a: told apart by path
 PARTS = [
     ("lwIP", re.compile(r"libzsock(_lwip)?\.a\(subprojects_lwip|libzsock_lwip\.a\(")),
-    ("BearSSL", re.compile(r"subprojects_bearssl|libbearssl")),
+    # BearSSL's objects are src_<dir>_<file>.c.o inside libzsock.a
+    ("BearSSL", re.compile(r"subprojects_bearssl|libbearssl|libzsock\.a\(src_")),
     ("engine (libzsock)", re.compile(r"libzsock\.a\(")),
     ("board", re.compile(r"libzsock_board\.a")),
     ("C library", re.compile(r"(libc|libg|libgcc|libsemihost|libm)\.a\(|crt0")),
