@@ -114,3 +114,15 @@ Test(port, watch_arguments)
 	cr_assert_eq(rc[2], -ENOSPC);
 	cr_assert_eq(rc[3], -EINVAL);
 }
+
+#if !CONFIG_ZSOCK_TLS
+/* A build without TLS (-Dtls=disabled, as cross.ini): TLS sockets are
+ * refused with EPROTONOSUPPORT, not "no implementation" (EAFNOSUPPORT). */
+Test(port, tls_disabled_build_refuses_tls)
+{
+	cr_assert_eq(zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TLS_1_2), -1);
+	cr_assert_eq(errno, EPROTONOSUPPORT);
+	cr_assert_eq(zsock_socket(AF_INET6, SOCK_STREAM, IPPROTO_TLS_1_0), -1);
+	cr_assert_eq(errno, EPROTONOSUPPORT);
+}
+#endif
