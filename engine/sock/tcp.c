@@ -273,13 +273,24 @@ static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
 
 /* ---- reactor work ------------------------------------------------------------- */
 
-static void pump(struct zs_sock *s)
+static void open_window(struct zs_sock *s, uint32_t bytes);
+
+/*
+ * Queue what the tx ring holds on the PCB, give lwIP the window the
+ * application opened (credit: bytes it consumed), then send. The window
+ * update comes after the writes: when it is large enough that tcp_recved()
+ * sends it at once, it leaves on the data just queued (an echo, a reply)
+ * instead of in an ACK of its own.
+ */
+static void pump_with_credit(struct zs_sock *s, uint32_t credit)
 {
 	struct tcp_pcb *pcb = s->pcb.tcp;
 	bool wrote = false;
 
-	if (pcb == NULL || !(zs_sock_flags(s) & ZS_SF_CONNECTED) || s->fin_sent)
+	if (pcb == NULL || !(zs_sock_flags(s) & ZS_SF_CONNECTED) || s->fin_sent) {
+		open_window(s, credit);
 		return;
+	}
 	for (;;) {
 		struct net_buf *b = s->tx_cur;
 		uint32_t room, n;
@@ -311,10 +322,17 @@ static void pump(struct zs_sock *s)
 		if (b->off == b->len)
 			s->tx_cur = NULL;
 	}
-	if (wrote) {
+	open_window(s, credit);
+	pcb = s->pcb.tcp;
+	if (wrote && pcb != NULL) {
 		tcp_output(pcb);
 		zs_sock_notify(s);
 	}
+}
+
+static void pump(struct zs_sock *s)
+{
+	pump_with_credit(s, 0);
 }
 
 static bool tx_drained(struct zs_sock *s)
@@ -367,6 +385,7 @@ void zs_tcp_work(struct zs_sock *s)
 {
 	struct tcp_pcb *pcb;
 	uint32_t f = zs_sock_flags(s);
+	uint32_t credit;
 
 	ZS_ASSERT_REACTOR();
 	if (!s->reactor_ref) {
@@ -375,7 +394,7 @@ void zs_tcp_work(struct zs_sock *s)
 	}
 	if (f & ZS_SF_LISTENING)
 		return;
-	open_window(s, zs_sock_drain_done(s));
+	credit = zs_sock_drain_done(s);
 	if (f & ZS_SF_RX_SHUT) {
 		/* move unread data out: it is discarded, the window reopens */
 		struct net_buf *b;
@@ -401,10 +420,14 @@ void zs_tcp_work(struct zs_sock *s)
 		s->listener = NULL;
 	}
 	if (f & ZS_SF_CLOSED) {
-		close_step(s);
+		open_window(s, credit);
+		/* close() sets the flag before its reactor call runs: SO_LINGER
+		 * {1, 0} must abort here too, not begin the orderly close */
+		if (!zs_sockopt_close_abort(s))
+			close_step(s);
 		return;
 	}
-	pump(s);
+	pump_with_credit(s, credit);
 	pcb = s->pcb.tcp;
 	if (pcb != NULL && (f & ZS_SF_TX_SHUT) && !s->fin_sent && tx_drained(s)) {
 		if (tcp_shutdown(pcb, 0, 1) == ERR_OK)
@@ -925,8 +948,14 @@ ssize_t zs_tcp_recv(struct zs_sock *s, const struct iovec *iov, size_t iovcnt, i
 				copied += n;
 				s->rx_head_off += (uint32_t)n;
 				if (s->rx_head_off == h->tot_len) {
+					/* counted in held on its way from rx to done, as
+					 * zs_nbuf_give() does: the reactor must never see
+					 * room that is not there, or done overflows and the
+					 * chain is lost (sock.h, zs_sock_rx_room) */
+					atomic_fetch_add_explicit(&s->held, 1, memory_order_acq_rel);
 					zs_ring_get(&s->rx);
 					zs_ring_put(&s->done, h);
+					atomic_fetch_sub_explicit(&s->held, 1, memory_order_acq_rel);
 					s->rx_head_off = 0;
 					consumed = true;
 				}
