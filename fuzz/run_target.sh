@@ -38,6 +38,8 @@ getaddrinfo) max_len=512 ;;
 dns) max_len=1024 ;;
 net_buf) max_len=512 ;;
 sockopt) max_len=2048 ;;
+socks5) max_len=1024 ;;
+netif) max_len=4096 ;;
 *) max_len=4096 ;;
 esac
 

@@ -283,6 +283,303 @@ def sockopt_seeds():
     yield "short-lengths", step(0, 0, 0, 8, b"\1") + step(0, 1, 0, 8, b"\0")
 
 
+# ---- socks5: flags byte, then the proxy's bytes ---------------------------------------
+# flags: 1 connect() through a loopback proxy (else the parser alone), 2 offer
+# username/password, 4 IPv6, bits 3..5 log2 of the proxy's send size
+
+S5_CONNECT, S5_AUTH, S5_V6 = 1, 2, 4
+S5_BYTEWISE = 0 << 3   # pieces of one byte
+S5_AT_ONCE = 7 << 3    # pieces of 128 bytes
+
+
+def s5_ok_v4(port=4242):
+    return bytes([5, 0, 0, 1, 198, 51, 100, 7]) + struct.pack(">H", port)
+
+
+def socks5_seeds():
+    none = bytes([5, 0])
+    userpass = bytes([5, 2]) + bytes([1, 0])
+    v6 = bytes([5, 0, 0, 4]) + bytes.fromhex("20010db8000000000000000000000077") + b"\x10\x92"
+    dom = bytes([5, 0, 0, 3, 11]) + b"example.org" + b"\x01\xbb"
+    for mode, tag in ((0, "parse"), (S5_CONNECT | S5_AT_ONCE, "connect")):
+        yield tag + "-none-v4", bytes([mode]) + none + s5_ok_v4()
+        yield tag + "-none-v4-data", bytes([mode]) + none + s5_ok_v4() + b"HTTP/1.0 200 OK\r\n\r\n"
+        yield tag + "-auth-v6", bytes([mode | S5_AUTH | S5_V6]) + userpass + v6 + b"x"
+        yield tag + "-domain", bytes([mode]) + none + dom
+        yield tag + "-refused-method", bytes([mode | S5_AUTH]) + bytes([5, 0xFF])
+        yield tag + "-auth-failed", bytes([mode | S5_AUTH]) + bytes([5, 2, 1, 1])
+        yield tag + "-auth-not-offered", bytes([mode]) + bytes([5, 2, 1, 0]) + s5_ok_v4()
+        yield tag + "-rep-refused", bytes([mode]) + none + bytes([5, 5, 0, 1, 0, 0, 0, 0, 0, 0])
+        yield tag + "-rep-ttl", bytes([mode]) + none + bytes([5, 6, 0, 1])
+        yield tag + "-rep-unknown", bytes([mode]) + none + bytes([5, 9, 0, 1, 0, 0, 0, 0, 0, 0])
+        yield tag + "-bad-rsv", bytes([mode]) + none + bytes([5, 0, 1, 1, 0, 0, 0, 0, 0, 0])
+        yield tag + "-bad-atyp", bytes([mode]) + none + bytes([5, 0, 0, 2, 0, 0, 0, 0, 0, 0])
+        yield tag + "-domain-empty", bytes([mode]) + none + bytes([5, 0, 0, 3, 0, 0, 80])
+        yield tag + "-domain-255", bytes([mode]) + none + bytes([5, 0, 0, 3, 255]) + b"d" * 255 + b"\0\x50"
+        yield tag + "-cut", bytes([mode]) + none + s5_ok_v4()[:7]
+        yield tag + "-socks4-reply", bytes([mode]) + bytes([0, 0x5A, 0, 80, 127, 0, 0, 1])
+    yield "connect-bytewise", bytes([S5_CONNECT | S5_BYTEWISE | S5_AUTH]) + userpass + dom + b"late"
+    yield "connect-v6-v4-reply", bytes([S5_CONNECT | S5_V6 | (2 << 3)]) + none + s5_ok_v4()
+
+
+# ---- netif: frames, each kind | length (2) | bytes ---------------------------------
+# kind: bits 0-1 0 raw Ethernet, 1 IPv4, 2 IPv6, 3 ARP; 4 fix lengths; 8 fix
+# checksums; 0x10 TCP seq/ack relative to the connection of the ports;
+# bits 5-6 destination MAC (0 ours, 1 broadcast, 2 multicast of the IP
+# destination, 3 another); 0x80 run lwIP's timers once after the frame.
+# The addresses and sockets are those fuzz/fuzz_netif.c sets up.
+
+N_RAW, N_V4, N_V6, N_ARP = 0, 1, 2, 3
+N_FIX = 0x04 | 0x08
+N_REL = 0x10
+N_BCAST, N_MCAST = 1 << 5, 2 << 5
+N_TICK = 0x80
+V4 = N_V4 | N_FIX
+V6 = N_V6 | N_FIX
+
+OUR_MAC = bytes([2, 0, 0, 0, 0, 2])
+PEER_MAC = bytes([2, 0, 0, 0, 0, 1])
+OUR4, PEER4 = bytes([10, 0, 0, 2]), bytes([10, 0, 0, 1])
+OUR6 = bytes.fromhex("20010db8000000000000000000000002")
+PEER6 = bytes.fromhex("20010db8000000000000000000000001")
+OUR_LL = bytes.fromhex("fe80000000000000000000fffe000002")   # from OUR_MAC
+PEER_LL = bytes.fromhex("fe800000000000000000000000000001")
+ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
+SOLICITED_OUR6 = bytes.fromhex("ff0200000000000000000001ff000002")
+LISTEN, UDP_PORT, CONN_L, CONN_R = 80, 7, 40000, 5000
+
+
+def frame(kind, data):
+    return bytes([kind]) + struct.pack(">H", len(data)) + data
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(">%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def ip4(proto, payload, src=PEER4, dst=OUR4, ttl=64, ident=1, frag=0, options=b""):
+    """lengths and checksum left 0: the target's kind bits fill them in"""
+    ihl = 5 + len(options) // 4
+    return struct.pack(">BBHHHBBH4s4s", 0x40 | ihl, 0, 0, ident, frag, ttl, proto, 0,
+                       src, dst) + options + payload
+
+
+def ip6(nh, payload, src=PEER6, dst=OUR6, hlim=64):
+    return struct.pack(">IHBB16s16s", 0x60000000, 0, nh, hlim, src, dst) + payload
+
+
+def tcp(sport, dport, seq, ack, flags, payload=b"", win=65535, opts=b""):
+    off = (20 + len(opts)) // 4
+    return struct.pack(">HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
+                       off << 4, flags, win, 0, 0) + opts + payload
+
+
+def udp(sport, dport, payload, checksum=0):
+    return struct.pack(">HHHH", sport, dport, 8 + len(payload), checksum) + payload
+
+
+def icmp(typ, code, body):
+    return struct.pack(">BBH", typ, code, 0) + body
+
+
+FIN, SYN, RST, PSH, ACK, URG = 1, 2, 4, 8, 16, 32
+MSS = b"\x02\x04\x05\xb4"
+
+
+def conn(flags, seq=0, ack=0, payload=b"", win=65535):
+    """a segment of the per-input connection; seq and ack relative to the
+    connection's rcv_nxt and snd_nxt when the frame arrives (0: in order,
+    everything acknowledged)"""
+    return frame(V4 | N_REL, ip4(6, tcp(CONN_R, CONN_L, seq, ack, flags, payload, win)))
+
+
+def tick(n=1):
+    return frame(N_RAW | N_TICK, b"") * n
+
+
+def arp(op, sha, spa, tha, tpa):
+    return struct.pack(">HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, sha, spa, tha, tpa)
+
+
+def ns(target, src=PEER6, dst=None):
+    body = struct.pack(">I16s", 0, target) + b"\x01\x01" + PEER_MAC
+    return ip6(58, icmp(135, 0, body), src=src,
+               dst=dst or bytes.fromhex("ff0200000000000000000001ff") + target[13:], hlim=255)
+
+
+def hbh_router_alert(nh):
+    return bytes([nh, 0, 5, 2, 0, 0, 1, 0])   # router alert (MLD), PadN
+
+
+def mld(typ, group, dst, maxdelay=1000):
+    return ip6(0, hbh_router_alert(58) + icmp(typ, 0, struct.pack(">HH16s", maxdelay, 0, group)),
+               src=PEER_LL, dst=dst, hlim=1)
+
+
+def igmp(typ, maxresp, group, dst):
+    body = struct.pack(">BBH4s", typ, maxresp, 0, group)
+    return ip4(2, body, dst=dst, ttl=1, options=b"\x94\x04\x00\x00")
+
+
+def pseudo4(src, dst, proto, length):
+    return src + dst + struct.pack(">BBH", 0, proto, length)
+
+
+def pseudo6(src, dst, nh, length):
+    return src + dst + struct.pack(">IxxxB", length, nh)
+
+
+def udp_whole4(payload, sport=5353, dport=UDP_PORT):
+    u = udp(sport, dport, payload)
+    c = csum(pseudo4(PEER4, OUR4, 17, len(u)) + u) or 0xFFFF
+    return u[:6] + struct.pack(">H", c) + u[8:]
+
+
+def udp_whole6(payload, sport=5353, dport=UDP_PORT):
+    u = udp(sport, dport, payload)
+    c = csum(pseudo6(PEER6, OUR6, 17, len(u)) + u) or 0xFFFF
+    return u[:6] + struct.pack(">H", c) + u[8:]
+
+
+def frags4(whole, size, ident, order=None, overlap=0):
+    """IPv4 fragments of whole (the UDP datagram), size bytes each (a
+    multiple of 8), in the given order; overlap moves each offset back"""
+    parts = []
+    off = 0
+    while off < len(whole):
+        start = max(0, off - overlap)
+        chunk = whole[start:off + size]
+        more = 0x2000 if off + size < len(whole) else 0
+        parts.append(frame(N_V4 | N_FIX, ip4(17, chunk, ident=ident, frag=more | (start // 8))))
+        off += size
+    order = order or range(len(parts))
+    return b"".join(parts[i] for i in order)
+
+
+def first_frame(frames):
+    return frames[:3 + struct.unpack(">H", frames[1:3])[0]]
+
+
+def frags6(whole, size, ident):
+    out = b""
+    off = 0
+    while off < len(whole):
+        more = 1 if off + size < len(whole) else 0
+        fh = struct.pack(">BBHI", 17, 0, (off // 8) << 3 | more, ident)
+        out += frame(N_V6 | N_FIX, ip6(44, fh + whole[off:off + size]))
+        off += size
+    return out
+
+
+def netif_seeds():
+    # link layer
+    yield "arp-request", frame(N_ARP | N_BCAST, arp(1, PEER_MAC, PEER4, bytes(6), OUR4))
+    yield "arp-reply", frame(N_ARP, arp(2, PEER_MAC, PEER4, OUR_MAC, OUR4))
+    yield "arp-gratuitous", frame(N_ARP | N_BCAST, arp(1, bytes([2, 0, 0, 0, 0, 7]),
+                                                         bytes([10, 0, 0, 7]), bytes(6),
+                                                         bytes([10, 0, 0, 7])))
+    yield "arp-claims-our-address", frame(N_ARP | N_BCAST, arp(2, PEER_MAC, OUR4, bytes(6), OUR4))
+    eth = OUR_MAC + PEER_MAC
+    yield "raw-vlan-tagged", frame(N_RAW, eth + b"\x81\x00\x00\x05\x08\x00" +
+                                   ip4(1, icmp(8, 0, b"\0\1\0\1vlan")))
+    yield "raw-short", frame(N_RAW, eth[:10])
+    yield "raw-unknown-type", frame(N_RAW, eth + b"\x88\xcc" + bytes(40))
+
+    # ICMP
+    yield "icmp-echo", frame(V4, ip4(1, icmp(8, 0, b"\x12\x34\x00\x01" + b"ping" * 8)))
+    yield "icmp-echo-broadcast", frame(V4 | N_BCAST, ip4(1, icmp(8, 0, b"\0\1\0\1"),
+                                                         dst=bytes([10, 0, 0, 255])))
+    yield "icmp-echo-options", frame(V4, ip4(1, icmp(8, 0, b"\0\1\0\2opts"),
+                                             options=b"\x07\x07\x04" + bytes(4) + b"\x00"))
+    sent = ip4(17, udp(UDP_PORT, 5353, b"x"), src=OUR4, dst=PEER4)
+    yield "icmp-port-unreachable", frame(V4, ip4(1, icmp(3, 3, bytes(4) + sent[:28])))
+    yield "icmp-bad-checksum", frame(N_V4 | 0x04, ip4(1, icmp(8, 0, b"\0\1\0\1")))
+
+    # TCP: the connection made per input (relative sequence numbers)
+    yield "tcp-conn-data-fin", conn(PSH | ACK, 0, 0, b"hello") + conn(FIN | ACK, 0, 0)
+    yield "tcp-conn-ooseq", (conn(ACK, 100, 0, b"B" * 50) + conn(ACK, 0, 0, b"A" * 100) +
+                             conn(ACK, 0, 0))
+    yield "tcp-conn-rst", conn(RST, 0, 0)
+    yield "tcp-conn-rst-outside", conn(RST, 70000, 0)
+    yield "tcp-conn-window0", conn(ACK, 0, 0, win=0) + tick(6) + conn(ACK, 0, 0)
+    yield "tcp-conn-dupacks", conn(ACK, 0, -64) * 4 + conn(ACK, 0, 0)
+    yield "tcp-conn-retransmit", tick(12) + conn(ACK, 0, 0)
+    yield "tcp-conn-syn-again", conn(SYN | ACK, -1, 0)
+    yield "tcp-conn-urgent", conn(URG | PSH | ACK, 0, 0, b"urgent!")
+    yield "tcp-conn-ack-future", conn(ACK, 0, 1000)
+    yield "tcp-conn-overlap", conn(ACK, 0, 0, b"abcdef") + conn(ACK, -3, 0, b"defghi")
+
+    # TCP: the listeners
+    syn = ip4(6, tcp(1234, LISTEN, 1000, 0, SYN, opts=MSS))
+    rel = lambda flags, seq, payload=b"": frame(V4 | N_REL, ip4(6, tcp(1234, LISTEN, seq, 0,
+                                                                      flags, payload)))
+    yield "tcp-listen-handshake", (frame(V4, syn) + rel(ACK, 0) +
+                                   rel(PSH | ACK, 0, b"GET / HTTP/1.0\r\n\r\n") + rel(FIN | ACK, 0))
+    yield "tcp-listen-syn-only", frame(V4, syn) + tick(4)
+    yield "tcp-listen-syn-rst", frame(V4, syn) + rel(RST, 0)
+    syn6 = ip6(6, tcp(1234, LISTEN, 7, 0, SYN, opts=MSS))
+    rel6 = lambda flags, seq, payload=b"": frame(V6 | N_REL, ip6(6, tcp(1234, LISTEN, seq, 0,
+                                                                       flags, payload)))
+    # the peer's NS first: it leaves a neighbour entry, so replies go out
+    yield "tcp6-listen-handshake", (frame(V6 | N_MCAST, ns(OUR6)) + frame(V6, syn6) + rel6(ACK, 0) +
+                                    rel6(PSH | ACK, 0, b"data"))
+    yield "tcp-syn-from-self", frame(V4, ip4(6, tcp(LISTEN, LISTEN, 1, 0, SYN), src=OUR4))
+    yield "tcp-closed-port", frame(V4, ip4(6, tcp(1234, 81, 1, 0, SYN)))
+
+    # UDP
+    yield "udp4", frame(V4, ip4(17, udp(5353, UDP_PORT, b"ping")))
+    yield "udp4-multicast", frame(V4 | N_MCAST, ip4(17, udp(5353, UDP_PORT, b"group"),
+                                                    dst=bytes([239, 1, 2, 3])))
+    yield "udp4-broadcast", frame(V4 | N_BCAST, ip4(17, udp(5353, UDP_PORT, b"all"),
+                                                    dst=b"\xff\xff\xff\xff"))
+    yield "udp4-closed-port", frame(V4, ip4(17, udp(5353, 9, b"nobody")))
+    yield "udp6", frame(V6 | N_MCAST, ns(OUR6)) + frame(V6, ip6(17, udp(5353, UDP_PORT, b"ping6")))
+    yield "udp6-link-local", frame(V6, ip6(17, udp(5353, UDP_PORT, b"ll"), src=PEER_LL, dst=OUR_LL))
+    yield "udp6-ext-headers", frame(V6, ip6(0, bytes([60, 0, 1, 4, 0, 0, 0, 0]) +
+                                            bytes([17, 0, 1, 4, 0, 0, 0, 0]) +
+                                            udp(5353, UDP_PORT, b"ext")))
+
+    # reassembly
+    big = bytes(range(256)) * 12
+    yield "ip4-fragments", frags4(udp_whole4(big), 1480, 0x100)
+    yield "ip4-fragments-reverse", frags4(udp_whole4(big), 1480, 0x101, order=[2, 1, 0])
+    yield "ip4-fragments-overlap", frags4(udp_whole4(big[:1000]), 400, 0x102, overlap=16)
+    yield "ip4-fragment-expires", first_frame(frags4(udp_whole4(big), 1480, 0x103)) + tick(16)
+    yield "ip6-fragments", frags6(udp_whole6(big), 1232, 0x200)
+    yield "ip6-fragment-expires", first_frame(frags6(udp_whole6(big), 1232, 0x201)) + tick(61)
+
+    # neighbour discovery, MLD, IGMP
+    yield "nd-solicit", frame(V6 | N_MCAST, ns(OUR6))
+    yield "nd-solicit-link-local", frame(V6 | N_MCAST, ns(OUR_LL, src=PEER_LL))
+    yield "nd-advert", frame(V6, ip6(58, icmp(136, 0, struct.pack(">I16s", 0x20000000, PEER6) +
+                                              b"\x02\x01" + PEER_MAC), hlim=255))
+    ra_opts = (b"\x01\x01" + PEER_MAC + struct.pack(">BBHI", 5, 1, 0, 1280) +
+               struct.pack(">BBBBIII16s", 3, 4, 64, 0xC0, 3600, 1800, 0,
+                           bytes.fromhex("20010db8000000010000000000000000")))
+    yield "nd-router-advert", frame(V6 | N_MCAST, ip6(58, icmp(134, 0, struct.pack(">BBHII", 64, 0, 1800, 0, 0) + ra_opts),
+                                                     src=PEER_LL, dst=ALL_NODES, hlim=255))
+    yield "nd-redirect", frame(V6, ip6(58, icmp(137, 0, bytes(4) + PEER_LL + PEER6), src=PEER_LL,
+                                       hlim=255))
+    yield "icmp6-echo", frame(V6, ip6(58, icmp(128, 0, b"\0\1\0\1ping6")))
+    yield "icmp6-echo-link-local", frame(V6, ip6(58, icmp(128, 0, b"\0\1\0\2"), src=PEER_LL,
+                                                 dst=OUR_LL))
+    sent6 = ip6(17, udp(UDP_PORT, 5353, b"x"), src=OUR6, dst=PEER6)
+    yield "icmp6-packet-too-big", frame(V6, ip6(58, icmp(2, 0, struct.pack(">I", 1280) + sent6)))
+    yield "mld-query", frame(V6 | N_MCAST, mld(130, bytes(16), ALL_NODES)) + tick(12)
+    yield "mld-query-specific", frame(V6 | N_MCAST, mld(130, SOLICITED_OUR6, SOLICITED_OUR6)) + tick(12)
+    yield "mld-report", frame(V6 | N_MCAST, mld(131, SOLICITED_OUR6, SOLICITED_OUR6))
+    yield "igmp-query", frame(V4 | N_MCAST, igmp(0x11, 10, bytes(4), bytes([224, 0, 0, 1]))) + tick(12)
+    yield "igmp-query-group", frame(V4 | N_MCAST, igmp(0x11, 10, bytes([239, 1, 2, 3]),
+                                                       bytes([239, 1, 2, 3]))) + tick(12)
+    yield "igmp-report", frame(V4 | N_MCAST, igmp(0x16, 0, bytes([239, 1, 2, 3]),
+                                                  bytes([239, 1, 2, 3])))
+
+
 def main():
     for name, text in INET.items():
         write("inet", name, text)
@@ -296,6 +593,10 @@ def main():
         write("net_buf", name, data)
     for name, data in sockopt_seeds():
         write("sockopt", name, data)
+    for name, data in socks5_seeds():
+        write("socks5", name, data)
+    for name, data in netif_seeds():
+        write("netif", name, data)
     return 0
 
 

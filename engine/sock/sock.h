@@ -19,7 +19,8 @@
  *   done  app -> reactor   rx chains fully consumed: the reactor frees the
  *                          pbufs and opens the TCP window by their length
  * Chains a native API caller took (zsock_recv_buf) are counted in held
- * until released onto done. The reactor only fills rx while
+ * until released onto done, and so is a chain zsock_recv() moves from rx
+ * to done while it moves. The reactor only fills rx while
  * count(rx) + count(done) + held < ring size, so done never overflows and
  * at most one ring of pbufs is held per socket.
  *
@@ -126,7 +127,8 @@ struct zs_sock {
 	struct zs_lock rx_lock;
 	struct zs_lock tx_lock;
 	uint32_t rx_head_off;    /* bytes consumed of the rx head chain (rx_lock) */
-	_Atomic uint32_t held;   /* rx chains a native caller holds (see above) */
+	_Atomic uint32_t held;   /* rx chains a native caller holds, or a reader
+				    moves to done (see above) */
 	_Atomic uint32_t tx_need; /* tx ring slots a blocked zsock_send_buf waits for */
 
 	struct zs_ring rx, tx, done;
@@ -179,11 +181,20 @@ static inline void zs_sock_clear(struct zs_sock *s, uint32_t f)
 	atomic_fetch_and_explicit(&s->flags, ~f, memory_order_acq_rel);
 }
 
-/** Reactor: room for one more chain on rx (bounded with done and held). */
+/**
+ * Reactor: room for one more chain on rx (bounded with done and held).
+ * Readers move a chain from rx to done counted in held meanwhile (held up,
+ * off rx, onto done, held down; a native release: onto done, held down).
+ * Read in the order rx, held, done, every chain is seen at least once, so
+ * done (ZS_RING_SIZE slots) always has room for what readers put there.
+ */
 static inline bool zs_sock_rx_room(struct zs_sock *s)
 {
-	return zs_ring_count(&s->rx) + zs_ring_count(&s->done) +
-	       atomic_load_explicit(&s->held, memory_order_acquire) < ZS_RING_SIZE;
+	uint32_t n = zs_ring_count(&s->rx);
+
+	n += atomic_load_explicit(&s->held, memory_order_acquire);
+	n += zs_ring_count(&s->done);
+	return n < ZS_RING_SIZE;
 }
 
 /** Wake every thread waiting on s (after publishing a change). */
@@ -323,6 +334,27 @@ void zs_socks5_release(struct zs_sock *s);
  */
 bool zs_socks5_redirect(struct zs_sock *s, struct zs_socks5_req *r, ip_addr_t *ip,
 			uint16_t *port);
+/** The proxy's replies, in the order the exchange reads them. */
+enum zs_socks5_phase {
+	ZS_S5_METHOD,   /* method selection: VER METHOD */
+	ZS_S5_AUTH,     /* RFC 1929 status: VER STATUS */
+	ZS_S5_CONNECT,  /* VER REP RSV ATYP BND.ADDR BND.PORT */
+};
+/** The longest reply: a CONNECT reply with a 255-byte domain name. */
+#define ZS_SOCKS5_REPLY_MAX (4 + 1 + 255 + 2)
+/**
+ * Pure (any thread, no state): the reply parser. rep holds the first len
+ * bytes of a reply of phase ph (len may be 0; rep is read below len only).
+ * Returns > 0: that many more bytes are needed (read exactly those, then
+ * call again with all len + n bytes; len + n never exceeds
+ * ZS_SOCKS5_REPLY_MAX); 0: the reply is complete and the exchange goes on
+ * (for ZS_S5_METHOD *use_auth then says whether RFC 1929 comes next,
+ * allowed only when offered_auth); -errno: connect() fails with it
+ * (EPROTO malformed, EACCES refused, the CONNECT REP codes of SO_SOCKS5).
+ * A reply that ends early (EOF) is the exchange's EPROTO.
+ */
+int zs_socks5_reply(enum zs_socks5_phase ph, const uint8_t *rep, size_t len, bool offered_auth,
+		    bool *use_auth);
 /**
  * Application side: the SOCKS5 exchange over s, connected to the proxy,
  * until deadline. Reads exactly the proxy's bytes. 0 or -errno.

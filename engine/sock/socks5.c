@@ -10,6 +10,9 @@
  * exchange reads with exact lengths, so no byte after the proxy's reply is
  * consumed. Every reply is checked against strict bounds: a bad version,
  * reserved byte, address type or length, or a reply cut short, is EPROTO.
+ * The checks are one pure function, zs_socks5_reply(), which says how many
+ * bytes to read next and what a complete reply means; the exchange only
+ * reads what it asks for (and fuzz/fuzz_socks5.c calls it directly).
  */
 #include "engine/sock/sock.h"
 
@@ -271,11 +274,92 @@ static int rep_errno(uint8_t rep)
 	}
 }
 
+/* see sock.h */
+int zs_socks5_reply(enum zs_socks5_phase ph, const uint8_t *rep, size_t len, bool offered_auth,
+		    bool *use_auth)
+{
+	switch (ph) {
+	case ZS_S5_METHOD:
+		/* VER METHOD */
+		if (len < 2)
+			return (int)(2 - len);
+		if (rep[0] != SOCKS5_VER)
+			return -EPROTO;
+		if (rep[1] == METHOD_REFUSED)
+			return -EACCES;
+		if (rep[1] == METHOD_NONE) {
+			*use_auth = false;
+			return 0;
+		}
+		if (rep[1] != METHOD_USERPASS || !offered_auth)
+			return -EPROTO; /* a method that was not offered */
+		*use_auth = true;
+		return 0;
+	case ZS_S5_AUTH:
+		/* RFC 1929: VER STATUS */
+		if (len < 2)
+			return (int)(2 - len);
+		if (rep[0] != AUTH_VER)
+			return -EPROTO;
+		return rep[1] == 0 ? 0 : -EACCES;
+	case ZS_S5_CONNECT: {
+		/* VER REP RSV ATYP BND.ADDR BND.PORT */
+		size_t total;
+		int e;
+
+		if (len < 4)
+			return (int)(4 - len);
+		if (rep[0] != SOCKS5_VER || rep[2] != 0x00)
+			return -EPROTO;
+		e = rep_errno(rep[1]);
+		if (e != 0)
+			return -e; /* the proxy closes now; what follows is not read */
+		switch (rep[3]) {
+		case ATYP_IPV4:
+			total = 4 + 4 + 2;
+			break;
+		case ATYP_IPV6:
+			total = 4 + 16 + 2;
+			break;
+		case ATYP_DOMAIN:
+			if (len < 5)
+				return 1;
+			if (rep[4] == 0)
+				return -EPROTO;
+			total = 5 + (size_t)rep[4] + 2; /* <= ZS_SOCKS5_REPLY_MAX */
+			break;
+		default:
+			return -EPROTO;
+		}
+		return len < total ? (int)(total - len) : 0;
+	}
+	}
+	return -EINVAL;
+}
+
+/* Read one reply of phase ph into buf (ZS_SOCKS5_REPLY_MAX bytes), exactly
+ * as many bytes as zs_socks5_reply() asks for, and return its verdict. */
+static int read_reply(struct zs_sock *s, enum zs_socks5_phase ph, bool offered_auth,
+		      bool *use_auth, int64_t deadline)
+{
+	uint8_t buf[ZS_SOCKS5_REPLY_MAX];
+	size_t len = 0;
+	int need, rc;
+
+	while ((need = zs_socks5_reply(ph, buf, len, offered_auth, use_auth)) > 0) {
+		rc = recv_exact(s, buf + len, (size_t)need, deadline);
+		if (rc < 0)
+			return rc;
+		len += (size_t)need;
+	}
+	return need;
+}
+
 static int negotiate(struct zs_sock *s, const struct zs_socks5_req *r, int64_t deadline)
 {
 	uint8_t msg[3 + 2 * 255];
-	uint8_t rep[2];
 	size_t n = 0;
+	bool use_auth = false;
 	int rc;
 
 	msg[n++] = SOCKS5_VER;
@@ -289,17 +373,9 @@ static int negotiate(struct zs_sock *s, const struct zs_socks5_req *r, int64_t d
 	}
 	rc = send_all(s, msg, n, deadline);
 	if (rc == 0)
-		rc = recv_exact(s, rep, sizeof(rep), deadline);
-	if (rc < 0)
+		rc = read_reply(s, ZS_S5_METHOD, r->ulen > 0, &use_auth, deadline);
+	if (rc < 0 || !use_auth)
 		return rc;
-	if (rep[0] != SOCKS5_VER)
-		return -EPROTO;
-	if (rep[1] == METHOD_REFUSED)
-		return -EACCES;
-	if (rep[1] == METHOD_NONE)
-		return 0;
-	if (rep[1] != METHOD_USERPASS || r->ulen == 0)
-		return -EPROTO; /* a method that was not offered */
 
 	/* RFC 1929: VER ULEN UNAME PLEN PASSWD -> VER STATUS */
 	n = 0;
@@ -313,20 +389,16 @@ static int negotiate(struct zs_sock *s, const struct zs_socks5_req *r, int64_t d
 	rc = send_all(s, msg, n, deadline);
 	memset(msg, 0, sizeof(msg));
 	if (rc == 0)
-		rc = recv_exact(s, rep, sizeof(rep), deadline);
-	if (rc < 0)
-		return rc;
-	if (rep[0] != AUTH_VER)
-		return -EPROTO;
-	return rep[1] == 0 ? 0 : -EACCES;
+		rc = read_reply(s, ZS_S5_AUTH, true, &use_auth, deadline);
+	return rc;
 }
 
 static int request(struct zs_sock *s, const struct zs_socks5_req *r, int64_t deadline)
 {
 	uint8_t msg[4 + 16 + 2];
-	uint8_t hdr[4], tail[255 + 2];
-	size_t n = 0, tail_len;
-	int rc, e;
+	size_t n = 0;
+	bool unused;
+	int rc;
 
 	msg[n++] = SOCKS5_VER;
 	msg[n++] = CMD_CONNECT;
@@ -347,38 +419,7 @@ static int request(struct zs_sock *s, const struct zs_socks5_req *r, int64_t dea
 	rc = send_all(s, msg, n, deadline);
 	if (rc < 0)
 		return rc;
-
-	/* VER REP RSV ATYP BND.ADDR BND.PORT */
-	rc = recv_exact(s, hdr, sizeof(hdr), deadline);
-	if (rc < 0)
-		return rc;
-	if (hdr[0] != SOCKS5_VER || hdr[2] != 0x00)
-		return -EPROTO;
-	e = rep_errno(hdr[1]);
-	if (e != 0)
-		return -e; /* the proxy closes now; what follows is not read */
-	switch (hdr[3]) {
-	case ATYP_IPV4:
-		tail_len = 4 + 2;
-		break;
-	case ATYP_IPV6:
-		tail_len = 16 + 2;
-		break;
-	case ATYP_DOMAIN: {
-		uint8_t dl;
-
-		rc = recv_exact(s, &dl, 1, deadline);
-		if (rc < 0)
-			return rc;
-		if (dl == 0)
-			return -EPROTO;
-		tail_len = (size_t)dl + 2; /* <= sizeof(tail) */
-		break;
-	}
-	default:
-		return -EPROTO;
-	}
-	return recv_exact(s, tail, tail_len, deadline);
+	return read_reply(s, ZS_S5_CONNECT, false, &unused, deadline);
 }
 
 int zs_socks5_exchange(struct zs_sock *s, const struct zs_socks5_req *r, int64_t deadline)

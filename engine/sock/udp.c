@@ -317,8 +317,11 @@ ssize_t zs_udp_recvmsg(struct zs_sock *s, const struct iovec *iov, size_t iovcnt
 			*msg_flags |= ZSOCK_MSG_TRUNC;
 		rc = (flags & ZSOCK_MSG_TRUNC) ? (ssize_t)h->tot_len : (ssize_t)got;
 		if (!(flags & ZSOCK_MSG_PEEK)) {
+			/* counted in held on its way, as in zs_tcp_recv() */
+			atomic_fetch_add_explicit(&s->held, 1, memory_order_acq_rel);
 			zs_ring_get(&s->rx);
 			zs_ring_put(&s->done, h);
+			atomic_fetch_sub_explicit(&s->held, 1, memory_order_acq_rel);
 			zs_reactor_post(&s->work);
 		}
 	}
