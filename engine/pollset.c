@@ -122,8 +122,6 @@ static struct pollset *acquire(void)
 		if (sets[i].waiter == NULL) {
 			ps = &sets[i];
 			ps->waiter = zs_waiter_self();
-			ps->valid = false;
-			ps->n = 0;
 			atomic_fetch_add(&sets_owned, 1);
 			break;
 		}
@@ -131,6 +129,12 @@ static struct pollset *acquire(void)
 	zs_lock_give(&sets_lock);
 	if (ps == NULL)
 		return NULL;
+	/* entries are ps->lock's: zs_pollset_forget() reads them under it
+	 * from any thread (release() emptied them the same way) */
+	zs_lock_take(&ps->lock);
+	ps->valid = false;
+	ps->n = 0;
+	zs_lock_give(&ps->lock);
 	if (zs_port_at_thread_exit(release, ps) < 0) {
 		release(ps);
 		return NULL;
