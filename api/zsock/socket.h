@@ -308,7 +308,9 @@ int zsock_bind(int sock, const struct sockaddr *addr, socklen_t addrlen);
  * (a connect is in progress), ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EINTR
  * (closed by another thread), EINPROGRESS (non-blocking, or SO_SNDTIMEO
  * expired: as on Linux the handshake goes on and completes as a
- * non-blocking one would). With SO_SOCKS5 set the connect goes through a
+ * non-blocking one would), ENOMEM (lwIP's heap cannot queue the SYN, or a
+ * socket whose earlier connect failed finds no TCP PCB free for the new
+ * attempt). With SO_SOCKS5 set the connect goes through a
  * proxy, always blocking, with the errors listed at SO_SOCKS5.
  */
 int zsock_connect(int sock, const struct sockaddr *addr, socklen_t addrlen);
@@ -316,7 +318,9 @@ int zsock_connect(int sock, const struct sockaddr *addr, socklen_t addrlen);
 /**
  * Listen for connections. backlog <= 0 means 1; it is capped at what the
  * engine can hold. Errors: EBADF, EOPNOTSUPP (not a stream socket), EINVAL
- * (connected), ENOMEM. Does not block.
+ * (connected), ENOMEM (no listening PCB left: at most
+ * min(CONFIG_NET_MAX_CONTEXTS, 16) listeners at once; the socket stays
+ * usable). Does not block.
  */
 int zsock_listen(int sock, int backlog);
 
@@ -326,7 +330,8 @@ int zsock_listen(int sock, int backlog);
  * return (the address is truncated to the buffer). Blocks while the backlog
  * is empty. Errors: EBADF, EINVAL (not listening, or addr without addrlen),
  * EOPNOTSUPP (datagram socket), EAGAIN, EINTR, ENFILE (no fd left: the
- * connection is closed).
+ * connection is closed), ENOMEM (a TLS listener with no TLS socket object
+ * or session free: the connection is closed, its peer sees a reset).
  */
 int zsock_accept(int sock, struct sockaddr *addr, socklen_t *addrlen);
 
@@ -513,7 +518,8 @@ struct zsock_addrinfo {
  * (host and service NULL, a port above 65535, a name with AI_NUMERICHOST),
  * EAI_SERVICE, EAI_FAMILY, EAI_ADDRFAMILY, EAI_SOCKTYPE, EAI_BADFLAGS,
  * EAI_MEMORY (pool empty), EAI_AGAIN, EAI_FAIL, EAI_SYSTEM (errno EFAULT
- * for a NULL res); on any error *res is set to NULL. Blocks only while a
+ * for a NULL res; ENFILE when no fd is free for the lookup's socket); on
+ * any error *res is set to NULL. Blocks only while a
  * DNS query is in flight. Differences from glibc: see zsock/addrinfo.c.
  */
 int zsock_getaddrinfo(const char *host, const char *service,
