@@ -1,4 +1,4 @@
-/* TCP servers from one zsock_poll() loop; see servers.h. */
+/* TCP and UDP servers from one zsock_poll() loop; see servers.h. */
 #include "servers.h"
 
 #include <zsock/net_buf.h>

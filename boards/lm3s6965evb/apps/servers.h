@@ -1,5 +1,5 @@
 /*
- * TCP servers on zsock for the board's samples and benchmarks: echo,
+ * Servers on zsock for the board's samples and benchmarks: TCP echo,
  * discard and request/response, all served from one zsock_poll() loop, on
  * the BSD calls or on the native zero-copy calls (<zsock/net_buf.h>).
  *
