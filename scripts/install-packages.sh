@@ -21,6 +21,7 @@ PACKAGES=(
   microsocks
   openssl
   python3
+  "gdb?"
   liblwip-dev gnuplot-nox
   gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm
 )

@@ -451,6 +451,28 @@ static void start(struct slot *sl, struct item *it)
 	sl->deadline = tmo > 0 ? sl->start + tmo : 0;
 }
 
+/*
+ * Print every thread's stack of a test that ran out of time, before it is
+ * killed: a hang seen once in CI must say where it hung. Uses gdb when it
+ * is installed (bounded to 60 s; CRSHIM_NO_STACKS=1 turns it off); the
+ * output goes to stderr, into the test's log.
+ */
+static void dump_stacks(pid_t pid)
+{
+	char cmd[256];
+
+	if (getenv("CRSHIM_NO_STACKS") != NULL && strcmp(getenv("CRSHIM_NO_STACKS"), "1") == 0)
+		return;
+	snprintf(cmd, sizeof(cmd),
+		 "command -v gdb >/dev/null 2>&1 || { echo 'crshim: no gdb, no stacks'; exit 0; }; "
+		 "timeout 60 gdb -p %d -batch -nx -ex 'thread apply all bt' </dev/null 2>&1 | "
+		 "grep -v '^.New LWP'", (int)pid);
+	fprintf(stderr, "[----] timed out: the stacks of process %d\n", (int)pid);
+	fflush(stderr);
+	if (system(cmd) == -1)
+		perror("crshim: system");
+}
+
 /* Classify a finished child and print its result. */
 static void finish(struct slot *sl, int status)
 {
@@ -722,6 +744,8 @@ int main(int argc, char **argv)
 			drain(sl);
 			if (stop_signal > 0 || (sl->deadline > 0 && now >= sl->deadline && !sl->timed_out)) {
 				sl->timed_out = stop_signal <= 0;
+				if (sl->timed_out)
+					dump_stacks(sl->pid);
 				kill(-sl->pid, SIGKILL);
 			}
 			/* Ended? Look without reaping, so that the pid (and so
