@@ -110,7 +110,20 @@ void zs_lwip_assert_core(void);
 #define TCP_OOSEQ_MAX_PBUFS         ZS_LWIP_MARGIN
 #define TCP_SYNMAXRTX               6
 #define TCP_MAXRTX                  12
+/* Selective ACKs (RFC 2018) sent by lwIP. Without them a Linux sender that
+ * times out retransmits its whole window; every ACK then covers
+ * retransmitted data, Karn's rule leaves it without an RTT sample and its
+ * RTO back-off never resets: at 20 % loss a Linux-to-zsock stream stalled
+ * for minutes and failed with ETIMEDOUT (docs/faults.md). With SACKs the
+ * peer resends only what was lost and new data gets it RTT samples again.
+ * Cost: 8 * LWIP_TCP_MAX_SACK_NUM bytes per PCB, options in ACKs only
+ * while data is out of order. lwIP does not use the SACKs it receives (its
+ * own retransmission is go-back-N). Timestamps (RFC 7323) stay off: they
+ * would take 12 bytes from every segment, and the receive pools are sized
+ * in full-MSS segments per window (NET_BUF_RX_COUNT). */
 #define LWIP_TCP_TIMESTAMPS         0
+#define LWIP_TCP_SACK_OUT           1
+#define LWIP_TCP_MAX_SACK_NUM       4
 #define TCP_OVERSIZE                0   /* only used with copying writes */
 #define LWIP_WND_SCALE              0
 /* The TCP fast timer (delayed ACKs) every 100 ms and the slow timer
