@@ -25,11 +25,14 @@
 extern char **environ;
 
 #define NS_PREFIX "zsock-t-"
+#define PEER_PREFIX "zsock-p-"
 #define NETNS_DIR "/run/netns"
 
 /* One test per process, so plain statics are this test's state. */
 static char ns_name[32];
 static bool ns_made;
+static char peer_name[32];
+static bool peer_made;
 static bool engine_attached;
 
 struct prog {
@@ -247,7 +250,9 @@ static void delete_stale(void)
 		char *end;
 		long pid;
 
-		if (strncmp(e->d_name, NS_PREFIX, strlen(NS_PREFIX)) != 0)
+		/* the prefixes have the same length */
+		if (strncmp(e->d_name, NS_PREFIX, strlen(NS_PREFIX)) != 0 &&
+		    strncmp(e->d_name, PEER_PREFIX, strlen(PEER_PREFIX)) != 0)
 			continue;
 		pid = strtol(e->d_name + strlen(NS_PREFIX), &end, 10);
 		if (*end != '\0' || pid <= 0)
@@ -337,8 +342,75 @@ void zi_fini(void)
 		/* from outside: "ip netns exec" runs in a private mount namespace,
 		 * where unmounting the namespace file would not reach ours */
 		ns_made = false;
+		if (peer_made) {
+			peer_made = false;
+			zi_sh("ip netns delete %s", peer_name);
+		}
 		zi_sh("ip netns delete %s", ns_name);
 	}
+}
+
+/* ---- a routed peer ------------------------------------------------------------ */
+
+const char *zi_peer_ns(void)
+{
+	return peer_name;
+}
+
+void zi_peer_up(void)
+{
+	int rc;
+
+	cr_assert(ns_made, "zi_peer_up before zi_up");
+	snprintf(peer_name, sizeof(peer_name), PEER_PREFIX "%d", (int)getpid());
+	/* "ip netns add" from this process's mount namespace, not from within
+	 * "ip netns exec" (whose private mounts would take the name with them) */
+	ns_made = false;
+	zi_sh("ip netns delete %s 2>/dev/null", peer_name);
+	rc = zi_sh("ip netns add %s", peer_name);
+	ns_made = true;
+	cr_assert_eq(rc, 0, "ip netns add %s failed", peer_name);
+	peer_made = true;
+	/* the veth pair starts in the test namespace; one end moves */
+	zi_sh_ok("ip link add " ZI_PEER_DEV " type veth peer name zp0 netns %s", peer_name);
+	zi_sh_ok("ip addr add " ZI_ROUTER_IP4 "/24 dev " ZI_PEER_DEV " && "
+		 "ip link set " ZI_PEER_DEV " up && sysctl -qw net.ipv4.ip_forward=1");
+	zi_sh_ok("ip netns exec %s sh -c 'ip link set lo up && "
+		 "ip addr add " ZI_PEER_IP4 "/24 dev zp0 && ip link set zp0 gso_max_segs 1 && "
+		 "ip link set zp0 up && ip route add default via " ZI_ROUTER_IP4 "'", peer_name);
+}
+
+int zi_peer_enter(void)
+{
+	char path[64];
+	int old, fd, rc;
+
+	old = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), NETNS_DIR "/%s", peer_name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (old < 0 || fd < 0) {
+		if (old >= 0)
+			close(old);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	rc = setns(fd, CLONE_NEWNET);
+	close(fd);
+	if (rc != 0) {
+		close(old);
+		return -1;
+	}
+	return old;
+}
+
+void zi_peer_leave(int fd)
+{
+	if (fd < 0)
+		return;
+	if (setns(fd, CLONE_NEWNET) != 0)
+		abort();	/* a thread left in the wrong namespace: stop here */
+	close(fd);
 }
 
 socklen_t zi_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss)

@@ -24,10 +24,11 @@
  * and deletes the namespace, after a failed assertion too. Criterion runs
  * no .fini after cr_skip_test(), so skip with zi_skip(), which cleans up
  * first. A test process that dies (crash, timeout) leaves its namespace
- * behind; zi_up() deletes every "zsock-t-<pid>" whose pid is gone.
+ * behind; zi_up() deletes every "zsock-t-<pid>" (and "zsock-p-<pid>", see
+ * zi_peer_up()) whose pid is gone.
  *
  * Without root, ip(8), /dev/net/tun or a tool a test needs (tshark,
- * nfq_reorder) the test is skipped with a line "skipped: <reason>" on
+ * nfq_impair) the test is skipped with a line "skipped: <reason>" on
  * stderr, unless ZSOCK_TEST_REQUIRE_INTEROP=1 is set, which turns the skip
  * into a failure (for CI, which must run them all).
  *
@@ -107,6 +108,44 @@ char *zi_sh_output(int *status, const char *fmt, ...) __attribute__((format(prin
  * address length. Asserts the text parses.
  */
 socklen_t zi_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss);
+
+/* ---- a routed peer ---------------------------------------------------------- */
+
+/*
+ * A second namespace "zsock-p-<pid>" for Linux peers that sit one hop away,
+ * behind the test namespace acting as a router:
+ *
+ *   peer ns                      test ns (router)                 engine
+ *   zp0 198.51.100.2/24  ==veth==  zp1 198.51.100.1/24
+ *       default via .1             zt0 192.0.2.1/24  ==TAP==  192.0.2.2 (gw .1)
+ *
+ * A packet between a peer socket and the engine is forwarded by the test
+ * namespace, where the FORWARD chain sees it in both directions after it
+ * has left the sending socket: an impairment that holds packets there
+ * (delay) does not count against the sender's TCP Small Queues budget, as
+ * it would in the OUTPUT chain of the sender's own stack. The peer's TCP
+ * sends one segment per packet (gso_max_segs 1 on zp0). IPv4 only.
+ * zi_fini() deletes the namespace; a stale one goes with its test's.
+ */
+#define ZI_PEER_IP4   "198.51.100.2"
+#define ZI_ROUTER_IP4 "198.51.100.1"
+#define ZI_PEER_DEV   "zp1"   /* the router's side of the veth pair */
+
+/** Make the peer namespace and its route (after zi_up()). Asserts. */
+void zi_peer_up(void);
+
+/** Name of the peer namespace ("" before zi_peer_up()). */
+const char *zi_peer_ns(void);
+
+/**
+ * Move the calling thread into the peer namespace; returns a descriptor
+ * of the namespace it was in, for zi_peer_leave(). Sockets made meanwhile
+ * belong to the peer namespace for good. Any thread; -1 on failure.
+ */
+int zi_peer_enter(void);
+
+/** Return to the namespace zi_peer_enter() saved; closes fd. */
+void zi_peer_leave(int fd);
 
 /* ---- helper programs ------------------------------------------------------ */
 

@@ -1,13 +1,13 @@
 /*
  * Bulk TCP over a bad wire: the Linux side of the TAP drops 5 % of the
  * packets each way (iptables statistic) and swaps data segments (NFQUEUE,
- * nfq_reorder). The streams must still arrive
+ * nfq_impair -r 25). The streams must still arrive
  * whole and in order, and the test checks that the impairments really
- * acted (iptables counters, nfq_reorder's count).
+ * acted (iptables counters, nfq_impair's count).
  *
  * IPv4 only: the rules are iptables (not ip6tables) ones.
- * ZSOCK_NFQ_REORDER names the tool (set by meson.build); ZSOCK_TEST_SCALE
- * scales the 16 MiB (see stream.h).
+ * ZSOCK_NFQ_IMPAIR names the tool (set by meson.build); ZSOCK_TEST_SCALE
+ * scales the 16 MiB (see stream.h). test_faults.c runs the wider matrix.
  */
 #define _GNU_SOURCE
 #include "bulk.h"
@@ -29,10 +29,10 @@ static int reorder_tool = -1;
 
 static void need_tool(void)
 {
-	const char *tool = getenv("ZSOCK_NFQ_REORDER");
+	const char *tool = getenv("ZSOCK_NFQ_IMPAIR");
 
 	if (tool == NULL || access(tool, X_OK) != 0)
-		zi_skip("ZSOCK_NFQ_REORDER does not name the nfq_reorder tool");
+		zi_skip("ZSOCK_NFQ_IMPAIR does not name the nfq_impair tool");
 }
 
 /* Loss both ways; reordering both ways, so whichever way the data flows
@@ -41,8 +41,8 @@ static void need_tool(void)
  * retransmit). */
 static void impair(const char *seed)
 {
-	const char *tool = getenv("ZSOCK_NFQ_REORDER");
-	char *argv[] = { (char *)tool, "-q", QUEUE, "-p", "25", "-s", (char *)seed, NULL };
+	const char *tool = getenv("ZSOCK_NFQ_IMPAIR");
+	char *argv[] = { (char *)tool, "-q", QUEUE, "-r", "25", "-s", (char *)seed, NULL };
 
 	/* Linux hands netfilter whole GSO bursts (up to 64 KiB of segments in
 	 * one packet); one segment per packet makes "5 %" mean segments */
@@ -56,7 +56,7 @@ static void impair(const char *seed)
 		 " --queue-bypass");
 	reorder_tool = zi_prog_start(argv);
 	cr_assert(zi_prog_wait_line(reorder_tool, "ready", 5000),
-		  "nfq_reorder did not bind queue " QUEUE);
+		  "nfq_impair did not bind queue " QUEUE);
 }
 
 /* The impairments took effect. */
@@ -64,23 +64,31 @@ static void check_impaired(void)
 {
 	long long in_drops = zi_ipt_packets("INPUT", "DROP");
 	long long out_drops = zi_ipt_packets("OUTPUT", "DROP");
-	unsigned long reordered = 0, timeouts = 0, held = 0, data = 0, packets = 0;
+	unsigned long reordered = 0, packets = 0;
 	char *out;
 	const char *line;
 	int st;
 
 	out = zi_prog_stop(reorder_tool, &st);
 	reorder_tool = -1;
-	fprintf(stderr, "impairments: iptables dropped %lld in, %lld out; nfq_reorder: %s",
+	fprintf(stderr, "impairments: iptables dropped %lld in, %lld out; nfq_impair:\n%s",
 		in_drops, out_drops, out);
-	line = strstr(out, "reordered=");
-	cr_assert_not_null(line, "nfq_reorder printed no count (status %d): %s", st, out);
-	cr_assert_eq(sscanf(line, "reordered=%lu timeouts=%lu held=%lu data=%lu packets=%lu",
-			    &reordered, &timeouts, &held, &data, &packets), 5, "bad line: %s", line);
+	/* one line per direction: dir=out packets=P dropped=D corrupted=C
+	 * duplicated=U reordered=R ... */
+	for (line = strstr(out, "dir="); line != NULL; line = strstr(line + 1, "dir=")) {
+		unsigned long p = 0, d, c, u, r = 0;
+
+		cr_assert_eq(sscanf(line, "dir=%*s packets=%lu dropped=%lu corrupted=%lu "
+				    "duplicated=%lu reordered=%lu", &p, &d, &c, &u, &r), 5,
+			     "bad line: %s", line);
+		packets += p;
+		reordered += r;
+	}
+	cr_assert_gt(packets, 0, "nfq_impair printed no count (status %d): %s", st, out);
 	free(out);
 	cr_assert_gt(in_drops, 0, "the INPUT loss rule dropped nothing");
 	cr_assert_gt(out_drops, 0, "the OUTPUT loss rule dropped nothing");
-	cr_assert_gt(reordered, 0, "nfq_reorder reordered nothing (%lu packets seen)", packets);
+	cr_assert_gt(reordered, 0, "nfq_impair reordered nothing (%lu packets seen)", packets);
 }
 
 static void lossy_bulk(bool zsock_sends, const char *label, const char *seed)
