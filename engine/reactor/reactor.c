@@ -230,14 +230,27 @@ int zs_reactor_call(int (*fn)(void *arg), void *arg)
 	return c.result;
 }
 
+/*
+ * The flag is tested and set under q_lock, with the append: set outside it
+ * (an exchange before taking the lock), a zs_reactor_cancel() that ran in
+ * between found the flag set and the node not yet linked, cleared the flag,
+ * and the late append then left the node queued with the flag clear: the
+ * next post appended it a second time, the queue became a cycle and
+ * run_works() went round it for ever (native::release_races_close under
+ * TSan: a chain released while its socket closed, 4 runs in 60).
+ */
 void zs_reactor_post(struct zs_work *w)
 {
-	if (atomic_exchange(&w->queued, true))
-		return;
+	bool append;
+
 	zs_lock_take(&q_lock);
-	zs_list_append(&works, &w->node);
+	append = !atomic_load_explicit(&w->queued, memory_order_relaxed);
+	if (append) {
+		atomic_store_explicit(&w->queued, true, memory_order_relaxed);
+		zs_list_append(&works, &w->node);
+	}
 	zs_lock_give(&q_lock);
-	if (!zs_port_in_reactor())
+	if (append && !zs_port_in_reactor())
 		zs_port_reactor_kick();
 }
 
