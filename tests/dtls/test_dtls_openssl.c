@@ -1,0 +1,1001 @@
+/*
+ * The DTLS core against OpenSSL over kernel UDP on 127.0.0.1 (and nothing
+ * else): a small harness of plain Linux sockets, poll() and the core's
+ * deadlines drives our side; `openssl s_server -dtls1_2` / `s_client
+ * -dtls1_2` with -psk is the other. Lines go each way through the peer's
+ * stdin/stdout and are compared. Without an openssl binary every test
+ * prints "skipped: ..." and is skipped.
+ */
+#include <criterion/criterion.h>
+
+#include "dtls_pki.h"
+#include "tls_bearssl/dtls/dtls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PSK_HEX "00112233445566778899aabbccddeeff"
+#define PSK_ID "zsock-test"
+#define LINES 20
+
+static const uint8_t psk[16] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66,
+				 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd,
+				 0xee, 0xff };
+
+static uint32_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+}
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void rnd(void *arg, void *buf, size_t len)
+{
+	/* tests only: BearSSL's HMAC-DRBG seeded from the system */
+	br_hmac_drbg_context *d = arg;
+	br_hmac_drbg_generate(d, buf, len);
+}
+
+static br_hmac_drbg_context drbg;
+
+static void seed_rng(void)
+{
+	uint8_t seed[32];
+	FILE *f = fopen("/dev/urandom", "rb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fread(seed, 1, sizeof seed, f), sizeof seed);
+	fclose(f);
+	br_hmac_drbg_init(&drbg, &br_sha256_vtable, seed, sizeof seed);
+}
+
+/* ---- the openssl child -------------------------------------------------- */
+
+struct proc {
+	pid_t pid;
+	int in, out;        /* its stdin (we write), stdout+stderr (we read) */
+	char buf[1 << 16];
+	size_t len;
+};
+
+static void need_openssl(void)
+{
+	if (system("openssl version >/dev/null 2>&1") != 0) {
+		printf("skipped: no openssl binary in PATH\n");
+		fflush(stdout);
+		cr_skip_test("skipped: no openssl binary in PATH");
+	}
+}
+
+static void proc_start(struct proc *p, char *const argv[])
+{
+	int in[2], out[2];
+	cr_assert_eq(pipe(in), 0);
+	cr_assert_eq(pipe(out), 0);
+	p->len = 0;
+	p->pid = fork();
+	cr_assert_geq(p->pid, 0);
+	if (p->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		close(in[1]);
+		close(out[0]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	p->in = in[1];
+	p->out = out[0];
+	fcntl(p->out, F_SETFL, O_NONBLOCK);
+}
+
+static void proc_drain(struct proc *p)
+{
+	for (;;) {
+		if (p->len + 1 >= sizeof p->buf)
+			return;
+		ssize_t n = read(p->out, p->buf + p->len,
+				 sizeof p->buf - 1 - p->len);
+		if (n <= 0)
+			return;
+		p->len += (size_t)n;
+		p->buf[p->len] = 0;
+	}
+}
+
+static void proc_stop(struct proc *p)
+{
+	if (p->pid <= 0)
+		return;
+	kill(p->pid, SIGTERM);
+	waitpid(p->pid, NULL, 0);
+	close(p->in);
+	close(p->out);
+	p->pid = 0;
+}
+
+static bool proc_has(struct proc *p, const char *s)
+{
+	p->buf[p->len] = 0;
+	return strstr(p->buf, s) != NULL;
+}
+
+/* ---- our side ----------------------------------------------------------- */
+
+struct side {
+	struct zs_dtls d;
+	bool up;
+	int fd;
+	struct sockaddr_in peer;
+	bool have_peer;
+	char log[1 << 16];
+	size_t log_len;
+	uint8_t secret[32];
+	int err;
+	uint64_t t_start, t_done;   /* us */
+	/* impairment on our side of the socket, percent, seeded */
+	unsigned loss, dup;
+	uint64_t rng;
+	unsigned dropped, duplicated;
+	unsigned n_out, n_in;      /* datagrams seen each way while lossy */
+};
+
+/* Global knobs for run_client()/run_server(): loss and duplication during
+ * the handshake (duplication stays on for the data). */
+static unsigned g_loss, g_dup;
+
+static bool chance(struct side *s, unsigned pct)
+{
+	/* xorshift64: reproducible, not for keys */
+	s->rng ^= s->rng << 13;
+	s->rng ^= s->rng >> 7;
+	s->rng ^= s->rng << 17;
+	return pct && s->rng % 100 < pct;
+}
+
+/* Whether to lose the next datagram of a direction: at random, and for
+ * sure the 2nd and 4th (a handshake is only a dozen datagrams: random
+ * loss alone may spare it). */
+static bool lose(struct side *s, unsigned *count)
+{
+	if (!s->loss)
+		return false;
+	unsigned k = ++*count;
+	return k == 2 || k == 4 || chance(s, s->loss);
+}
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	socklen_t l = sizeof a;
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static void send_out(struct side *s)
+{
+	uint8_t b[1500];
+	if (!s->up)
+		return;
+	for (;;) {
+		int n = zs_dtls_output(&s->d, b, sizeof b, now_ms());
+		if (n <= 0) {
+			if (n < 0 && !s->err)
+				s->err = n;
+			return;
+		}
+		if (lose(s, &s->n_out)) {
+			s->dropped++;
+			continue;
+		}
+		sendto(s->fd, b, (size_t)n, 0, (struct sockaddr *)&s->peer,
+		       sizeof s->peer);
+	}
+}
+
+static void feed(struct side *s, uint8_t *b, size_t len)
+{
+	size_t off = 0;
+	while (off < len) {
+		uint8_t *app;
+		size_t alen;
+		int n = zs_dtls_input(&s->d, b + off, len - off, now_ms(), &app,
+				      &alen);
+		if (n < 0) {
+			if (!s->err)
+				s->err = n;
+			return;
+		}
+		if (app && s->log_len + alen < sizeof s->log) {
+			memcpy(s->log + s->log_len, app, alen);
+			s->log_len += alen;
+			s->log[s->log_len] = 0;
+		}
+		off += (size_t)n;
+	}
+}
+
+static void on_datagram(struct side *s, const struct zs_dtls_config *scfg)
+{
+	uint8_t b[2048];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof from;
+	ssize_t n = recvfrom(s->fd, b, sizeof b, 0, (struct sockaddr *)&from,
+			     &fl);
+	if (n <= 0)
+		return;
+	if (lose(s, &s->n_in)) {
+		s->dropped++;
+		return;
+	}
+	if (s->up) {
+		/* decryption is in place: the duplicate is copied first */
+		uint8_t copy[2048];
+		bool twice = chance(s, s->dup);
+		if (twice)
+			memcpy(copy, b, (size_t)n);
+		feed(s, b, (size_t)n);
+		if (twice) {
+			s->duplicated++;
+			feed(s, copy, (size_t)n);
+		}
+		return;
+	}
+	/* server: the stateless front door */
+	uint8_t reply[128];
+	size_t rlen;
+	int rc = zs_dtls_cookie_answer(s->secret, sizeof s->secret,
+				       (const uint8_t *)&from, sizeof from, b,
+				       (size_t)n, reply, sizeof reply, &rlen);
+	if (rc == 0)
+		sendto(s->fd, reply, rlen, 0, (struct sockaddr *)&from, fl);
+	else if (rc == 1 && zs_dtls_init(&s->d, scfg, false) == 0) {
+		s->up = true;
+		s->peer = from;
+		s->t_start = now_us();
+		feed(s, b, (size_t)n);
+	}
+}
+
+/* Run the loop until cond(s, p) or ms pass. */
+static bool pump(struct side *s, struct proc *p,
+		 const struct zs_dtls_config *scfg,
+		 bool (*cond)(struct side *, struct proc *), int ms)
+{
+	uint32_t end = now_ms() + (uint32_t)ms;
+	while (!cond(s, p)) {
+		send_out(s);
+		int32_t wait = (int32_t)(end - now_ms());
+		if (wait <= 0)
+			return false;
+		uint32_t at;
+		if (s->up && zs_dtls_deadline(&s->d, &at)) {
+			int32_t w = (int32_t)(at - now_ms());
+			if (w < wait)
+				wait = w < 0 ? 0 : w;
+		}
+		if (wait > 50)
+			wait = 50;
+		struct pollfd fds[2] = { { s->fd, POLLIN, 0 },
+					 { p->out, POLLIN, 0 } };
+		poll(fds, 2, wait);
+		if (fds[0].revents & POLLIN)
+			on_datagram(s, scfg);
+		proc_drain(p);
+		if (s->up && zs_dtls_state(&s->d) == ZS_DTLS_ESTABLISHED
+		    && !s->t_done)
+			s->t_done = now_us();
+	}
+	return true;
+}
+
+static bool established(struct side *s, struct proc *p)
+{
+	(void)p;
+	return s->up && (zs_dtls_state(&s->d) == ZS_DTLS_ESTABLISHED
+			 || zs_dtls_state(&s->d) == ZS_DTLS_FAILED);
+}
+
+static bool ready(struct side *s, struct proc *p)
+{
+	(void)s;
+	return proc_has(p, "ACCEPT");
+}
+
+static bool all_from_us(struct side *s, struct proc *p)
+{
+	(void)s;
+	char want[64];
+	snprintf(want, sizeof want, "zsock line %d end", LINES - 1);
+	return proc_has(p, want);
+}
+
+static bool all_from_them(struct side *s, struct proc *p)
+{
+	(void)p;
+	char want[64];
+	snprintf(want, sizeof want, "openssl line %d end", LINES - 1);
+	return strstr(s->log, want) != NULL;
+}
+
+/* LINES lines each way; each must arrive exactly once and intact. */
+static void exchange(struct side *s, struct proc *p,
+		     const struct zs_dtls_config *scfg)
+{
+	send_out(s); /* our last flight, if any, before the data */
+	for (int i = 0; i < LINES; i++) {
+		char m[80];
+		int n = snprintf(m, sizeof m, "zsock line %d end\n", i);
+		uint8_t rec[200];
+		int r = zs_dtls_seal(&s->d, m, (size_t)n, rec, sizeof rec);
+		cr_assert_gt(r, 0);
+		sendto(s->fd, rec, (size_t)r, 0, (struct sockaddr *)&s->peer,
+		       sizeof s->peer);
+		/* openssl reads stdin a line at a time: pace it */
+		n = snprintf(m, sizeof m, "openssl line %d end\n", i);
+		cr_assert_eq(write(p->in, m, (size_t)n), n);
+		pump(s, p, scfg, all_from_them, 20);
+	}
+	cr_assert(pump(s, p, scfg, all_from_us, 5000),
+		  "openssl did not print all our lines:\n%s", p->buf);
+	cr_assert(pump(s, p, scfg, all_from_them, 5000),
+		  "we did not get all of openssl's lines: %s", s->log);
+	for (int i = 0; i < LINES; i++) {
+		char m[80];
+		snprintf(m, sizeof m, "zsock line %d end\n", i);
+		char *a = strstr(p->buf, m);
+		cr_assert_not_null(a, "line %d missing at openssl", i);
+		cr_assert_null(strstr(a + 1, m), "line %d twice", i);
+		snprintf(m, sizeof m, "openssl line %d end\n", i);
+		a = strstr(s->log, m);
+		cr_assert_not_null(a, "line %d missing here", i);
+		cr_assert_null(strstr(a + 1, m), "line %d twice here", i);
+	}
+}
+
+static struct side S;
+static struct proc O;
+
+static struct dtls_pki K;
+
+static void run_client(uint16_t suite, const char *cipher, const char *hint)
+{
+	need_openssl();
+	seed_rng();
+	int port = free_port();
+	char accept[32];
+	snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
+	char *argv[20] = { "openssl", "s_server", "-dtls1_2", "-accept",
+			   accept, "-psk", PSK_HEX, "-psk_identity", PSK_ID,
+			   "-nocert", "-cipher", (char *)cipher, NULL };
+	bool ec = suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
+		  || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+	if (hint) {
+		argv[12] = "-psk_hint";
+		argv[13] = (char *)hint;
+	}
+	if (ec) {
+		pki_load(&K);
+		char *e[] = { "openssl", "s_server", "-dtls1_2", "-accept",
+			      accept, "-cert",
+			      (char *)zt_certs_path("ec_leaf.pem"), "-key",
+			      (char *)zt_certs_path("ec_leaf.key"),
+			      "-cert_chain",
+			      (char *)zt_certs_path("ec_int.pem"), "-cipher",
+			      (char *)cipher, NULL };
+		memcpy(argv, e, sizeof e);
+	}
+	memset(&S, 0, sizeof S);
+	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	S.rng = 0x9E3779B97F4A7C15ULL;
+	proc_start(&O, argv);
+	cr_assert(pump(&S, &O, NULL, ready, 10000), "s_server not ready:\n%s",
+		  O.buf);
+	S.loss = g_loss;
+	S.dup = g_dup;
+	S.peer.sin_family = AF_INET;
+	S.peer.sin_port = htons((uint16_t)port);
+	S.peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct zs_dtls_config cfg = {
+		.suites = &suite, .n_suites = 1,
+		.psk = psk, .psk_len = sizeof psk,
+		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
+		.rand = rnd, .rand_arg = &drbg,
+		.timeout_min_ms = 200, .timeout_max_ms = g_loss ? 12800 : 3200,
+	};
+	if (ec) {
+		cfg.tas = &K.ta;
+		cfg.n_tas = 1;
+		cfg.x509_days = K.days;
+		cfg.x509_seconds = K.seconds;
+		cfg.server_name = "server.test";
+	}
+	cr_assert_eq(zs_dtls_init(&S.d, &cfg, false), 0);
+	S.up = true;
+	S.t_start = now_us();
+	cr_assert_eq(zs_dtls_connect(&S.d, now_ms()), 0);
+	bool ok = pump(&S, &O, NULL, established, 40000);
+	cr_assert(ok && zs_dtls_state(&S.d) == ZS_DTLS_ESTABLISHED,
+		  "handshake: state %d err %d alert rcvd %d sent %d\n%s",
+		  zs_dtls_state(&S.d), S.err, zs_dtls_alert_received(&S.d),
+		  zs_dtls_alert_sent(&S.d), O.buf);
+	cr_assert_eq(zs_dtls_suite(&S.d), suite);
+	if (g_loss)
+		printf("  lossy: %u datagrams dropped, %u duplicated, %u "
+		       "retransmissions\n", S.dropped, S.duplicated,
+		       zs_dtls_stats(&S.d)->retransmits);
+	S.loss = 0;
+	printf("client vs s_server %s: handshake %llu us, cookie %u bytes\n",
+	       cipher, (unsigned long long)(S.t_done - S.t_start),
+	       (unsigned)S.d.cookie_len);
+	exchange(&S, &O, NULL);
+	zs_dtls_close(&S.d);
+	send_out(&S);
+	proc_stop(&O);
+	close(S.fd);
+}
+
+static int lookup(void *arg, const uint8_t *id, size_t id_len, uint8_t *out,
+		  size_t max)
+{
+	(void)arg;
+	if (id_len != strlen(PSK_ID) || memcmp(id, PSK_ID, id_len) != 0
+	    || max < sizeof psk)
+		return -1;
+	memcpy(out, psk, sizeof psk);
+	return (int)sizeof psk;
+}
+
+static void run_server(uint16_t suite, const char *cipher)
+{
+	need_openssl();
+	seed_rng();
+	memset(&S, 0, sizeof S);
+	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	S.rng = 0xD1B54A32D192ED03ULL;
+	S.loss = g_loss;
+	S.dup = g_dup;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(S.fd, (struct sockaddr *)&a, sizeof a), 0);
+	socklen_t l = sizeof a;
+	getsockname(S.fd, (struct sockaddr *)&a, &l);
+	br_hmac_drbg_generate(&drbg, S.secret, sizeof S.secret);
+	struct zs_dtls_config cfg = {
+		.server = true, .suites = &suite, .n_suites = 1,
+		.psk_hint = (const uint8_t *)"zsock hint", .psk_hint_len = 10,
+		.psk_lookup = lookup, .rand = rnd, .rand_arg = &drbg,
+		.timeout_min_ms = 200, .timeout_max_ms = g_loss ? 12800 : 3200,
+	};
+	char conn[32];
+	snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
+	char *argv[16] = { "openssl", "s_client", "-dtls1_2", "-connect", conn,
+			   "-psk", PSK_HEX, "-psk_identity", PSK_ID, "-cipher",
+			   (char *)cipher, "-quiet", NULL };
+	if (suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
+	    || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) {
+		/* s_client checks our chain and name, and stops if bad */
+		pki_load(&K);
+		cfg.psk_hint_len = 0;
+		cfg.psk_lookup = NULL;
+		cfg.chain = K.chain;
+		cfg.chain_len = 2;
+		cfg.ec_key = br_skey_decoder_get_ec(&K.leaf_key);
+		char *e[] = { "openssl", "s_client", "-dtls1_2", "-connect",
+			      conn, "-CAfile",
+			      (char *)zt_certs_path("ec_ca.pem"),
+			      "-verify_return_error", "-verify_hostname",
+			      "server.test", "-cipher", (char *)cipher,
+			      "-quiet", NULL };
+		_Static_assert(sizeof e <= sizeof argv, "argv holds e");
+		memcpy(argv, e, sizeof e);
+	}
+	proc_start(&O, argv);
+	bool ok = pump(&S, &O, &cfg, established, 40000);
+	cr_assert(ok && zs_dtls_state(&S.d) == ZS_DTLS_ESTABLISHED,
+		  "handshake: up %d state %d err %d alert rcvd %d sent %d\n%s",
+		  S.up, zs_dtls_state(&S.d), S.err,
+		  zs_dtls_alert_received(&S.d), zs_dtls_alert_sent(&S.d),
+		  O.buf);
+	cr_assert_eq(zs_dtls_suite(&S.d), suite);
+	if (g_loss)
+		printf("  lossy: %u datagrams dropped, %u duplicated, %u "
+		       "retransmissions\n", S.dropped, S.duplicated,
+		       zs_dtls_stats(&S.d)->retransmits);
+	S.loss = 0;
+	printf("server vs s_client %s: handshake %llu us (from the cookie "
+	       "ClientHello)\n", cipher,
+	       (unsigned long long)(S.t_done - S.t_start));
+	exchange(&S, &O, &cfg);
+	zs_dtls_close(&S.d);
+	send_out(&S);
+	proc_stop(&O);
+	close(S.fd);
+}
+
+Test(dtls_openssl, client_ccm8, .timeout = 60)
+{
+	run_client(ZS_DTLS_PSK_WITH_AES_128_CCM_8, "PSK-AES128-CCM8", NULL);
+}
+
+Test(dtls_openssl, client_gcm, .timeout = 60)
+{
+	run_client(ZS_DTLS_PSK_WITH_AES_128_GCM_SHA256,
+		   "PSK-AES128-GCM-SHA256", NULL);
+}
+
+Test(dtls_openssl, client_ccm8_hint, .timeout = 60)
+{
+	run_client(ZS_DTLS_PSK_WITH_AES_128_CCM_8, "PSK-AES128-CCM8",
+		   "some-hint");
+}
+
+/* 20 % of the datagrams lost each way on our side of the socket during
+ * the handshake, 20 % of those we receive fed twice throughout: OpenSSL's
+ * retransmissions meet ours; the data still arrives exactly once. */
+Test(dtls_openssl, client_lossy_psk_ccm8, .timeout = 90)
+{
+	g_loss = 20;
+	g_dup = 20;
+	run_client(ZS_DTLS_PSK_WITH_AES_128_CCM_8, "PSK-AES128-CCM8", NULL);
+}
+
+Test(dtls_openssl, server_lossy_psk_gcm, .timeout = 90)
+{
+	g_loss = 20;
+	g_dup = 20;
+	run_server(ZS_DTLS_PSK_WITH_AES_128_GCM_SHA256,
+		   "PSK-AES128-GCM-SHA256");
+}
+
+Test(dtls_openssl, client_lossy_ecdhe_gcm, .timeout = 90)
+{
+	g_loss = 20;
+	g_dup = 20;
+	run_client(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		   "ECDHE-ECDSA-AES128-GCM-SHA256", NULL);
+}
+
+Test(dtls_openssl, server_lossy_ecdhe_ccm8, .timeout = 90)
+{
+	g_loss = 20;
+	g_dup = 20;
+	run_server(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+		   "ECDHE-ECDSA-AES128-CCM8");
+}
+
+Test(dtls_openssl, client_ecdhe_ccm8, .timeout = 60)
+{
+	run_client(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+		   "ECDHE-ECDSA-AES128-CCM8", NULL);
+}
+
+Test(dtls_openssl, client_ecdhe_gcm, .timeout = 60)
+{
+	run_client(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		   "ECDHE-ECDSA-AES128-GCM-SHA256", NULL);
+}
+
+Test(dtls_openssl, server_ecdhe_ccm8, .timeout = 60)
+{
+	run_server(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+		   "ECDHE-ECDSA-AES128-CCM8");
+}
+
+Test(dtls_openssl, server_ecdhe_gcm, .timeout = 60)
+{
+	run_server(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		   "ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+
+Test(dtls_openssl, server_ccm8, .timeout = 60)
+{
+	run_server(ZS_DTLS_PSK_WITH_AES_128_CCM_8, "PSK-AES128-CCM8");
+}
+
+Test(dtls_openssl, server_gcm, .timeout = 60)
+{
+	run_server(ZS_DTLS_PSK_WITH_AES_128_GCM_SHA256,
+		   "PSK-AES128-GCM-SHA256");
+}
+
+/* A wrong key, our side as server: the client's Finished fails to
+ * authenticate, we end with bad_record_mac and s_client hears it. */
+Test(dtls_openssl, server_wrong_psk, .timeout = 60)
+{
+	need_openssl();
+	seed_rng();
+	memset(&S, 0, sizeof S);
+	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(S.fd, (struct sockaddr *)&a, sizeof a), 0);
+	socklen_t l = sizeof a;
+	getsockname(S.fd, (struct sockaddr *)&a, &l);
+	br_hmac_drbg_generate(&drbg, S.secret, sizeof S.secret);
+	struct zs_dtls_config cfg = {
+		.server = true, .psk_lookup = lookup, .rand = rnd,
+		.rand_arg = &drbg, .timeout_min_ms = 200,
+		.timeout_max_ms = 3200,
+	};
+	char conn[32];
+	snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
+	char *argv[] = { "openssl", "s_client", "-dtls1_2", "-connect", conn,
+			 "-psk", "0102030405060708", "-psk_identity", PSK_ID,
+			 "-cipher", "PSK-AES128-CCM8", NULL };
+	proc_start(&O, argv);
+	pump(&S, &O, &cfg, established, 10000);
+	cr_assert_eq(zs_dtls_state(&S.d), ZS_DTLS_FAILED);
+	send_out(&S);
+	cr_assert_eq(zs_dtls_alert_sent(&S.d), ZS_ALERT_BAD_RECORD_MAC);
+	for (int i = 0; i < 100 && !proc_has(&O, "alert"); i++) {
+		usleep(20000);
+		proc_drain(&O);
+	}
+	cr_assert(proc_has(&O, "bad record mac"), "s_client said:\n%s", O.buf);
+	proc_stop(&O);
+	close(S.fd);
+}
+
+/* A wrong key, our side as client: OpenSSL drops the Finished it cannot
+ * authenticate (RFC 6347 s4.1.2.7) and says nothing, so we end on the
+ * retransmission timer (200 ms doubling to 3200: about 6 s). */
+Test(dtls_openssl, client_wrong_psk, .timeout = 60)
+{
+	need_openssl();
+	seed_rng();
+	int port = free_port();
+	char accept[32];
+	snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
+	char *argv[] = { "openssl", "s_server", "-dtls1_2", "-accept", accept,
+			 "-psk", "0102030405060708", "-psk_identity", PSK_ID,
+			 "-nocert", "-cipher", "PSK-AES128-CCM8", NULL };
+	memset(&S, 0, sizeof S);
+	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	proc_start(&O, argv);
+	cr_assert(pump(&S, &O, NULL, ready, 10000), "s_server not ready:\n%s",
+		  O.buf);
+	S.peer.sin_family = AF_INET;
+	S.peer.sin_port = htons((uint16_t)port);
+	S.peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct zs_dtls_config cfg = {
+		.psk = psk, .psk_len = sizeof psk,
+		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
+		.rand = rnd, .rand_arg = &drbg,
+		.timeout_min_ms = 200, .timeout_max_ms = 3200,
+	};
+	cr_assert_eq(zs_dtls_init(&S.d, &cfg, false), 0);
+	S.up = true;
+	cr_assert_eq(zs_dtls_connect(&S.d, now_ms()), 0);
+	pump(&S, &O, NULL, established, 15000);
+	cr_assert_eq(zs_dtls_state(&S.d), ZS_DTLS_FAILED);
+	int e = zs_dtls_error(&S.d);
+	cr_assert(e == -ETIMEDOUT || e == -ECONNRESET, "error %d", e);
+	printf("client with a wrong PSK vs s_server: error %d, alert %d\n", e,
+	       zs_dtls_alert_received(&S.d));
+	proc_stop(&O);
+	close(S.fd);
+}
+
+/* ---- TLS 1.2 over TCP: the same core in stream mode --------------------- */
+
+struct tside {
+	struct zs_dtls d;
+	int fd;
+	uint8_t in[1 << 16];
+	size_t in_len;
+	char log[1 << 16];
+	size_t log_len;
+	int err;
+	uint64_t t_start, t_done;
+};
+
+static struct tside T;
+
+static void t_out(struct tside *t)
+{
+	uint8_t b[4096];
+	for (;;) {
+		int n = zs_dtls_output(&t->d, b, sizeof b, now_ms());
+		if (n <= 0) {
+			if (n < 0 && !t->err)
+				t->err = n;
+			return;
+		}
+		cr_assert_eq(send(t->fd, b, (size_t)n, MSG_NOSIGNAL), n);
+	}
+}
+
+static void t_in(struct tside *t)
+{
+	ssize_t r = recv(t->fd, t->in + t->in_len, sizeof t->in - t->in_len,
+			 MSG_DONTWAIT);
+	if (r <= 0)
+		return;
+	t->in_len += (size_t)r;
+	size_t off = 0;
+	for (;;) {
+		uint8_t *app;
+		size_t alen;
+		int n = zs_dtls_input(&t->d, t->in + off, t->in_len - off,
+				      now_ms(), &app, &alen);
+		if (n < 0 && !t->err)
+			t->err = n;
+		if (n <= 0)
+			break;
+		if (app && t->log_len + alen < sizeof t->log) {
+			memcpy(t->log + t->log_len, app, alen);
+			t->log_len += alen;
+			t->log[t->log_len] = 0;
+		}
+		off += (size_t)n;
+	}
+	memmove(t->in, t->in + off, t->in_len - off);
+	t->in_len -= off;
+}
+
+static bool t_pump(struct tside *t, struct proc *p,
+		   bool (*cond)(struct tside *, struct proc *), int ms)
+{
+	uint32_t end = now_ms() + (uint32_t)ms;
+	while (!cond(t, p)) {
+		if (t->fd >= 0)
+			t_out(t);
+		if ((int32_t)(end - now_ms()) <= 0)
+			return false;
+		struct pollfd fds[2] = { { t->fd, POLLIN, 0 },
+					 { p->out, POLLIN, 0 } };
+		poll(fds, 2, 20);
+		if (t->fd >= 0 && (fds[0].revents & POLLIN))
+			t_in(t);
+		proc_drain(p);
+		if (zs_dtls_state(&t->d) == ZS_DTLS_ESTABLISHED && !t->t_done)
+			t->t_done = now_us();
+	}
+	return true;
+}
+
+static bool t_ready(struct tside *t, struct proc *p)
+{
+	(void)t;
+	return proc_has(p, "ACCEPT");
+}
+
+static bool t_established(struct tside *t, struct proc *p)
+{
+	(void)p;
+	return zs_dtls_state(&t->d) == ZS_DTLS_ESTABLISHED
+	       || zs_dtls_state(&t->d) == ZS_DTLS_FAILED || t->err;
+}
+
+static bool t_all_from_us(struct tside *t, struct proc *p)
+{
+	(void)t;
+	char want[64];
+	snprintf(want, sizeof want, "zsock line %d end", LINES - 1);
+	return proc_has(p, want);
+}
+
+static bool t_all_from_them(struct tside *t, struct proc *p)
+{
+	(void)p;
+	char want[64];
+	snprintf(want, sizeof want, "openssl line %d end", LINES - 1);
+	return strstr(t->log, want) != NULL;
+}
+
+static void t_exchange(struct tside *t, struct proc *p)
+{
+	t_out(t); /* our last flight, if any, before the data */
+	for (int i = 0; i < LINES; i++) {
+		char m[80];
+		int n = snprintf(m, sizeof m, "zsock line %d end\n", i);
+		uint8_t rec[200];
+		int r = zs_dtls_seal(&t->d, m, (size_t)n, rec, sizeof rec);
+		cr_assert_gt(r, 0, "seal %d: state %d err %d alerts %d/%d\n%s",
+			     r, zs_dtls_state(&t->d), t->err,
+			     zs_dtls_alert_sent(&t->d),
+			     zs_dtls_alert_received(&t->d), p->buf);
+		cr_assert_eq(send(t->fd, rec, (size_t)r, MSG_NOSIGNAL), r);
+		n = snprintf(m, sizeof m, "openssl line %d end\n", i);
+		cr_assert_eq(write(p->in, m, (size_t)n), n);
+		t_pump(t, p, t_all_from_them, 20);
+	}
+	cr_assert(t_pump(t, p, t_all_from_us, 5000),
+		  "openssl did not print all our lines:\n%s", p->buf);
+	cr_assert(t_pump(t, p, t_all_from_them, 5000),
+		  "we did not get all of openssl's lines: %s", t->log);
+	for (int i = 0; i < LINES; i++) {
+		char m[80];
+		snprintf(m, sizeof m, "zsock line %d end\n", i);
+		char *a = strstr(p->buf, m);
+		cr_assert_not_null(a, "line %d missing at openssl", i);
+		cr_assert_null(strstr(a + 1, m), "line %d twice", i);
+		snprintf(m, sizeof m, "openssl line %d end\n", i);
+		a = strstr(t->log, m);
+		cr_assert_not_null(a, "line %d missing here", i);
+		cr_assert_null(strstr(a + 1, m), "line %d twice here", i);
+	}
+}
+
+static void run_tcp_client(uint16_t suite, const char *cipher)
+{
+	need_openssl();
+	seed_rng();
+	int port = free_port();   /* a free UDP number; TCP is likely free */
+	char accept[32];
+	snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
+	bool ec = suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
+		  || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+	char *argv[20] = { "openssl", "s_server", "-tls1_2", "-accept",
+			   accept, "-psk", PSK_HEX, "-psk_identity", PSK_ID,
+			   "-nocert", "-cipher", (char *)cipher, NULL };
+	if (ec) {
+		pki_load(&K);
+		char *e[] = { "openssl", "s_server", "-tls1_2", "-accept",
+			      accept, "-cert",
+			      (char *)zt_certs_path("ec_leaf.pem"), "-key",
+			      (char *)zt_certs_path("ec_leaf.key"),
+			      "-cert_chain",
+			      (char *)zt_certs_path("ec_int.pem"), "-cipher",
+			      (char *)cipher, NULL };
+		memcpy(argv, e, sizeof e);
+	}
+	memset(&T, 0, sizeof T);
+	T.fd = -1;
+	proc_start(&O, argv);
+	cr_assert(t_pump(&T, &O, t_ready, 10000), "s_server not ready:\n%s",
+		  O.buf);
+	T.fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(T.fd, (struct sockaddr *)&a, sizeof a), 0);
+	struct zs_dtls_config cfg = {
+		.suites = &suite, .n_suites = 1,
+		.psk = psk, .psk_len = sizeof psk,
+		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
+		.rand = rnd, .rand_arg = &drbg,
+	};
+	if (ec) {
+		cfg.tas = &K.ta;
+		cfg.n_tas = 1;
+		cfg.x509_days = K.days;
+		cfg.x509_seconds = K.seconds;
+		cfg.server_name = "server.test";
+	}
+	cr_assert_eq(zs_dtls_init(&T.d, &cfg, true), 0);
+	T.t_start = now_us();
+	cr_assert_eq(zs_dtls_connect(&T.d, now_ms()), 0);
+	bool ok = t_pump(&T, &O, t_established, 10000);
+	cr_assert(ok && zs_dtls_state(&T.d) == ZS_DTLS_ESTABLISHED,
+		  "handshake: state %d err %d alert rcvd %d sent %d\n%s",
+		  zs_dtls_state(&T.d), T.err, zs_dtls_alert_received(&T.d),
+		  zs_dtls_alert_sent(&T.d), O.buf);
+	printf("TLS client vs s_server %s: handshake %llu us\n", cipher,
+	       (unsigned long long)(T.t_done - T.t_start));
+	t_exchange(&T, &O);
+	zs_dtls_close(&T.d);
+	t_out(&T);
+	proc_stop(&O);
+	close(T.fd);
+}
+
+static void run_tcp_server(uint16_t suite, const char *cipher)
+{
+	need_openssl();
+	seed_rng();
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(lfd, 1), 0);
+	socklen_t l = sizeof a;
+	getsockname(lfd, (struct sockaddr *)&a, &l);
+	char conn[32];
+	snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
+	struct zs_dtls_config cfg = {
+		.server = true, .suites = &suite, .n_suites = 1,
+		.psk_hint = (const uint8_t *)"zsock hint", .psk_hint_len = 10,
+		.psk_lookup = lookup, .rand = rnd, .rand_arg = &drbg,
+	};
+	char *argv[16] = { "openssl", "s_client", "-tls1_2", "-connect", conn,
+			   "-psk", PSK_HEX, "-psk_identity", PSK_ID, "-cipher",
+			   (char *)cipher, "-quiet", NULL };
+	if (suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
+	    || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) {
+		pki_load(&K);
+		cfg.psk_hint_len = 0;
+		cfg.psk_lookup = NULL;
+		cfg.chain = K.chain;
+		cfg.chain_len = 2;
+		cfg.ec_key = br_skey_decoder_get_ec(&K.leaf_key);
+		char *e[] = { "openssl", "s_client", "-tls1_2", "-connect",
+			      conn, "-CAfile",
+			      (char *)zt_certs_path("ec_ca.pem"),
+			      "-verify_return_error", "-verify_hostname",
+			      "server.test", "-cipher", (char *)cipher,
+			      "-quiet", NULL };
+		_Static_assert(sizeof e <= sizeof argv, "argv holds e");
+		memcpy(argv, e, sizeof e);
+	}
+	memset(&T, 0, sizeof T);
+	proc_start(&O, argv);
+	struct pollfd pf = { lfd, POLLIN, 0 };
+	cr_assert_eq(poll(&pf, 1, 10000), 1, "s_client did not connect");
+	T.fd = accept(lfd, NULL, NULL);
+	cr_assert_geq(T.fd, 0);
+	close(lfd);
+	cr_assert_eq(zs_dtls_init(&T.d, &cfg, true), 0);
+	T.t_start = now_us();
+	bool ok = t_pump(&T, &O, t_established, 10000);
+	cr_assert(ok && zs_dtls_state(&T.d) == ZS_DTLS_ESTABLISHED,
+		  "handshake: state %d err %d alert rcvd %d sent %d\n%s",
+		  zs_dtls_state(&T.d), T.err, zs_dtls_alert_received(&T.d),
+		  zs_dtls_alert_sent(&T.d), O.buf);
+	cr_assert_eq(zs_dtls_suite(&T.d), suite);
+	printf("TLS server vs s_client %s: handshake %llu us (from accept)\n",
+	       cipher, (unsigned long long)(T.t_done - T.t_start));
+	t_exchange(&T, &O);
+	zs_dtls_close(&T.d);
+	t_out(&T);
+	proc_stop(&O);
+	close(T.fd);
+}
+
+Test(dtls_openssl, tls_client_psk_ccm8, .timeout = 60)
+{
+	run_tcp_client(ZS_DTLS_PSK_WITH_AES_128_CCM_8, "PSK-AES128-CCM8");
+}
+
+Test(dtls_openssl, tls_client_psk_gcm, .timeout = 60)
+{
+	run_tcp_client(ZS_DTLS_PSK_WITH_AES_128_GCM_SHA256,
+		       "PSK-AES128-GCM-SHA256");
+}
+
+Test(dtls_openssl, tls_server_psk_ccm8, .timeout = 60)
+{
+	run_tcp_server(ZS_DTLS_PSK_WITH_AES_128_CCM_8, "PSK-AES128-CCM8");
+}
+
+Test(dtls_openssl, tls_server_psk_gcm, .timeout = 60)
+{
+	run_tcp_server(ZS_DTLS_PSK_WITH_AES_128_GCM_SHA256,
+		       "PSK-AES128-GCM-SHA256");
+}
+
+Test(dtls_openssl, tls_client_ecdhe_gcm, .timeout = 60)
+{
+	run_tcp_client(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		       "ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+
+Test(dtls_openssl, tls_server_ecdhe_ccm8, .timeout = 60)
+{
+	run_tcp_server(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+		       "ECDHE-ECDSA-AES128-CCM8");
+}
