@@ -104,9 +104,14 @@ static bool run_calls(void)
 		struct zs_waiter *w = c->waiter;
 
 		c->result = c->fn(c->arg);
+		/* once it sees done the caller may return and its thread end:
+		 * completing holds that end back until the signal is out
+		 * (waitq.c, waiter_exit) */
+		atomic_fetch_add_explicit(&w->completing, 1, memory_order_relaxed);
 		atomic_store_explicit(&c->done, true, memory_order_release);
 		/* c lives on the caller's stack: after done, touch only w */
 		zs_event_signal(&w->ev);
+		atomic_fetch_sub_explicit(&w->completing, 1, memory_order_release);
 	}
 	return true;
 }

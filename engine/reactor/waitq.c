@@ -99,11 +99,27 @@ void zs_waitq_wake(struct zs_waitq *q)
 static _Thread_local struct zs_waiter self;
 static _Thread_local bool self_ready;
 
+/*
+ * Thread exit: the reactor may still be between a call's done flag (which
+ * let this thread return and end) and its signal to this waiter, which
+ * lives in this thread's storage. Wait for that signal to be out; it is a
+ * few instructions away, so spin (engine code has no sleep of its own).
+ */
+static void waiter_exit(void *arg)
+{
+	struct zs_waiter *w = arg;
+
+	while (atomic_load_explicit(&w->completing, memory_order_acquire) != 0) {
+	}
+}
+
 struct zs_waiter *zs_waiter_self(void)
 {
 	if (!self_ready) {
 		zs_event_init(&self.ev);
 		atomic_init(&self.fired, NULL);
+		atomic_init(&self.completing, 0);
+		(void)zs_port_at_thread_exit(waiter_exit, &self);
 		self_ready = true;
 	}
 	return &self;

@@ -32,6 +32,10 @@ struct zs_wait_node;
 struct zs_waiter {
 	struct zs_event ev;
 	_Atomic(struct zs_wait_node *) fired;  /**< tracked nodes woken, newest first */
+	/** Reactor calls of this thread between their done flag and their
+	 *  signal (reactor.c, run_calls): the thread's end waits for 0, so
+	 *  the signal never reaches a waiter whose thread is gone. */
+	_Atomic int completing;
 };
 
 struct zs_wait_node {
