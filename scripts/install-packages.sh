@@ -22,6 +22,7 @@ PACKAGES=(
   openssl
   python3
   "gdb?"
+  valgrind
   liblwip-dev gnuplot-nox
   gcc-arm-none-eabi picolibc-arm-none-eabi qemu-system-arm
 )

@@ -4,10 +4,14 @@
 #   scripts/test.sh
 #
 # Installs what is missing (Debian packages, lwIP and BearSSL source
-# packages), then builds and runs `meson test` four times: a plain build,
-# ASan+UBSan, TSan (the tests built against tests/crshim, see there), and
-# fuzz (clang, the libFuzzer targets of fuzz/, each run for
-# ZSOCK_FUZZ_SECONDS, default 20, over its seeds: docs/fuzzing.md).
+# packages), then builds and runs `meson test` once per configuration: a
+# plain build, ASan+UBSan, TSan (the tests built against tests/crshim, see
+# there), helgrind (the multi-threaded loopback tests under Valgrind's
+# Helgrind, a crshim build without sanitizers, only suite 'helgrind', 2 to
+# 3.5 minutes: tests/helgrind/README.md, docs/reliability.md), fuzz (clang,
+# the libFuzzer targets of fuzz/, each run for ZSOCK_FUZZ_SECONDS, default
+# 20, over its seeds: docs/fuzzing.md), and the Cortex-M3 builds m3 and
+# m3tls (QEMU).
 # Root-only tests (TAP, network namespaces) run when
 # the caller is root and say "skipped: <reason>" otherwise.
 #
@@ -20,7 +24,7 @@ top=$(pwd)
 bash scripts/install-packages.sh || { echo "test.sh: package installation failed" >&2; exit 1; }
 bash scripts/fetch-deps.sh || { echo "test.sh: fetching lwIP/BearSSL sources failed" >&2; exit 1; }
 
-configs=${ZSOCK_TEST_CONFIGS:-plain asan tsan fuzz m3 m3tls}
+configs=${ZSOCK_TEST_CONFIGS:-plain asan tsan helgrind fuzz m3 m3tls}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
@@ -35,6 +39,12 @@ for cfg in $configs; do
     # Criterion 2.4 cannot start under TSan (upstream issue #274): the same
     # test sources build against tests/crshim, a compatible runner.
     tsan)  opts=(-Dbuildtype=debugoptimized -Db_sanitize=thread -Dcriterion_shim=true) ;;
+    # Helgrind (valgrind) on crshim, which runs each test in a forked child
+    # that Valgrind follows; no sanitizer (Valgrind and a sanitizer's
+    # runtime exclude each other). Only suite 'helgrind': the engine and the
+    # multi-threaded tests built again with tests/helgrind/hg_model.h.
+    helgrind) opts=(-Dbuildtype=debugoptimized -Db_sanitize=none -Dcriterion_shim=true)
+              suite=(--suite helgrind) ;;
     # libFuzzer needs clang; the targets carry their own sanitizers, and
     # only suite 'fuzz' runs (about 1 minute plus the build).
     fuzz)  opts=(-Dbuildtype=debugoptimized -Dfuzz=enabled) tests=(-Dtests=disabled) cc=clang
