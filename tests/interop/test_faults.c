@@ -123,8 +123,8 @@ static const struct cell cells[N_CELLS] = {
 	[C_CLEAN]    = { "clean", "none (baseline)", "", 1 },
 	[C_LOSS1]    = { "loss1", "loss 1 %", "-l 1", 1 },
 	[C_LOSS5]    = { "loss5", "loss 5 %", "-l 5", 0.5 },
-	/* lwIP sends at ~6 KiB/s there, and Linux's sender to lwIP backs its
-	 * RTO off to a minute and more (docs/faults.md) */
+	/* lwIP sends at ~6 KiB/s there, with stalls of tens of seconds when
+	 * retransmissions are lost in a row (docs/faults.md) */
 	[C_LOSS20]   = { "loss20", "loss 20 %", "-l 20", 1.0 / 128 },
 	[C_REORDER]  = { "reorder25", "reorder 25 %", "-r 25", 1 },
 	[C_DUP]      = { "dup5", "duplicate 5 %", "-u 5", 1 },
