@@ -117,9 +117,8 @@ void zs_lwip_assert_core(void);
  * for minutes and failed with ETIMEDOUT (docs/faults.md). With SACKs the
  * peer resends only what was lost and new data gets it RTT samples again.
  * Cost: 8 * LWIP_TCP_MAX_SACK_NUM bytes per PCB, options in ACKs only
- * while data is out of order. lwIP does not use the SACKs it receives (it
- * recovers with NewReno, lwip-patches/0004, and go-back-N after a
- * timeout). Timestamps (RFC 7323) stay off: they
+ * while data is out of order. lwIP does not use the SACKs it receives (its
+ * own retransmission is go-back-N). Timestamps (RFC 7323) stay off: they
  * would take 12 bytes from every segment, and the receive pools are sized
  * in full-MSS segments per window (NET_BUF_RX_COUNT). */
 #define LWIP_TCP_TIMESTAMPS         0
