@@ -493,7 +493,10 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg,
 	k->order = st.arrivals++;
 	c = &st.c[k->dir];
 	c->packets++;
-	if (c->packets <= st.after) {
+	/* once stopping (SIGTERM), what still arrives passes at once: the
+	 * queue's teardown (nfq_destroy_queue) hands us the packets still in
+	 * the socket after release(true) has emptied the heap */
+	if (c->packets <= st.after || stop) {
 		if (++c->queued > c->max_queued)
 			c->max_queued = c->queued;
 		emit(k);
@@ -697,9 +700,9 @@ int main(int argc, char **argv)
 	}
 	printf("overruns=%lu\n", st.overruns);
 	fflush(stdout);
-	free(st.heap);
 	nfq_destroy_queue(st.qh);
 	nfq_close(h);
+	free(st.heap);
 	close(st.raw4);
 	close(st.raw6);
 	return 0;
