@@ -96,7 +96,13 @@ int zs_buf_free(struct net_buf *buf);
 bool zs_buf_is_valid(const struct net_buf *buf);
 
 /** The first byte of buf's storage (NULL for header-only pools). */
-uint8_t *zs_buf_storage(const struct net_buf *buf);
+static inline uint8_t *zs_buf_storage(const struct net_buf *buf)
+{
+	const struct zs_pool *pool = buf->pool;
+
+	return pool->storage ? pool->storage + (size_t)(buf - pool->bufs) * pool->data_size
+			     : NULL;
+}
 
 /** Return a whole chain (buf and every frag). Returns as zs_buf_free(). */
 int zs_buf_free_chain(struct net_buf *buf);

@@ -116,14 +116,6 @@ static bool buf_is_valid(const struct net_buf *buf)
 	return false;
 }
 
-uint8_t *zs_buf_storage(const struct net_buf *buf)
-{
-	const struct zs_pool *pool = buf->pool;
-
-	return pool->storage ? pool->storage + (size_t)(buf - pool->bufs) * pool->data_size
-			     : NULL;
-}
-
 bool zs_buf_is_valid(const struct net_buf *buf)
 {
 	return buf_is_valid(buf);

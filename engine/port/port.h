@@ -52,8 +52,10 @@ struct zs_event {
 
 void zs_lock_init(struct zs_lock *l);
 void zs_lock_destroy(struct zs_lock *l);
+#if CONFIG_ZSOCK_HOSTED
 void zs_lock_take(struct zs_lock *l);
 void zs_lock_give(struct zs_lock *l);
+#endif /* one context: inline, at the end of this file */
 /** Take the lock if it is free: true when taken. Never blocks. */
 bool zs_lock_try(struct zs_lock *l);
 
@@ -138,8 +140,10 @@ struct zs_reactor_ops {
  */
 int zs_port_reactor_start(const struct zs_reactor_ops *ops);
 
+#if CONFIG_ZSOCK_HOSTED
 /** True when the caller runs in the reactor context. */
 bool zs_port_in_reactor(void);
+#endif /* one context: inline, at the end of this file */
 
 /** Wake the reactor if it sleeps. Any thread; cheap when it is awake. */
 void zs_port_reactor_kick(void);
@@ -190,6 +194,37 @@ _Noreturn void zs_port_panic(const char *msg, const char *file, int line);
 
 #define ZS_ASSERT(cond) \
 	do { if (!(cond)) zs_port_panic("assertion failed: " #cond, __FILE__, __LINE__); } while (0)
+
+#if !CONFIG_ZSOCK_HOSTED
+/*
+ * One context (engine/port/baremetal): a lock can never be contended, so it
+ * is a flag that only catches a second take (a deadlock on a hosted port),
+ * and "in the reactor" is a flag the port sets while a reactor step runs.
+ * Inline: the engine takes some twenty locks per request, and a call each
+ * cost more than the flag itself.
+ */
+extern bool zs_bm_in_reactor;
+/** A lock taken twice: fatal (engine/port/baremetal). */
+_Noreturn void zs_bm_lock_twice(void);
+
+static inline void zs_lock_take(struct zs_lock *l)
+{
+	if (l->opaque[0] != 0)
+		zs_bm_lock_twice();
+	l->opaque[0] = 1;
+}
+
+static inline void zs_lock_give(struct zs_lock *l)
+{
+	l->opaque[0] = 0;
+}
+
+/** True when the caller runs in the reactor context. */
+static inline bool zs_port_in_reactor(void)
+{
+	return zs_bm_in_reactor;
+}
+#endif
 
 /** Assert that the caller runs in the reactor (lwIP's LWIP_ASSERT_CORE_LOCKED). */
 #define ZS_ASSERT_REACTOR() ZS_ASSERT(zs_port_in_reactor())

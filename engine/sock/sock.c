@@ -81,6 +81,7 @@ struct zs_sock *zs_sock_alloc(int family, int type, int proto)
 	s->reactor_ref = false;
 	s->backlog_pending = false;
 	s->fin_sent = false;
+	s->ack_owed = false;
 	s->listener = NULL;
 	ip_addr_set_zero(&s->local_ip);
 	ip_addr_set_zero(&s->remote_ip);
@@ -147,11 +148,6 @@ uint32_t zs_sock_in_use(void)
 void zs_sock_notify(struct zs_sock *s)
 {
 	zs_waitq_wake(&s->wq);
-}
-
-int64_t zs_deadline(int32_t timeout_ms)
-{
-	return timeout_ms < 0 ? ZS_FOREVER : zs_port_now_ms() + timeout_ms;
 }
 
 bool zs_sock_may_block(struct zs_sock *s, int flags)
@@ -442,14 +438,6 @@ static int sock_accept(void *obj, struct sockaddr *addr, socklen_t *len)
 
 /* ---- iovec cursors ------------------------------------------------------------ */
 
-void zs_iov_cursor_init(struct zs_iov_cursor *c, const struct iovec *iov, size_t cnt)
-{
-	c->iov = iov;
-	c->cnt = cnt;
-	c->idx = 0;
-	c->off = 0;
-}
-
 size_t zs_iov_put(struct zs_iov_cursor *c, const uint8_t *src, size_t n)
 {
 	size_t done = 0;
@@ -470,15 +458,6 @@ size_t zs_iov_put(struct zs_iov_cursor *c, const uint8_t *src, size_t n)
 		done += room;
 	}
 	return done;
-}
-
-size_t zs_iov_total(const struct iovec *iov, size_t cnt)
-{
-	size_t i, total = 0;
-
-	for (i = 0; i < cnt; i++)
-		total += iov[i].iov_len;
-	return total;
 }
 
 /* ---- data path entry points ----------------------------------------------------- */

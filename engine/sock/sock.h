@@ -149,6 +149,7 @@ struct zs_sock {
 	bool reactor_ref;          /* the reactor holds a reference */
 	bool backlog_pending;      /* tcp_backlog_accepted() still owed */
 	bool fin_sent;             /* tcp_shutdown(tx) or tcp_close done */
+	bool ack_owed;             /* on_recv put off lwIP's immediate ACK (tcp.c) */
 	struct zs_sock *listener;  /* accepted, not yet handed out: its listener */
 	ip_addr_t local_ip, remote_ip;  /* last known, for get*name after death */
 	uint16_t local_port, remote_port;
@@ -208,8 +209,12 @@ void zs_sock_notify(struct zs_sock *s);
 int zs_sock_wait(struct zs_sock *s, bool (*ready)(struct zs_sock *s),
 		 int64_t deadline, bool pool);
 
-/** Absolute deadline for a timeout in ms (-1 forever). */
-int64_t zs_deadline(int32_t timeout_ms);
+/** Absolute deadline for a timeout in ms (-1 forever). Inline: every
+ *  send and receive asks, and most have no timeout. */
+static inline int64_t zs_deadline(int32_t timeout_ms)
+{
+	return timeout_ms < 0 ? ZS_FOREVER : zs_port_now_ms() + timeout_ms;
+}
 
 /** Whether this call may block (socket mode and MSG_DONTWAIT). */
 bool zs_sock_may_block(struct zs_sock *s, int flags);
@@ -246,11 +251,27 @@ struct zs_iov_cursor {
 	size_t off;   /**< bytes already stored in iov[idx] */
 };
 
-void zs_iov_cursor_init(struct zs_iov_cursor *c, const struct iovec *iov, size_t cnt);
+static inline void zs_iov_cursor_init(struct zs_iov_cursor *c, const struct iovec *iov,
+				      size_t cnt)
+{
+	c->iov = iov;
+	c->cnt = cnt;
+	c->idx = 0;
+	c->off = 0;
+}
+
 /** Copy up to n bytes of src into the cursor's buffers. Returns bytes stored. */
 size_t zs_iov_put(struct zs_iov_cursor *c, const uint8_t *src, size_t n);
+
 /** Sum of the lengths (the caller has checked it fits in ssize_t). */
-size_t zs_iov_total(const struct iovec *iov, size_t cnt);
+static inline size_t zs_iov_total(const struct iovec *iov, size_t cnt)
+{
+	size_t i, total = 0;
+
+	for (i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	return total;
+}
 
 /* ---- nbuf.c: the native zero-copy API on native sockets ------------------- */
 

@@ -15,6 +15,18 @@
  * acknowledged; only then do they return to the pool. Retransmissions read
  * the same storage. Backpressure: the ring, the pool and lwIP's send buffer.
  *
+ * ACKs: lwIP acknowledges every second full segment at once, from inside
+ * tcp_input(), before the application has seen the data; an application
+ * that answers (echo, request/response) then sends its data in a segment of
+ * its own, and the peer ACKs both. on_recv() turns that immediate ACK into
+ * a delayed one and posts the socket's work: the work runs in the next
+ * reactor step, after the application's reply when it has one (on one
+ * context the application runs between the two steps), and the reply
+ * carries the ACK; else the work sends the ACK itself (ack_owed). An ACK
+ * waits at most until the next reactor step, not for lwIP's timer (on one
+ * context: until the application next waits in a zsock call, like every
+ * other piece of the engine's work there).
+ *
  * Close: unread data makes close() reset the connection (as Linux does);
  * otherwise queued data is sent, then FIN, and the socket object lives on,
  * owned by the reactor, until the peer has acknowledged everything.
@@ -140,6 +152,14 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	ZS_COUNT(rx_bytes, p->tot_len);
 	zs_ring_put(&s->rx, head);
 	zs_sock_notify(s);
+	if (pcb->flags & TF_ACK_NOW) {
+		/* lwIP's tcp_ack() set it (every second segment): let the reply
+		 * carry it, or zs_tcp_work() send it (see the top of this file) */
+		tcp_clear_flags(pcb, TF_ACK_NOW);
+		tcp_set_flags(pcb, TF_ACK_DELAY);
+		s->ack_owed = true;
+		zs_reactor_post(&s->work);
+	}
 	return ERR_OK;
 }
 
@@ -280,13 +300,21 @@ static void open_window(struct zs_sock *s, uint32_t bytes);
  * application opened (credit: bytes it consumed), then send. The window
  * update comes after the writes: when it is large enough that tcp_recved()
  * sends it at once, it leaves on the data just queued (an echo, a reply)
- * instead of in an ACK of its own.
+ * instead of in an ACK of its own. With credit for more than one buffer,
+ * each full-sized buffer goes out with its share of the window (a segment
+ * each, every one of them opening the window a little further): a peer
+ * that ACKs every segment at once (QEMU's slirp does) then has room to
+ * send data with each of its ACKs, instead of an ACK of its own for every
+ * segment after the first (an echo of a burst of segments: 0.5 ACKs per
+ * segment from slirp before, 0.05 after).
  */
 static void pump_with_credit(struct zs_sock *s, uint32_t credit)
 {
 	struct tcp_pcb *pcb = s->pcb.tcp;
 	bool wrote = false;
 
+	if (credit == 0 && s->tx_cur == NULL && zs_ring_count(&s->tx) == 0)
+		return; /* on_sent() with nothing queued: the common case */
 	if (pcb == NULL || !(zs_sock_flags(s) & ZS_SF_CONNECTED) || s->fin_sent) {
 		open_window(s, credit);
 		return;
@@ -321,6 +349,17 @@ static void pump_with_credit(struct zs_sock *s, uint32_t credit)
 		wrote = true;
 		if (b->off == b->len)
 			s->tx_cur = NULL;
+		if (credit > n && n >= tcp_mss(pcb) && s->tx_cur == NULL &&
+		    zs_ring_count(&s->tx) > 0) {
+			/* a full segment, and more to write: it leaves now with
+			 * its share (smaller writes still coalesce) */
+			open_window(s, n);
+			credit -= n;
+			pcb = s->pcb.tcp;
+			if (pcb == NULL)
+				return;
+			tcp_output(pcb);
+		}
 	}
 	open_window(s, credit);
 	pcb = s->pcb.tcp;
@@ -381,6 +420,20 @@ static void close_step(struct zs_sock *s)
 	}
 }
 
+/* The ACK on_recv() put off, unless data sent since carried it. */
+static void send_owed_ack(struct zs_sock *s)
+{
+	struct tcp_pcb *pcb = s->pcb.tcp;
+
+	if (!s->ack_owed)
+		return;
+	s->ack_owed = false;
+	if (pcb != NULL && (pcb->flags & TF_ACK_DELAY)) {
+		tcp_ack_now(pcb);
+		tcp_output(pcb);
+	}
+}
+
 void zs_tcp_work(struct zs_sock *s)
 {
 	struct tcp_pcb *pcb;
@@ -420,6 +473,8 @@ void zs_tcp_work(struct zs_sock *s)
 		s->listener = NULL;
 	}
 	if (f & ZS_SF_CLOSED) {
+		/* the FIN or RST carries an owed ACK, or lwIP's timer sends it */
+		s->ack_owed = false;
 		open_window(s, credit);
 		/* close() sets the flag before its reactor call runs: SO_LINGER
 		 * {1, 0} must abort here too, not begin the orderly close */
@@ -434,6 +489,7 @@ void zs_tcp_work(struct zs_sock *s)
 			s->fin_sent = true;
 		zs_sock_notify(s);
 	}
+	send_owed_ack(s);
 }
 
 int zs_tcp_open(struct zs_sock *s)

@@ -171,15 +171,10 @@ void zs_lock_destroy(struct zs_lock *l)
 	(void)l;
 }
 
-void zs_lock_take(struct zs_lock *l)
+/* zs_lock_take() and zs_lock_give() are inline (port.h) */
+_Noreturn void zs_bm_lock_twice(void)
 {
-	ZS_ASSERT(l->opaque[0] == 0);
-	l->opaque[0] = 1;
-}
-
-void zs_lock_give(struct zs_lock *l)
-{
-	l->opaque[0] = 0;
+	zs_port_panic("lock taken twice (a deadlock on a hosted port)", __FILE__, __LINE__);
 }
 
 bool zs_lock_try(struct zs_lock *l)
@@ -215,24 +210,19 @@ struct watch {
 };
 
 static const struct zs_reactor_ops *reactor;
-static bool in_reactor;
+bool zs_bm_in_reactor; /* read by zs_port_in_reactor(), inline in port.h */
 static _Atomic uint32_t ready_mask;   /* sources an interrupt marked ready */
 static atomic_bool kicked;
 static struct watch watches[SOURCES];
-
-bool zs_port_in_reactor(void)
-{
-	return in_reactor;
-}
 
 int zs_port_reactor_start(const struct zs_reactor_ops *ops)
 {
 	int rc;
 
 	clock_start();
-	in_reactor = true;
+	zs_bm_in_reactor = true;
 	rc = ops->boot();
-	in_reactor = false;
+	zs_bm_in_reactor = false;
 	if (rc == 0)
 		reactor = ops;
 	return rc;
@@ -322,13 +312,13 @@ static bool step(uint32_t *sleep_ms)
 	bool busy;
 
 	*sleep_ms = UINT32_MAX;
-	in_reactor = true;
+	zs_bm_in_reactor = true;
 	busy = reactor->step(sleep_ms);
 	if (atomic_load_explicit(&ready_mask, memory_order_relaxed) != 0) {
 		run_ready();
 		busy = true;
 	}
-	in_reactor = false;
+	zs_bm_in_reactor = false;
 	return busy;
 }
 
@@ -336,7 +326,7 @@ void zs_port_pump(void)
 {
 	uint32_t sleep_ms;
 
-	if (reactor != NULL && !in_reactor)
+	if (reactor != NULL && !zs_bm_in_reactor)
 		(void)step(&sleep_ms);
 }
 
@@ -366,7 +356,7 @@ void zs_event_signal(struct zs_event *e)
 
 int zs_event_wait(struct zs_event *e, int64_t deadline_ms)
 {
-	ZS_ASSERT(!in_reactor);
+	ZS_ASSERT(!zs_bm_in_reactor);
 	for (;;) {
 		uint32_t sleep_ms = UINT32_MAX;
 		bool busy = false;
@@ -386,9 +376,9 @@ int zs_event_wait(struct zs_event *e, int64_t deadline_ms)
 			continue;
 		if (deadline_ms != ZS_FOREVER && (uint64_t)(deadline_ms - now) < sleep_ms)
 			sleep_ms = (uint32_t)(deadline_ms - now);
-		in_reactor = true;
+		zs_bm_in_reactor = true;
 		zs_port_reactor_sleep(sleep_ms);
-		in_reactor = false;
+		zs_bm_in_reactor = false;
 	}
 }
 
