@@ -29,6 +29,14 @@ int zs_tls_create(int family, int type, int proto);
  */
 int zs_tls_wrap(int fd, int family, int proto);
 
+/**
+ * Set the default deadline of server handshakes that accept() starts from
+ * now on (listeners without SO_SNDTIMEO), in ms; 0: none. Starts as
+ * CONFIG_ZSOCK_TLS_HANDSHAKE_TIMEOUT_MS. For tests, which shorten it; not
+ * in the public API. Any thread.
+ */
+void zs_tls_handshake_timeout_set(int32_t ms);
+
 /** Credential arena bytes in use now (blocks of live credentials and held ones). */
 size_t zs_cred_arena_used(void);
 /** Credential table entries in use now. */

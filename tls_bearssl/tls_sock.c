@@ -26,6 +26,14 @@
  * Locking: t->lock guards the BearSSL context and everything the handshake
  * and the records touch; it is never held while sleeping. t->hs, t->ready
  * and t->closed are atomics so that poll can read them without it.
+ *
+ * Handshake deadline (docs/security.md): a server handshake that accept()
+ * starts on a listener without SO_SNDTIMEO must end within
+ * CONFIG_ZSOCK_TLS_HANDSHAKE_TIMEOUT_MS (t->hs_deadline), so that a client
+ * that connects and then sends nothing, or half a ClientHello, cannot hold
+ * a session, or a blocking accept(), for ever. advance() fails a handshake
+ * past its deadline with ETIMEDOUT; a blocking accept() then closes that
+ * connection and waits for the next one instead of returning the error.
  */
 #include "tls_bearssl/tls.h"
 #include "tls_bearssl/cred.h"
@@ -41,7 +49,9 @@
 #include "engine/fdtable.h"
 #include "engine/optval.h"
 #include "engine/port/port.h"
+#include "engine/reactor/reactor.h"
 #include "engine/reactor/waitq.h"
+#include "lwip/timeouts.h"
 #include "engine/sock/native.h"
 
 enum hs_state {
@@ -93,6 +103,8 @@ struct zs_tls {
 	_Atomic int ready;            /* ZSOCK_POLL* bits, see compute_ready() */
 	int err;                      /* HS_FAILED: -errno */
 	int32_t rcvtimeo_ms, sndtimeo_ms;
+	_Atomic int64_t hs_deadline;  /* the default server handshake deadline
+				       * (zs_port_now_ms() scale), ZS_FOREVER: none */
 
 	/* options */
 	sec_tag_t tags[CONFIG_NET_SOCKETS_TLS_MAX_CREDENTIALS];
@@ -493,6 +505,7 @@ static struct zs_tls *slot_alloc(void)
 	t->verify = -1;
 	t->rcvtimeo_ms = -1;
 	t->sndtimeo_ms = -1;
+	atomic_store(&t->hs_deadline, ZS_FOREVER);
 	return t;
 }
 
@@ -525,10 +538,13 @@ static struct tls_session *session_alloc(struct zs_tls *t)
 	return ss;
 }
 
+static void watch_del(struct zs_tls *t);
+
 static void slot_free(struct zs_tls *t)
 {
 	struct tls_session *ss = t->sess;
 
+	watch_del(t); /* before the transport goes: the timer may use it */
 	if (t->creds_held)
 		zs_cred_release(&t->creds);
 	t->creds_held = false;
@@ -608,6 +624,17 @@ size_t zs_tls_static_bytes(void)
 {
 	return sizeof(slots) + sizeof(sessions) + sizeof(csessions) + sizeof(scache) +
 	       CONFIG_ZSOCK_TLS_CREDENTIAL_ARENA;
+}
+
+/* The default server handshake deadline, ms (0: none); see tls.h. */
+#ifndef CONFIG_ZSOCK_TLS_HANDSHAKE_TIMEOUT_MS
+#define CONFIG_ZSOCK_TLS_HANDSHAKE_TIMEOUT_MS 10000 /* meson_options.txt's default */
+#endif
+static _Atomic int32_t hs_timeout_ms = CONFIG_ZSOCK_TLS_HANDSHAKE_TIMEOUT_MS;
+
+void zs_tls_handshake_timeout_set(int32_t ms)
+{
+	atomic_store(&hs_timeout_ms, ms < 0 ? 0 : ms);
 }
 
 /* ---- the engine and the transport ------------------------------------------------- */
@@ -981,6 +1008,8 @@ static void advance(struct zs_tls *t)
 		fail(t, t->ioerr);
 	else if (t->eof)
 		fail(t, -ECONNRESET); /* the peer left mid-handshake */
+	else if (zs_port_now_ms() >= atomic_load(&t->hs_deadline))
+		fail(t, -ETIMEDOUT); /* a stalled client: the session goes back at close */
 }
 
 /* Run the handshake to its end or to deadline. Lock held. */
@@ -1013,6 +1042,15 @@ static int64_t deadline_of(int32_t ms)
 	return ms < 0 ? ZS_FOREVER : zs_port_now_ms() + ms;
 }
 
+/* How long a blocking call may wait for the handshake: SO_SNDTIMEO, or the
+ * default deadline of a server handshake. Lock held. */
+static int64_t hs_wait_deadline(const struct zs_tls *t)
+{
+	int64_t d = deadline_of(t->sndtimeo_ms), h = atomic_load(&t->hs_deadline);
+
+	return h < d ? h : d;
+}
+
 static bool may_block(const struct zs_tls *t, int flags)
 {
 	return !t->nonblock && !(flags & ZSOCK_MSG_DONTWAIT);
@@ -1035,7 +1073,7 @@ static int need_session(struct zs_tls *t, int flags)
 				return 0;
 			return atomic_load(&t->hs) == HS_FAILED ? t->err : -EAGAIN;
 		}
-		return handshake_wait(t, deadline_of(t->sndtimeo_ms));
+		return handshake_wait(t, hs_wait_deadline(t));
 	}
 }
 
@@ -1413,6 +1451,116 @@ static int tls_listen(void *obj, int backlog)
 	return rc;
 }
 
+/*
+ * The deadline of handshakes accepted by a non-blocking listener. Nobody
+ * is in a call on such a socket when its deadline passes: its poller
+ * sleeps on the transport's wait queue, and a poll set only tests again
+ * the sockets whose queue fired. So one lwIP timer (one sys_timeout at a
+ * time, in the reactor) wakes the transport of each handshake past its
+ * deadline; the woken poll pumps the socket, advance() fails it with
+ * ETIMEDOUT and poll reports POLLERR. watch[] is guarded by pool_lock; a
+ * watched socket holds a session, so CONFIG_ZSOCK_TLS_SESSIONS entries
+ * always suffice, and slot_free() takes a socket out before its transport
+ * goes, so the timer may take a reference on t->inner under pool_lock.
+ */
+static struct zs_tls *watch[CONFIG_ZSOCK_TLS_SESSIONS];
+static int64_t watch_at = ZS_FOREVER; /* when the armed timer fires; ZS_FOREVER: none */
+
+static void watch_fire(void *arg);
+
+/* Arm the timer for deadline if it is not armed as early. Reactor, pool_lock held. */
+static void watch_arm_locked(int64_t deadline)
+{
+	int64_t now = zs_port_now_ms();
+
+	if (deadline >= watch_at)
+		return;
+	if (watch_at != ZS_FOREVER)
+		sys_untimeout(watch_fire, NULL);
+	sys_timeout(deadline > now ? (u32_t)(deadline - now) : 0, watch_fire, NULL);
+	watch_at = deadline;
+}
+
+static void watch_fire(void *arg)
+{
+	static struct { /* the reactor is the only caller */
+		void *inner;
+		const struct zs_fd_vtable *ivt;
+	} wake[CONFIG_ZSOCK_TLS_SESSIONS];
+	int64_t now = zs_port_now_ms(), next = ZS_FOREVER;
+	size_t i, n = 0;
+
+	(void)arg;
+	zs_lock_take(&pool_lock);
+	watch_at = ZS_FOREVER;
+	for (i = 0; i < CONFIG_ZSOCK_TLS_SESSIONS; i++) {
+		struct zs_tls *t = watch[i];
+		int64_t d;
+
+		if (t == NULL)
+			continue;
+		d = atomic_load(&t->hs_deadline);
+		if (atomic_load(&t->hs) != HS_RUNNING || d == ZS_FOREVER) {
+			watch[i] = NULL; /* over, or an explicit SO_SNDTIMEO took over */
+		} else if (now >= d) {
+			watch[i] = NULL;
+			if (t->ivt->poll_wake != NULL) {
+				t->ivt->ref(t->inner);
+				wake[n].inner = t->inner;
+				wake[n++].ivt = t->ivt;
+			}
+		} else if (d < next) {
+			next = d;
+		}
+	}
+	if (next != ZS_FOREVER)
+		watch_arm_locked(next);
+	zs_lock_give(&pool_lock);
+	for (i = 0; i < n; i++) {
+		wake[i].ivt->poll_wake(wake[i].inner);
+		wake[i].ivt->unref(wake[i].inner);
+	}
+}
+
+static int watch_arm_call(void *arg)
+{
+	zs_lock_take(&pool_lock);
+	watch_arm_locked(*(const int64_t *)arg);
+	zs_lock_give(&pool_lock);
+	return 0;
+}
+
+/* Watch t's handshake deadline (t holds a session, its transport is set). */
+static void watch_add(struct zs_tls *t)
+{
+	int64_t deadline = atomic_load(&t->hs_deadline);
+	bool arm;
+	size_t i;
+
+	zs_lock_take(&pool_lock);
+	for (i = 0; i < CONFIG_ZSOCK_TLS_SESSIONS; i++) {
+		if (watch[i] == NULL) {
+			watch[i] = t;
+			break;
+		}
+	}
+	arm = deadline < watch_at;
+	zs_lock_give(&pool_lock);
+	if (arm) /* lwIP's timers are the reactor's */
+		zs_reactor_call(watch_arm_call, &deadline);
+}
+
+static void watch_del(struct zs_tls *t)
+{
+	size_t i;
+
+	zs_lock_take(&pool_lock);
+	for (i = 0; i < CONFIG_ZSOCK_TLS_SESSIONS; i++)
+		if (watch[i] == t)
+			watch[i] = NULL;
+	zs_lock_give(&pool_lock);
+}
+
 /* The options an accepted socket takes from its listener. Both locked. */
 static void inherit(struct zs_tls *c, const struct zs_tls *l)
 {
@@ -1434,16 +1582,22 @@ static void inherit(struct zs_tls *c, const struct zs_tls *l)
 	c->server = true;
 }
 
-static int tls_accept(void *obj, struct sockaddr *addr, socklen_t *len)
+/*
+ * Accept one connection and start (non-blocking listener) or run (blocking
+ * one) its server handshake. Returns the new fd, or -errno; *dropped is set
+ * when a blocking handshake passed the default deadline: that connection is
+ * closed (its session is back) and the caller waits for the next one.
+ */
+static int accept_one(struct zs_tls *t, struct sockaddr *addr, socklen_t *len, bool *dropped)
 {
-	struct zs_tls *t = obj, *c;
+	struct zs_tls *c;
 	const struct zs_fd_vtable *cvt;
 	bool listener_nonblock;
 	void *cobj;
+	int32_t hs_ms;
 	int fd, rc;
 
-	if (!t->listening)
-		return -EINVAL;
+	*dropped = false;
 	fd = t->ivt->accept(t->inner, addr, len);
 	if (fd < 0)
 		return fd;
@@ -1465,6 +1619,10 @@ static int tls_accept(void *obj, struct sockaddr *addr, socklen_t *len)
 	listener_nonblock = t->nonblock;
 	zs_lock_give(&t->lock);
 	c->nonblock = (cvt->fcntl(cobj, F_GETFL, 0) & O_NONBLOCK) != 0;
+	/* no SO_SNDTIMEO of its own: the default deadline bounds the handshake */
+	hs_ms = atomic_load(&hs_timeout_ms);
+	if (c->sndtimeo_ms < 0 && hs_ms > 0)
+		atomic_store(&c->hs_deadline, zs_port_now_ms() + hs_ms);
 
 	zs_lock_take(&c->lock);
 	rc = start(c);
@@ -1482,15 +1640,42 @@ static int tls_accept(void *obj, struct sockaddr *addr, socklen_t *len)
 		advance(c); /* the rest on the first call or poll */
 		rc = 0;
 	} else {
-		rc = handshake_wait(c, deadline_of(c->sndtimeo_ms));
+		rc = handshake_wait(c, hs_wait_deadline(c));
+		*dropped = rc == -ETIMEDOUT && atomic_load(&c->hs_deadline) != ZS_FOREVER;
 	}
 	unlock(c);
+	/* not under c's lock: this may wait for the reactor */
+	if (listener_nonblock && atomic_load(&c->hs) == HS_RUNNING &&
+	    atomic_load(&c->hs_deadline) != ZS_FOREVER)
+		watch_add(c);
 	tls_unref(c); /* ours */
 	if (rc < 0) {
 		zs_fd_close(fd);
 		return rc;
 	}
 	return fd;
+}
+
+static int tls_accept(void *obj, struct sockaddr *addr, socklen_t *len)
+{
+	struct zs_tls *t = obj;
+	socklen_t room = len != NULL ? *len : 0;
+	bool dropped;
+	int fd;
+
+	if (!t->listening)
+		return -EINVAL;
+	/* a blocking accept() serves the next client when one stalls its
+	 * handshake past the default deadline (docs/security.md) */
+	for (;;) {
+		if (len != NULL)
+			*len = room; /* a dropped connection's address length is not the buffer's */
+		fd = accept_one(t, addr, len, &dropped);
+		if (!dropped)
+			return fd;
+		if (atomic_load(&t->closed))
+			return -EINTR; /* the listener was closed meanwhile */
+	}
 }
 
 static int tls_shutdown(void *obj, int how)
@@ -1530,7 +1715,8 @@ static void linger_failed(struct zs_tls *t)
 	int64_t until = zs_port_now_ms() + LINGER_MS;
 	unsigned char sink[256];
 
-	if (t->ioerr != 0 || t->eof || t->ivt->shutdown == NULL)
+	/* a handshake that timed out sent no alert: nothing to protect */
+	if (t->ioerr != 0 || t->eof || t->ivt->shutdown == NULL || t->err == -ETIMEDOUT)
 		return;
 	t->ivt->shutdown(t->inner, ZSOCK_SHUT_WR);
 	for (;;) {
@@ -1781,10 +1967,12 @@ static int tls_setsockopt(void *obj, int level, int name, const void *val, sockl
 	if (rc == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
 	    zs_optval_get_timeo(val, len, &ms) == 0) {
 		zs_lock_take(&t->lock);
-		if (name == SO_RCVTIMEO)
+		if (name == SO_RCVTIMEO) {
 			t->rcvtimeo_ms = atomic_load(&ms);
-		else
+		} else {
 			t->sndtimeo_ms = atomic_load(&ms);
+			atomic_store(&t->hs_deadline, ZS_FOREVER); /* an explicit SO_SNDTIMEO rules */
+		}
 		zs_lock_give(&t->lock);
 	}
 	return rc;

@@ -332,6 +332,13 @@ int zsock_listen(int sock, int backlog);
  * EOPNOTSUPP (datagram socket), EAGAIN, EINTR, ENFILE (no fd left: the
  * connection is closed), ENOMEM (a TLS listener with no TLS socket object
  * or session free: the connection is closed, its peer sees a reset).
+ * A blocking TLS listener runs the server handshake before it returns:
+ * ECONNABORTED, ECONNRESET (the handshake failed, docs/tls.md), ETIMEDOUT
+ * (the listener's SO_SNDTIMEO passed). Without SO_SNDTIMEO the handshake
+ * has the build's deadline (zsock_tls_handshake_timeout_ms, 10 s): a client
+ * that passes it is dropped and accept goes on waiting for the next one.
+ * A non-blocking TLS listener returns the fd at once; its handshake runs
+ * as it is polled or used and fails with ETIMEDOUT past that deadline.
  */
 int zsock_accept(int sock, struct sockaddr *addr, socklen_t *addrlen);
 
