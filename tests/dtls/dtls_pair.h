@@ -48,6 +48,10 @@ struct dp_pair {
 	uint8_t secret[32];
 	uint8_t addr[6];
 	size_t cookies_sent;
+	/* handshake messages each side's core put out in plaintext (epoch 0,
+	 * counted at their first fragment, retransmissions included), by
+	 * type: [0] the client's, [1] the server's */
+	unsigned hs_sent[2][32];
 	/* server keys by identity */
 	const char *known_id;
 	const uint8_t *known_psk;
@@ -217,6 +221,30 @@ static void dp_server_rx(struct dp_pair *p, struct dp_dgram *g)
 	}
 }
 
+/* Count the plaintext handshake messages in a datagram side s sent. */
+static void dp_count(struct dp_pair *p, struct dp_side *s, const uint8_t *b,
+		     size_t len)
+{
+	unsigned *cnt = p->hs_sent[s == &p->c ? 0 : 1];
+	for (size_t off = 0; off + ZS_DTLS_HDR <= len;) {
+		size_t flen = (size_t)b[off + 11] << 8 | b[off + 12];
+		bool hs0 = b[off] == 22 && b[off + 3] == 0 && b[off + 4] == 0;
+		const uint8_t *f = b + off + ZS_DTLS_HDR, *end = f + flen;
+		if (off + ZS_DTLS_HDR + flen > len)
+			break;
+		while (hs0 && end - f >= 12) {
+			size_t fo = (size_t)f[6] << 16 | f[7] << 8 | f[8];
+			size_t fl = (size_t)f[9] << 16 | f[10] << 8 | f[11];
+			if (fo == 0 && f[0] < 32)
+				cnt[f[0]]++;
+			if (fl > (size_t)(end - f) - 12)
+				break;
+			f += 12 + fl;
+		}
+		off += ZS_DTLS_HDR + flen;
+	}
+}
+
 static bool dp_drain_out(struct dp_pair *p, struct dp_side *s,
 			 struct dp_queue *q)
 {
@@ -231,6 +259,7 @@ static bool dp_drain_out(struct dp_pair *p, struct dp_side *s,
 			return any;
 		}
 		any = true;
+		dp_count(p, s, b, (size_t)n);
 		dp_push(p, q, b, (size_t)n);
 	}
 }

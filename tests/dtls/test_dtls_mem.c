@@ -773,3 +773,104 @@ Test(dtls, stream_wrong_psk)
 	cr_assert_eq(zs_dtls_alert_received(&c.d), ZS_ALERT_BAD_RECORD_MAC);
 }
 
+
+/* Found by fuzz/fuzz_dtls.c: two forged datagrams, a HelloVerifyRequest
+ * with a junk cookie and a ServerHello, take the client past C_WAIT_SH
+ * with a ClientHello the stateless gate refuses. The gate answers every
+ * copy of it with a HelloVerifyRequest (message_seq 1, older than the
+ * client's next); the client took each for the server repeating its last
+ * flight and sent its ClientHello again: an endless exchange with the
+ * clock stopped. An old HelloVerifyRequest must not trigger a resend. */
+Test(dtls, old_hello_verify_no_ping_pong)
+{
+	dp_init(&P, 31);
+	cr_assert_eq(dp_start(&P), 0);
+	dp_drain_out(&P, &P.c, &P.to_s);             /* the first ClientHello */
+	uint8_t b[128];
+	memset(b, 0, sizeof b);
+	b[0] = 22;                                   /* HelloVerifyRequest */
+	put16(b + 1, 0xFEFF);
+	put16(b + 11, 12 + 7);
+	b[13] = 3;
+	put24(b + 14, 7);
+	put24(b + 22, 7);
+	put16(b + 25, 0xFEFF);
+	b[27] = 4;
+	memcpy(b + 28, "junk", 4);
+	dp_feed(&P, &P.c, b, 13 + 12 + 7);
+	memset(b, 0, sizeof b);
+	b[0] = 22;                                   /* ServerHello, seq 1 */
+	put16(b + 1, 0xFEFD);
+	put48(b + 5, 1);
+	put16(b + 11, 12 + 38);
+	b[13] = 2;
+	put24(b + 14, 38);
+	put16(b + 17, 1);
+	put24(b + 22, 38);
+	put16(b + 25, 0xFEFD);
+	memset(b + 27, 0x42, 32);
+	put16(b + 60, ZS_DTLS_PSK_WITH_AES_128_CCM_8);
+	dp_feed(&P, &P.c, b, 13 + 12 + 38);
+	cr_assert_eq(zs_dtls_state(&P.c.d), ZS_DTLS_HANDSHAKE);
+	int steps = 0;
+	while (steps < 50 && dp_step(&P))
+		steps++;
+	cr_assert_lt(steps, 50, "client and cookie gate still exchanging: "
+		     "%zu HelloVerifyRequests, %u retransmissions",
+		     P.cookies_sent, zs_dtls_stats(&P.c.d)->retransmits);
+	cr_assert_leq(P.cookies_sent, 2);
+}
+
+/* Found by fuzz/fuzz_dtls.c: a client that has part of the server's
+ * flight (ServerHello) but cannot finish it (a forged fragment of the
+ * next message, with another length, holds it back until the timer)
+ * took the server's repeat of that same flight for a sign that its
+ * ClientHello was lost and resent it; the server, seeing that old
+ * ClientHello, resent its flight, and so on for ever, with the clock
+ * stopped (the timer, re-armed by each resend, never fired). Only a
+ * message from before the flight being received means ours was lost. */
+Test(dtls, repeat_of_current_flight_no_ping_pong)
+{
+	struct dp_dgram g, flight;
+	dp_init(&P, 32);
+	P.s.cfg.psk_hint = (const uint8_t *)"hint";   /* SH, SKE, SHD */
+	P.s.cfg.psk_hint_len = 4;
+	cr_assert_eq(dp_start(&P), 0);
+	dp_drain_out(&P, &P.c, &P.to_s);
+	cr_assert(dp_pop(&P.to_s, &g));                 /* ClientHello */
+	dp_server_rx(&P, &g);
+	cr_assert(dp_pop(&P.to_c, &g));                 /* HelloVerifyRequest */
+	dp_feed(&P, &P.c, g.b, g.len);
+	dp_drain_out(&P, &P.c, &P.to_s);
+	cr_assert(dp_pop(&P.to_s, &g));                 /* with the cookie */
+	dp_server_rx(&P, &g);
+	cr_assert(P.s.up);
+	dp_drain_out(&P, &P.s, &P.to_c);
+	cr_assert(dp_pop(&P.to_c, &flight));            /* the whole flight */
+	size_t sh = 13 + get16(flight.b + 11);
+	cr_assert_lt(sh, flight.len);
+	memcpy(g.b, flight.b, sh);                      /* ServerHello alone */
+	dp_feed(&P, &P.c, g.b, sh);
+	uint8_t f[13 + 12 + 1];                         /* a forged SKE piece */
+	memset(f, 0, sizeof f);
+	f[0] = 22;
+	put16(f + 1, 0xFEFD);
+	put48(f + 5, 77);
+	put16(f + 11, 12 + 1);
+	f[13] = 12;
+	put24(f + 14, 999);
+	put16(f + 17, 2);
+	put24(f + 22, 1);
+	dp_feed(&P, &P.c, f, sizeof f);
+	dp_feed(&P, &P.c, flight.b, flight.len);        /* the rest: held back */
+	cr_assert_eq(zs_dtls_state(&P.c.d), ZS_DTLS_HANDSHAKE);
+	dp_feed(&P, &P.c, flight.b, flight.len);        /* the server repeats */
+	int steps = 0;
+	while (steps < 50 && dp_step(&P))
+		steps++;
+	cr_assert_lt(steps, 50, "client and server still resending: %u and %u",
+		     zs_dtls_stats(&P.c.d)->retransmits,
+		     zs_dtls_stats(&P.s.d)->retransmits);
+	dp_run(&P, 20);                                 /* the timer clears it */
+	cr_assert(dp_done(&P));
+}

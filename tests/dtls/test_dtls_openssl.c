@@ -622,6 +622,228 @@ Test(dtls_openssl, server_gcm, .timeout = 60)
 		   "PSK-AES128-GCM-SHA256");
 }
 
+/* ---- session resumption (RFC 5246 s7.3) --------------------------------- */
+
+static bool reused_printed(struct side *s, struct proc *p)
+{
+	(void)s;
+	return proc_has(p, "Reused");
+}
+
+/* Our client, one s_server: a full handshake, the session exported, the
+ * association closed; a second one (a new socket, a new port) offers the
+ * session. OpenSSL 3 resumes it (no extended master secret on either
+ * side: it asks for EMS only where the session had it) and prints
+ * "Reused session-id"; lines go both ways in the resumed association. */
+static void run_client_resume(uint16_t suite, const char *cipher)
+{
+	need_openssl();
+	seed_rng();
+	int port = free_port();
+	char accept[32];
+	snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
+	bool ec = suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
+		  || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+	char *argv[20] = { "openssl", "s_server", "-dtls1_2", "-accept",
+			   accept, "-psk", PSK_HEX, "-psk_identity", PSK_ID,
+			   "-nocert", "-cipher", (char *)cipher, NULL };
+	if (ec) {
+		pki_load(&K);
+		char *e[] = { "openssl", "s_server", "-dtls1_2", "-accept",
+			      accept, "-cert",
+			      (char *)zt_certs_path("ec_leaf.pem"), "-key",
+			      (char *)zt_certs_path("ec_leaf.key"),
+			      "-cert_chain",
+			      (char *)zt_certs_path("ec_int.pem"), "-cipher",
+			      (char *)cipher, NULL };
+		memcpy(argv, e, sizeof e);
+	}
+	proc_start(&O, argv);
+	struct zs_dtls_config cfg = {
+		.suites = &suite, .n_suites = 1,
+		.psk = psk, .psk_len = sizeof psk,
+		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
+		.rand = rnd, .rand_arg = &drbg,
+		.timeout_min_ms = 200, .timeout_max_ms = 3200,
+	};
+	if (ec) {
+		cfg.psk_len = 0;
+		cfg.tas = &K.ta;
+		cfg.n_tas = 1;
+		cfg.x509_days = K.days;
+		cfg.x509_seconds = K.seconds;
+		cfg.server_name = "server.test";
+	}
+	struct zs_dtls_session sess;
+	for (int round = 0; round < 2; round++) {
+		memset(&S, 0, sizeof S);
+		S.fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (round == 0)
+			cr_assert(pump(&S, &O, NULL, ready, 10000),
+				  "s_server not ready:\n%s", O.buf);
+		S.peer.sin_family = AF_INET;
+		S.peer.sin_port = htons((uint16_t)port);
+		S.peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		cr_assert_eq(zs_dtls_init(&S.d, &cfg, false), 0);
+		if (round == 1) {
+			cr_assert_eq(zs_dtls_session_set(&S.d, &sess), 1);
+			O.len = 0; /* what s_server says from here on */
+		}
+		S.up = true;
+		S.t_start = now_us();
+		cr_assert_eq(zs_dtls_connect(&S.d, now_ms()), 0);
+		bool ok = pump(&S, &O, NULL, established, 20000);
+		cr_assert(ok && zs_dtls_state(&S.d) == ZS_DTLS_ESTABLISHED,
+			  "round %d: state %d err %d alert rcvd %d sent %d\n%s",
+			  round, zs_dtls_state(&S.d), S.err,
+			  zs_dtls_alert_received(&S.d),
+			  zs_dtls_alert_sent(&S.d), O.buf);
+		printf("client vs s_server %s, %s handshake: %llu us\n", cipher,
+		       round ? "resumed" : "full",
+		       (unsigned long long)(S.t_done - S.t_start));
+		if (round == 0) {
+			cr_assert_not(zs_dtls_resumed(&S.d));
+			cr_assert_eq(zs_dtls_session_get(&S.d, &sess), 0,
+				     "s_server gave no session ID");
+			send_out(&S);
+			zs_dtls_close(&S.d);
+			send_out(&S);
+			close(S.fd);
+			/* s_server goes back to accepting */
+			cr_assert(pump(&S, &O, NULL, ready, 5000),
+				  "s_server:\n%s", O.buf);
+			continue;
+		}
+		cr_assert(zs_dtls_resumed(&S.d), "s_server did not resume:\n%s",
+			  O.buf);
+		cr_assert(pump(&S, &O, NULL, reused_printed, 5000),
+			  "s_server did not say Reused:\n%s", O.buf);
+		struct zs_dtls_session again;
+		cr_assert_eq(zs_dtls_session_get(&S.d, &again), 0);
+		cr_assert_arr_eq(again.id, sess.id, 32);
+		exchange(&S, &O, NULL);
+		zs_dtls_close(&S.d);
+		send_out(&S);
+		close(S.fd);
+	}
+	proc_stop(&O);
+}
+
+Test(dtls_openssl, client_resume_psk_ccm8, .timeout = 60)
+{
+	run_client_resume(ZS_DTLS_PSK_WITH_AES_128_CCM_8, "PSK-AES128-CCM8");
+}
+
+Test(dtls_openssl, client_resume_ecdhe_gcm, .timeout = 60)
+{
+	run_client_resume(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			  "ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+
+/* Our server with a session cache, s_client twice: -sess_out after a full
+ * handshake, -sess_in the next time; the second is the abbreviated
+ * handshake on both sides (s_client prints "Reused"). */
+static void run_server_resume(uint16_t suite, const char *cipher)
+{
+	need_openssl();
+	seed_rng();
+	static struct zs_dtls_cache cache;
+	zs_dtls_cache_init(&cache);
+	memset(&S, 0, sizeof S);
+	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(S.fd, (struct sockaddr *)&a, sizeof a), 0);
+	socklen_t l = sizeof a;
+	getsockname(S.fd, (struct sockaddr *)&a, &l);
+	br_hmac_drbg_generate(&drbg, S.secret, sizeof S.secret);
+	struct zs_dtls_config cfg = {
+		.server = true, .suites = &suite, .n_suites = 1,
+		.psk_lookup = lookup, .rand = rnd, .rand_arg = &drbg,
+		.cache = &cache,
+		.timeout_min_ms = 200, .timeout_max_ms = 3200,
+	};
+	char conn[32], sess_file[64];
+	snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
+	snprintf(sess_file, sizeof sess_file, "/tmp/zsock-dtls-sess-%d.pem",
+		 (int)getpid());
+	bool ec = suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
+		  || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+	if (ec) {
+		pki_load(&K);
+		cfg.psk_lookup = NULL;
+		cfg.chain = K.chain;
+		cfg.chain_len = 2;
+		cfg.ec_key = br_skey_decoder_get_ec(&K.leaf_key);
+	}
+	for (int round = 0; round < 2; round++) {
+		char *argv[24] = { "openssl", "s_client", "-dtls1_2",
+				   "-connect", conn, "-cipher", (char *)cipher,
+				   round ? "-sess_in" : "-sess_out", sess_file,
+				   NULL };
+		int n = 9;
+		if (ec) {
+			char *e[] = { "-CAfile",
+				      (char *)zt_certs_path("ec_ca.pem"),
+				      "-verify_return_error",
+				      "-verify_hostname", "server.test", NULL };
+			memcpy(argv + n, e, sizeof e);
+		} else {
+			char *e[] = { "-psk", PSK_HEX, "-psk_identity", PSK_ID,
+				      NULL };
+			memcpy(argv + n, e, sizeof e);
+		}
+		S.up = false;
+		S.t_done = 0;
+		S.log_len = 0;
+		S.log[0] = 0;
+		proc_start(&O, argv);
+		bool ok = pump(&S, &O, &cfg, established, 20000);
+		cr_assert(ok && zs_dtls_state(&S.d) == ZS_DTLS_ESTABLISHED,
+			  "round %d: up %d state %d err %d alert rcvd %d "
+			  "sent %d\n%s", round, S.up, zs_dtls_state(&S.d),
+			  S.err, zs_dtls_alert_received(&S.d),
+			  zs_dtls_alert_sent(&S.d), O.buf);
+		printf("server vs s_client %s, %s handshake: %llu us\n", cipher,
+		       round ? "resumed" : "full",
+		       (unsigned long long)(S.t_done - S.t_start));
+		send_out(&S);
+		if (round == 0) {
+			cr_assert_not(zs_dtls_resumed(&S.d));
+			/* s_client writes the session once the handshake is
+			 * done: wait for the file before stopping it */
+			for (int i = 0; i < 250 && access(sess_file, R_OK);
+			     i++)
+				pump(&S, &O, &cfg, ready, 20);
+			cr_assert_eq(access(sess_file, R_OK), 0,
+				     "no -sess_out file:\n%s", O.buf);
+		} else {
+			cr_assert(zs_dtls_resumed(&S.d),
+				  "not resumed; s_client:\n%s", O.buf);
+			cr_assert(pump(&S, &O, &cfg, reused_printed, 5000),
+				  "s_client did not say Reused:\n%s", O.buf);
+			exchange(&S, &O, &cfg);
+		}
+		zs_dtls_close(&S.d);
+		send_out(&S);
+		proc_stop(&O);
+	}
+	unlink(sess_file);
+	close(S.fd);
+}
+
+Test(dtls_openssl, server_resume_psk_gcm, .timeout = 60)
+{
+	run_server_resume(ZS_DTLS_PSK_WITH_AES_128_GCM_SHA256,
+			  "PSK-AES128-GCM-SHA256");
+}
+
+Test(dtls_openssl, server_resume_ecdhe_ccm8, .timeout = 60)
+{
+	run_server_resume(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
+			  "ECDHE-ECDSA-AES128-CCM8");
+}
+
 /* A wrong key, our side as server: the client's Finished fails to
  * authenticate, we end with bad_record_mac and s_client hears it. */
 Test(dtls_openssl, server_wrong_psk, .timeout = 60)
@@ -964,6 +1186,173 @@ static void run_tcp_server(uint16_t suite, const char *cipher)
 	t_out(&T);
 	proc_stop(&O);
 	close(T.fd);
+}
+
+static bool t_reused(struct tside *t, struct proc *p)
+{
+	(void)t;
+	return proc_has(p, "Reused");
+}
+
+/* Stream mode: our TLS client, s_server -tls1_2, two TCP connections,
+ * the second offering the first's session (by ID: we send no
+ * session_ticket extension, so OpenSSL keeps it in its cache). */
+static void run_tcp_client_resume(uint16_t suite, const char *cipher)
+{
+	need_openssl();
+	seed_rng();
+	/* a port free for TCP (free_port() asks UDP: once in a while that
+	 * one is taken for TCP and s_server cannot bind) */
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in la = { .sin_family = AF_INET };
+	la.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&la, sizeof la), 0);
+	socklen_t ll = sizeof la;
+	getsockname(lfd, (struct sockaddr *)&la, &ll);
+	close(lfd);
+	int port = ntohs(la.sin_port);
+	char accept[32];
+	snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
+	char *argv[] = { "openssl", "s_server", "-tls1_2", "-accept", accept,
+			 "-psk", PSK_HEX, "-psk_identity", PSK_ID, "-nocert",
+			 "-cipher", (char *)cipher, NULL };
+	memset(&T, 0, sizeof T);
+	T.fd = -1;
+	proc_start(&O, argv);
+	cr_assert(t_pump(&T, &O, t_ready, 10000), "s_server not ready:\n%s",
+		  O.buf);
+	struct zs_dtls_config cfg = {
+		.suites = &suite, .n_suites = 1,
+		.psk = psk, .psk_len = sizeof psk,
+		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
+		.rand = rnd, .rand_arg = &drbg,
+	};
+	struct zs_dtls_session sess;
+	for (int round = 0; round < 2; round++) {
+		memset(&T, 0, sizeof T);
+		T.fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_port = htons((uint16_t)port) };
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		cr_assert_eq(connect(T.fd, (struct sockaddr *)&a, sizeof a), 0);
+		cr_assert_eq(zs_dtls_init(&T.d, &cfg, true), 0);
+		if (round == 1) {
+			cr_assert_eq(zs_dtls_session_set(&T.d, &sess), 1);
+			O.len = 0;
+		}
+		T.t_start = now_us();
+		cr_assert_eq(zs_dtls_connect(&T.d, now_ms()), 0);
+		bool ok = t_pump(&T, &O, t_established, 10000);
+		cr_assert(ok && zs_dtls_state(&T.d) == ZS_DTLS_ESTABLISHED,
+			  "round %d: state %d err %d alert rcvd %d sent %d\n%s",
+			  round, zs_dtls_state(&T.d), T.err,
+			  zs_dtls_alert_received(&T.d),
+			  zs_dtls_alert_sent(&T.d), O.buf);
+		printf("TLS client vs s_server %s, %s handshake: %llu us\n",
+		       cipher, round ? "resumed" : "full",
+		       (unsigned long long)(T.t_done - T.t_start));
+		if (round == 0) {
+			cr_assert_not(zs_dtls_resumed(&T.d));
+			cr_assert_eq(zs_dtls_session_get(&T.d, &sess), 0);
+			cr_assert(sess.flags & ZS_DTLS_SESSION_STREAM);
+		} else {
+			cr_assert(zs_dtls_resumed(&T.d),
+				  "s_server did not resume:\n%s", O.buf);
+			cr_assert(t_pump(&T, &O, t_reused, 5000),
+				  "s_server did not say Reused:\n%s", O.buf);
+			t_exchange(&T, &O);
+		}
+		zs_dtls_close(&T.d);
+		t_out(&T);
+		close(T.fd);
+		T.fd = -1;
+		if (round == 0)
+			cr_assert(t_pump(&T, &O, t_ready, 5000), "s_server:\n%s",
+				  O.buf);
+	}
+	proc_stop(&O);
+}
+
+/* Stream mode, our TLS server with a cache: s_client -tls1_2 -sess_out,
+ * then -sess_in on a new TCP connection. */
+static void run_tcp_server_resume(uint16_t suite, const char *cipher)
+{
+	need_openssl();
+	seed_rng();
+	static struct zs_dtls_cache cache;
+	zs_dtls_cache_init(&cache);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(lfd, 2), 0);
+	socklen_t l = sizeof a;
+	getsockname(lfd, (struct sockaddr *)&a, &l);
+	char conn[32], sess_file[64];
+	snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
+	snprintf(sess_file, sizeof sess_file, "/tmp/zsock-tls-sess-%d.pem",
+		 (int)getpid());
+	struct zs_dtls_config cfg = {
+		.server = true, .suites = &suite, .n_suites = 1,
+		.psk_lookup = lookup, .rand = rnd, .rand_arg = &drbg,
+		.cache = &cache,
+	};
+	for (int round = 0; round < 2; round++) {
+		char *argv[] = { "openssl", "s_client", "-tls1_2", "-connect",
+				 conn, "-psk", PSK_HEX, "-psk_identity", PSK_ID,
+				 "-cipher", (char *)cipher,
+				 round ? "-sess_in" : "-sess_out", sess_file,
+				 NULL };
+		memset(&T, 0, sizeof T);
+		proc_start(&O, argv);
+		struct pollfd pf = { lfd, POLLIN, 0 };
+		cr_assert_eq(poll(&pf, 1, 10000), 1, "s_client did not connect");
+		T.fd = accept(lfd, NULL, NULL);
+		cr_assert_geq(T.fd, 0);
+		cr_assert_eq(zs_dtls_init(&T.d, &cfg, true), 0);
+		T.t_start = now_us();
+		bool ok = t_pump(&T, &O, t_established, 10000);
+		cr_assert(ok && zs_dtls_state(&T.d) == ZS_DTLS_ESTABLISHED,
+			  "round %d: state %d err %d alert rcvd %d sent %d\n%s",
+			  round, zs_dtls_state(&T.d), T.err,
+			  zs_dtls_alert_received(&T.d),
+			  zs_dtls_alert_sent(&T.d), O.buf);
+		printf("TLS server vs s_client %s, %s handshake: %llu us\n",
+		       cipher, round ? "resumed" : "full",
+		       (unsigned long long)(T.t_done - T.t_start));
+		t_out(&T);
+		if (round == 0) {
+			cr_assert_not(zs_dtls_resumed(&T.d));
+			for (int i = 0; i < 250 && access(sess_file, R_OK); i++)
+				t_pump(&T, &O, t_ready, 20);
+			cr_assert_eq(access(sess_file, R_OK), 0,
+				     "no -sess_out file:\n%s", O.buf);
+		} else {
+			cr_assert(zs_dtls_resumed(&T.d),
+				  "not resumed; s_client:\n%s", O.buf);
+			cr_assert(t_pump(&T, &O, t_reused, 5000),
+				  "s_client did not say Reused:\n%s", O.buf);
+			t_exchange(&T, &O);
+		}
+		zs_dtls_close(&T.d);
+		t_out(&T);
+		proc_stop(&O);
+		close(T.fd);
+	}
+	unlink(sess_file);
+	close(lfd);
+}
+
+Test(dtls_openssl, tls_server_resume_psk_ccm8, .timeout = 60)
+{
+	run_tcp_server_resume(ZS_DTLS_PSK_WITH_AES_128_CCM_8,
+			      "PSK-AES128-CCM8");
+}
+
+Test(dtls_openssl, tls_client_resume_psk_gcm, .timeout = 60)
+{
+	run_tcp_client_resume(ZS_DTLS_PSK_WITH_AES_128_GCM_SHA256,
+			      "PSK-AES128-GCM-SHA256");
 }
 
 Test(dtls_openssl, tls_client_psk_ccm8, .timeout = 60)

@@ -30,9 +30,20 @@
  *
  * Suites: PSK (RFC 4279) and ECDHE_ECDSA on P-256 (RFC 8422), each with
  * AES-128-CCM_8 (RFC 6655, 7251) or AES-128-GCM (RFC 5288, 5289). No
- * session resumption, no renegotiation (an empty renegotiation_info is
- * sent and answered, RFC 5746), no extended master secret, no client
- * certificates (a CertificateRequest gets an empty Certificate).
+ * renegotiation (an empty renegotiation_info is sent and answered,
+ * RFC 5746), no extended master secret, no client certificates (a
+ * CertificateRequest gets an empty Certificate).
+ *
+ * Session resumption by session ID (RFC 5246 s7.3, the abbreviated
+ * handshake; its DTLS flights in RFC 6347 s4.2.4 Figure 2), no tickets.
+ * A server resumes from a struct zs_dtls_cache the caller owns and shares
+ * among its contexts (ZS_DTLS_SESSION_SLOTS slots of 120 bytes, LRU: 964
+ * bytes with the default 8); a client offers a struct zs_dtls_session
+ * (116 bytes) it exported from an earlier association
+ * (zs_dtls_session_get/set, zs_dtls_resumed). Resumption adds 64 bytes to
+ * struct zs_dtls on Cortex-M3, 72 on x86-64. No extended master secret
+ * (RFC 7627): OpenSSL 3.0 resumes sessions without it in both roles
+ * (it insists on it only for a session that was made with it).
  *
  * Not thread-safe: one context, one caller at a time (the socket layer
  * holds its lock around these calls).
@@ -84,6 +95,13 @@
 
 /* Cipher suites offered or accepted, at most. */
 #define ZS_DTLS_MAX_SUITES 4
+
+/* Sessions a struct zs_dtls_cache holds (server side of resumption);
+ * each slot costs sizeof(struct zs_dtls_session) + 4 = 120 bytes, the
+ * cache 4 more in all. */
+#ifndef ZS_DTLS_SESSION_SLOTS
+#define ZS_DTLS_SESSION_SLOTS 8
+#endif
 
 /* ---- constants ---------------------------------------------------------- */
 
@@ -139,10 +157,52 @@ typedef int (*zs_dtls_psk_lookup_fn)(void *arg, const uint8_t *id,
 /** Fill buf[0..len) with random bytes (a seeded DRBG is fine). */
 typedef void (*zs_dtls_rand_fn)(void *arg, void *buf, size_t len);
 
+/* ---- sessions (RFC 5246 s7.3, resumption by session ID) ----------------- */
+
+#define ZS_DTLS_SESSION_VERIFIED 1 /* ECDHE client: the chain was checked */
+#define ZS_DTLS_SESSION_STREAM 2   /* made over TLS, not DTLS */
+
+/**
+ * What an abbreviated handshake needs of an earlier association. It holds
+ * the master secret: keep it as secret as a key, and wipe it when done.
+ * Plain bytes: the caller may copy, store and compare it as it likes.
+ */
+struct zs_dtls_session {
+	uint8_t id[32];
+	uint8_t id_len;   /* 1..32; 0: no session */
+	uint8_t flags;    /* ZS_DTLS_SESSION_* */
+	uint16_t suite;
+	uint8_t master[48];
+	/* who the peer was: PSK suites, SHA-256 of the PSK identity; an
+	 * ECDHE_ECDSA client, SHA-256 of the server's public key (the leaf's
+	 * uncompressed P-256 point); an ECDHE_ECDSA server, zeroes */
+	uint8_t peer[32];
+};
+
+/**
+ * A server's session cache: ZS_DTLS_SESSION_SLOTS sessions, the least
+ * recently used replaced first. The caller owns it (static or in the
+ * listener, all zeroes or zs_dtls_cache_init() to start) and names it in
+ * the config of every server context that shares it. The core reads it in
+ * zs_dtls_input() when a ClientHello offers a session ID, and writes it
+ * there when a handshake completes or a resumed one fails: calls on
+ * contexts that share a cache MUST NOT run concurrently (the socket layer
+ * holds one lock over them, or one per cache). A resumption proves the
+ * client holds the session's master secret, not its PSK: after revoking a
+ * PSK or changing the server's suites or chain, empty the cache too.
+ */
+struct zs_dtls_cache {
+	struct zs_dtls_cache_slot {
+		struct zs_dtls_session s;
+		uint32_t stamp;       /* LRU: higher is more recent */
+	} slot[ZS_DTLS_SESSION_SLOTS];
+	uint32_t clock;
+};
+
 /**
  * What zs_dtls_init() reads. Every pointer is read during zs_dtls_init()
  * only, except psk_lookup / rand and their args, which the context calls
- * later: those MUST stay valid for the context's life.
+ * later, and cache: those MUST stay valid for the context's life.
  */
 struct zs_dtls_config {
 	bool server;
@@ -181,6 +241,10 @@ struct zs_dtls_config {
 	const br_x509_certificate *chain;
 	size_t chain_len;
 	const br_ec_private_key *ec_key;
+	/* server: the session cache shared with other contexts (kept by
+	 * pointer: it MUST outlive the context), NULL: no resumption and an
+	 * empty session ID in ServerHello */
+	struct zs_dtls_cache *cache;
 	/* largest datagram to send, bytes (0: 1200); at least 64 */
 	uint16_t mtu;
 	/* retransmission timer, RFC 6347 s4.2.4.1: starts at min, doubles on
@@ -250,6 +314,7 @@ struct zs_dtls {
 	const br_x509_certificate *chain;
 	size_t chain_len;
 	const br_ec_private_key *ec_key;
+	struct zs_dtls_cache *cache;
 
 	/* state */
 	uint8_t state;         /* enum zs_dtls_state */
@@ -275,10 +340,24 @@ struct zs_dtls {
 	uint8_t ec_priv[32];             /* ECDHE: our ephemeral scalar */
 	uint8_t peer_key[65];            /* client: the server's P-256 key */
 	bool cert_request;               /* client: send an empty Certificate */
+	/* the session (RFC 5246 s7.3): its ID (client: offered, then the one
+	 * ServerHello gave; server: the one it gave), the peer digest and
+	 * flags of struct zs_dtls_session; its master secret is master[],
+	 * kept after the handshake when the ID is not empty. sess_offered:
+	 * client, master[] holds the offered session's secret */
+	uint8_t sess_id[32];
+	uint8_t sess_id_len;
+	uint8_t sess_flags;
+	uint8_t peer_digest[32];
+	uint16_t sess_suite;             /* client: the offered one's */
+	bool sess_offered;
+	bool resumed;                    /* the abbreviated handshake ran */
 	uint8_t cookie[255];
 	uint8_t cookie_len;
 	uint16_t tx_msg_seq;             /* next message_seq to send */
 	uint16_t rx_msg_seq;             /* next message_seq expected */
+	uint16_t rx_flight_seq;          /* rx_msg_seq when our flight began:
+					  * older ones mean it was lost */
 	/* reassembly of the message rx_msg_seq: reasm holds its 12-byte header
 	 * (fragment fields rewritten to 0 / length) and body; reasm_map has
 	 * one bit per body byte received. reasm_len 0: nothing yet.
@@ -311,8 +390,9 @@ struct zs_dtls {
 
 /**
  * sizeof(struct zs_dtls): the RAM one association takes, all of it. With
- * the defaults (2048-byte reassembly and flight buffers) 5896 bytes on
- * Cortex-M3 and 5960 on x86-64; PSK only with both at 512: 2632 / 2696.
+ * the defaults (2048-byte reassembly and flight buffers) 5960 bytes on
+ * Cortex-M3 and 6032 on x86-64 (64 / 72 of them for resumption); PSK only
+ * with both at 512: 2696 / 2768.
  * Stack on top, per call: under 0.5 KiB for PSK; the ECDHE_ECDSA chain
  * check holds BearSSL's X.509 context (a 3.1 KiB frame) and ECDSA signing
  * about 1 KiB more.
@@ -368,8 +448,9 @@ int zs_dtls_connect(struct zs_dtls *d, uint32_t now);
  * Returns bytes consumed, or a negative errno: -ECONNRESET a fatal alert
  * came (zs_dtls_alert_received()), -ECONNABORTED this side failed the
  * handshake and queued a fatal alert (take it with zs_dtls_output());
- * later calls on a FAILED context return its sticky error
- * (zs_dtls_error()). Never blocks.
+ * -EMSGSIZE likewise, for a handshake message longer than
+ * ZS_DTLS_REASM_SIZE allows (handshake_failure); later calls on a FAILED
+ * context return its sticky error (zs_dtls_error()). Never blocks.
  */
 int zs_dtls_input(struct zs_dtls *d, uint8_t *buf, size_t len, uint32_t now,
 		  uint8_t **app, size_t *app_len);
@@ -423,6 +504,41 @@ int zs_dtls_alert_received(const struct zs_dtls *d);
 int zs_dtls_alert_sent(const struct zs_dtls *d);
 /** Counters (drops, replays, retransmissions); inside d, read-only. */
 const struct zs_dtls_stats *zs_dtls_stats(const struct zs_dtls *d);
+
+/* ---- resumption --------------------------------------------------------- */
+
+/** Empty a session cache (also what a purge is): every slot wiped. */
+void zs_dtls_cache_init(struct zs_dtls_cache *c);
+
+/**
+ * Client, after zs_dtls_init() and before zs_dtls_connect(): offer s (its
+ * ID in the ClientHello; copied, s may go at once). It is offered only
+ * where it fits this context: a suite in the list, the same mode (DTLS or
+ * stream), for PSK the same identity (s->peer against SHA-256 of
+ * cfg.psk_id), for ECDHE_ECDSA made with verification unless this context
+ * is verify_none. The core does not look at the server's name or chain
+ * again: the caller offers a session only to the peer (address, server
+ * name) it was made with, as the TLS sockets' client cache does.
+ * Whether the server takes it: zs_dtls_resumed() after the
+ * handshake; if it does not, a full handshake runs (and the server may
+ * give a new ID). Returns 1 offered, 0 not offered (does not fit: a full
+ * handshake follows), -EINVAL (a server, a handshake started, id_len 0 or
+ * above 32).
+ */
+int zs_dtls_session_set(struct zs_dtls *d, const struct zs_dtls_session *s);
+
+/**
+ * Either role, once ESTABLISHED (or CLOSED by close_notify after it): copy
+ * the association's session into *s, to offer on the next connection to
+ * this peer (client) -- it is the offered one after a resumption, else
+ * the new one. Returns 0, -ENOTCONN (handshake not complete, or failed: a
+ * session ended by a fatal alert MUST NOT be resumed, RFC 5246 s7.2.2),
+ * -ENOENT (the server gave no session ID: nothing to resume).
+ */
+int zs_dtls_session_get(const struct zs_dtls *d, struct zs_dtls_session *s);
+
+/** true when the handshake was the abbreviated one (a resumed session). */
+bool zs_dtls_resumed(const struct zs_dtls *d);
 
 /* ---- stateless cookies (dtls_cookie.c), RFC 6347 s4.2.1 ----------------- */
 

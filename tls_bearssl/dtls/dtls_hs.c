@@ -18,6 +18,21 @@
  *   ChangeCipherSpec, Finished   -->
  *                                <--      ChangeCipherSpec, Finished
  *
+ * Resumption (RFC 5246 s7.3, RFC 6347 s4.2.4 Figure 2): the ClientHello
+ * offers a session ID; a server that has it in its cache (and still takes
+ * its suite) answers with the same ID and the abbreviated handshake runs,
+ * keys from the stored master secret and the two new randoms:
+ *
+ *   ClientHello (cookie, id)     -->
+ *                                <--      ServerHello (same id)
+ *                                         ChangeCipherSpec, Finished
+ *   ChangeCipherSpec, Finished   -->
+ *
+ * The flights swap roles: the server's is timed (it waits for the
+ * client's Finished, resending on its timer or on a repeated ClientHello),
+ * the client's is the last one, sent again only when the server repeats
+ * its flight. Any other answer (a new or empty ID) is a full handshake.
+ *
  * The same code runs TLS 1.2 over a stream (d->stream): no cookie round,
  * 4-byte message headers, no fragments or retransmission (stream_input()).
  *
@@ -68,6 +83,14 @@ static void hash_msg(struct zs_dtls *d, const uint8_t *hdr, size_t body)
 	}
 }
 
+static void sha256(const void *data, size_t len, uint8_t out[32])
+{
+	br_sha256_context c;
+	br_sha256_init(&c);
+	br_sha256_update(&c, data, len);
+	br_sha256_out(&c, out);
+}
+
 static uint16_t wire_version(const struct zs_dtls *d)
 {
 	return d->stream ? TLS_V12 : DTLS_V12;
@@ -82,6 +105,8 @@ void zs_dtls_flight_start(struct zs_dtls *d)
 	d->last_flight = false;
 	d->timer_on = false;
 	d->tmo_cur = d->tmo_min;
+	/* fix (fuzz_dtls): where the peer's answer to this flight begins */
+	d->rx_flight_seq = d->rx_msg_seq;
 }
 
 /* Where the body of the next message goes; *room: how much fits. */
@@ -188,15 +213,18 @@ static int put_client_hello(struct zs_dtls *d)
 	uint8_t *b = msg_body(d, &room), *p = b;
 	bool ec = offers_ecdhe(d);
 	size_t ext = 5 + (ec ? 22 : 0);
-	size_t need = 2 + 32 + 1 + 1 + d->cookie_len + 2 + 2 * d->n_suites
-		      + 2 + 2 + ext;
+	size_t sid = d->sess_offered ? d->sess_id_len : 0;
+	size_t need = 2 + 32 + 1 + sid + 1 + d->cookie_len + 2
+		      + 2 * d->n_suites + 2 + 2 + ext;
 	/* TLS (stream mode) has no cookie field: RFC 5246 s7.4.1.2 */
 	if (room < need)
 		return -ENOBUFS;
 	put16(p, wire_version(d));
 	memcpy(p + 2, d->client_random, 32);
 	p += 34;
-	*p++ = 0;                                   /* session_id */
+	*p++ = (uint8_t)sid;                        /* session_id */
+	memcpy(p, d->sess_id, sid);
+	p += sid;
 	if (!d->stream) {
 		*p++ = d->cookie_len;
 		memcpy(p, d->cookie, d->cookie_len);
@@ -337,6 +365,30 @@ static int on_server_hello(struct zs_dtls *d, const uint8_t *b, size_t n)
 		return zs_dtls_fail(d, ZS_ALERT_DECODE_ERROR, -ECONNABORTED);
 	memcpy(d->server_random, b + 2, 32);
 	d->suite = suite;
+	size_t sid_len = b[34];
+	if (d->sess_offered && sid_len == d->sess_id_len
+	    && memcmp(b + 35, d->sess_id, sid_len) == 0) {
+		/* resumed: s7.4.1.3, the session's suite it must be */
+		if (suite != d->sess_suite)
+			return zs_dtls_fail(d, ZS_ALERT_ILLEGAL_PARAMETER,
+					    -ECONNABORTED);
+		d->resumed = true;
+		zs_dtls_install_keys(d);     /* master[]: the offered one */
+		d->hs_step = C_WAIT_FIN;
+		return 0;
+	}
+	/* a full handshake: the offered session is gone, the new ID (if
+	 * any) names the one about to be made */
+	if (d->sess_offered) {
+		d->sess_offered = false;
+		memset(d->master, 0, sizeof d->master);
+		memset(d->peer_digest, 0, sizeof d->peer_digest);
+	}
+	d->sess_flags = (uint8_t)((d->stream ? ZS_DTLS_SESSION_STREAM : 0)
+				  | (zs_dtls_suite_ecdhe(suite) && !d->verify_none
+					     ? ZS_DTLS_SESSION_VERIFIED : 0));
+	d->sess_id_len = (uint8_t)sid_len;
+	memcpy(d->sess_id, b + 35, sid_len);
 	d->hs_step = zs_dtls_suite_ecdhe(suite) ? C_WAIT_CERT : C_WAIT_SKE_SHD;
 	return 0;
 }
@@ -355,6 +407,7 @@ static int on_certificate(struct zs_dtls *d, const uint8_t *b, size_t n)
 {
 	if (zs_dtls_check_certs(d, b, n) < 0)
 		return zs_dtls_fail(d, ZS_ALERT_BAD_CERTIFICATE, -ECONNABORTED);
+	sha256(d->peer_key, 65, d->peer_digest);     /* the session's peer */
 	d->hs_step = C_WAIT_SKE_EC;
 	return 0;
 }
@@ -391,6 +444,7 @@ static int put_client_kx(struct zs_dtls *d)
 		put16(b, d->psk_id_len);
 		memcpy(b + 2, d->psk_id, d->psk_id_len);
 		msg_end(d, HT_CLIENT_KX, 2u + d->psk_id_len, 0);
+		sha256(d->psk_id, d->psk_id_len, d->peer_digest);
 		derive_master_psk(d);
 		return 0;
 	}
@@ -435,6 +489,93 @@ static int on_server_done(struct zs_dtls *d, size_t n)
 
 /* ---- server ------------------------------------------------------------- */
 
+/* ---- the session cache (server) ---------------------------------------- */
+
+void zs_dtls_cache_init(struct zs_dtls_cache *c)
+{
+	memset(c, 0, sizeof *c);
+}
+
+static struct zs_dtls_cache_slot *cache_find(struct zs_dtls_cache *c,
+					     const uint8_t *id, size_t len)
+{
+	/* IDs are public (sent in clear): a plain compare is fine */
+	for (size_t i = 0; len && i < ZS_DTLS_SESSION_SLOTS; i++) {
+		struct zs_dtls_cache_slot *e = &c->slot[i];
+		if (e->s.id_len == len && memcmp(e->s.id, id, len) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* RFC 5246 s7.2.2: a session whose connection ended in a fatal alert
+ * MUST NOT be resumed (called from zs_dtls_fail()). */
+void zs_dtls_cache_forget(struct zs_dtls *d)
+{
+	if (!d->server || !d->cache)
+		return;
+	struct zs_dtls_cache_slot *e = cache_find(d->cache, d->sess_id,
+						  d->sess_id_len);
+	if (e)
+		memset(e, 0, sizeof *e);
+}
+
+/* A full handshake completed: into the free or least recently used slot
+ * (ages compared modulo 2^32). */
+static void cache_store(struct zs_dtls *d)
+{
+	struct zs_dtls_cache *c = d->cache;
+	struct zs_dtls_cache_slot *e = &c->slot[0];
+	for (size_t i = 0; i < ZS_DTLS_SESSION_SLOTS; i++) {
+		struct zs_dtls_cache_slot *t = &c->slot[i];
+		if (t->s.id_len == 0) {
+			e = t;
+			break;
+		}
+		if (c->clock - t->stamp > c->clock - e->stamp)
+			e = t;
+	}
+	memcpy(e->s.id, d->sess_id, 32);
+	e->s.id_len = d->sess_id_len;
+	e->s.flags = d->sess_flags;
+	e->s.suite = d->suite;
+	memcpy(e->s.master, d->master, 48);
+	memcpy(e->s.peer, d->peer_digest, 32);
+	e->stamp = ++c->clock;
+}
+
+/* The ClientHello offers session sid: resume it when the cache has it,
+ * made in this mode, with a suite both this server and the client's list
+ * still take. PSK: the ClientHello names no identity (that comes in
+ * ClientKeyExchange, which an abbreviated handshake has not), and none is
+ * needed: only the holder of the session's master secret, derived from
+ * the PSK of the identity that made it, can produce the Finished, and the
+ * slot's peer digest names that identity. Revoking a PSK therefore means
+ * purging the cache too (zs_dtls_cache_init). */
+static void resume_lookup(struct zs_dtls *d, const uint8_t *sid,
+			  size_t sid_len, const uint8_t *cs, size_t ns)
+{
+	if (!d->cache)
+		return;
+	struct zs_dtls_cache_slot *e = cache_find(d->cache, sid, sid_len);
+	if (!e || !(e->s.flags & ZS_DTLS_SESSION_STREAM) != !d->stream
+	    || !suite_ours(d, e->s.suite))
+		return;
+	bool offered = false;
+	for (size_t j = 0; j < ns; j += 2)
+		offered |= get16(cs + j) == e->s.suite;
+	if (!offered)
+		return;
+	d->resumed = true;
+	d->suite = e->s.suite;
+	memcpy(d->sess_id, e->s.id, 32);
+	d->sess_id_len = e->s.id_len;
+	d->sess_flags = e->s.flags;
+	memcpy(d->master, e->s.master, 48);
+	memcpy(d->peer_digest, e->s.peer, 32);
+	e->stamp = ++d->cache->clock;
+}
+
 /* Pick our first suite the client offers; note renegotiation_info or the
  * SCSV (RFC 5746 s3.6) so the ServerHello can answer it. */
 static int on_client_hello(struct zs_dtls *d, const uint8_t *b, size_t n)
@@ -447,6 +588,8 @@ static int on_client_hello(struct zs_dtls *d, const uint8_t *b, size_t n)
 		return zs_dtls_fail(d, ZS_ALERT_PROTOCOL_VERSION,
 				    -ECONNABORTED);
 	memcpy(d->client_random, b + 2, 32);
+	const uint8_t *sid = b + 35;
+	size_t sid_len = b[34];
 	const uint8_t *p = b + 35 + b[34], *end = b + n;
 	/* lengths compared as sizes, never pointers past the end */
 	if (!d->stream) {
@@ -478,6 +621,7 @@ static int on_client_hello(struct zs_dtls *d, const uint8_t *b, size_t n)
 	for (size_t j = 0; j < ns; j += 2)
 		if (get16(s + j) == 0x00FF)
 			x.reneg = true;
+	resume_lookup(d, sid, sid_len, s, ns);
 	if (!d->suite)
 		return zs_dtls_fail(d, ZS_ALERT_HANDSHAKE_FAILURE,
 				    -ECONNABORTED);
@@ -515,23 +659,40 @@ static int put_server_flight(struct zs_dtls *d, bool reneg)
 {
 	size_t room;
 	uint8_t *b = msg_body(d, &room);
-	if (room < 38 + 7)
+	if (room < 38 + 32 + 7)
 		return -ENOBUFS;
 	d->rand(d->rand_arg, d->server_random, 32);
 	put16(b, wire_version(d));
 	memcpy(b + 2, d->server_random, 32);
-	b[34] = 0;                 /* no session_id: no resumption yet */
-	put16(b + 35, d->suite);
-	b[37] = 0;
-	size_t n = 38;
+	/* the resumed session's ID; with a cache a new one (stored once the
+	 * handshake completes); else none: nothing to resume */
+	if (!d->resumed) {
+		d->sess_id_len = d->cache ? 32 : 0;
+		if (d->cache)
+			d->rand(d->rand_arg, d->sess_id, 32);
+		d->sess_flags = d->stream ? ZS_DTLS_SESSION_STREAM : 0;
+	}
+	b[34] = d->sess_id_len;
+	memcpy(b + 35, d->sess_id, d->sess_id_len);
+	size_t n = 35 + d->sess_id_len;
+	put16(b + n, d->suite);
+	b[n + 2] = 0;
+	n += 3;
 	if (reneg) {
-		put16(b + 38, 5);
-		put16(b + 40, 0xFF01);
-		put16(b + 42, 1);
-		b[44] = 0;
+		put16(b + n, 5);
+		put16(b + n + 2, 0xFF01);
+		put16(b + n + 4, 1);
+		b[n + 6] = 0;
 		n += 7;
 	}
 	msg_end(d, HT_SERVER_HELLO, n, 0);
+	if (d->resumed) {
+		/* abbreviated: keys from the session's master secret and
+		 * the new randoms, then our ChangeCipherSpec and Finished */
+		zs_dtls_install_keys(d);
+		msg_ccs(d);
+		return put_finished(d);
+	}
 	if (zs_dtls_suite_ecdhe(d->suite)) {
 		int rc = put_server_ec(d);
 		if (rc < 0)
@@ -572,7 +733,7 @@ static int on_client_hello_msg(struct zs_dtls *d, const uint8_t *msg,
 	if (rc < 0)
 		return zs_dtls_fail(d, ZS_ALERT_INTERNAL_ERROR, rc);
 	d->state = ZS_DTLS_HANDSHAKE;
-	d->hs_step = S_WAIT_CKE;
+	d->hs_step = d->resumed ? S_WAIT_FIN : S_WAIT_CKE;
 	zs_dtls_flight_resend(d);
 	return 0;
 }
@@ -597,10 +758,65 @@ static int on_client_kx(struct zs_dtls *d, const uint8_t *b, size_t n)
 	if (k <= 0 || k > (int)sizeof d->psk)
 		return zs_dtls_fail(d, ZS_ALERT_UNKNOWN_PSK_IDENTITY,
 				    -ECONNABORTED);
+	sha256(b + 2, n - 2, d->peer_digest);
 	d->psk_len = (uint8_t)k;
 	derive_master_psk(d);
 	d->hs_step = S_WAIT_FIN;
 	return 0;
+}
+
+/* ---- sessions: the caller's side (see dtls.h) -------------------------- */
+
+int zs_dtls_session_set(struct zs_dtls *d, const struct zs_dtls_session *s)
+{
+	if (d->server || d->state != ZS_DTLS_IDLE || s->id_len == 0
+	    || s->id_len > 32)
+		return -EINVAL;
+	d->sess_offered = false;
+	d->sess_id_len = 0;
+	if (!suite_ours(d, s->suite)
+	    || !(s->flags & ZS_DTLS_SESSION_STREAM) != !d->stream)
+		return 0;
+	if (zs_dtls_suite_ecdhe(s->suite)) {
+		/* never offer a session made unchecked where checks count */
+		if (!d->verify_none && !(s->flags & ZS_DTLS_SESSION_VERIFIED))
+			return 0;
+	} else {
+		uint8_t h[32];
+		sha256(d->psk_id, d->psk_id_len, h);
+		if (!zs_ct_eq(h, s->peer, 32))
+			return 0;
+	}
+	memcpy(d->sess_id, s->id, s->id_len);
+	d->sess_id_len = s->id_len;
+	d->sess_flags = s->flags;
+	d->sess_suite = s->suite;
+	memcpy(d->master, s->master, 48);
+	memcpy(d->peer_digest, s->peer, 32);
+	d->sess_offered = true;
+	return 1;
+}
+
+int zs_dtls_session_get(const struct zs_dtls *d, struct zs_dtls_session *s)
+{
+	if (d->hs_step != HS_DONE || (d->state != ZS_DTLS_ESTABLISHED
+				      && d->state != ZS_DTLS_CLOSED))
+		return -ENOTCONN;
+	if (!d->sess_id_len)
+		return -ENOENT;
+	memset(s, 0, sizeof *s);
+	memcpy(s->id, d->sess_id, d->sess_id_len);
+	s->id_len = d->sess_id_len;
+	s->flags = d->sess_flags;
+	s->suite = d->suite;
+	memcpy(s->master, d->master, 48);
+	memcpy(s->peer, d->peer_digest, 32);
+	return 0;
+}
+
+bool zs_dtls_resumed(const struct zs_dtls *d)
+{
+	return d->resumed && d->hs_step == HS_DONE;
 }
 
 /* ---- both --------------------------------------------------------------- */
@@ -617,9 +833,13 @@ static int on_finished(struct zs_dtls *d, const uint8_t *msg, size_t n)
 	d->hs_step = HS_DONE;
 	d->state = ZS_DTLS_ESTABLISHED;
 	d->timer_on = false;
-	if (d->server) {
-		/* ours is the last flight: resent only when the client
-		 * repeats its Finished (s4.2.4), never on a timer */
+	if (d->server && !d->resumed && d->cache && d->sess_id_len)
+		cache_store(d);
+	/* the full handshake ends with the server's Finished, the
+	 * abbreviated one with the client's */
+	if (d->server != d->resumed) {
+		/* ours is the last flight: resent only when the peer
+		 * repeats its own (s4.2.4), never on a timer */
 		zs_dtls_flight_start(d);
 		d->last_flight = true;
 		msg_ccs(d);
@@ -630,8 +850,10 @@ static int on_finished(struct zs_dtls *d, const uint8_t *msg, size_t n)
 	} else {
 		d->sending = false;
 	}
-	/* both Finished are made: the keys are all that is needed now */
-	memset(d->master, 0, sizeof d->master);
+	/* both Finished are made: the keys are all that is needed now,
+	 * and the master secret only for a session to export */
+	if (!d->sess_id_len)
+		memset(d->master, 0, sizeof d->master);
 	return 0;
 }
 
@@ -727,6 +949,22 @@ static int on_fragment(struct zs_dtls *d, const uint8_t *f, uint16_t epoch,
 		bool ours_needed = d->state == ZS_DTLS_HANDSHAKE
 				   || (d->state == ZS_DTLS_ESTABLISHED
 				       && d->last_flight);
+		/* Fix (fuzz_dtls, regress-hello-verify-ping-pong): never on an
+		 * old HelloVerifyRequest. It comes from the stateless cookie
+		 * check, which answers every copy of a ClientHello whose
+		 * cookie it refuses: once a forged ServerHello has moved us
+		 * on, resending for each made an endless exchange. */
+		if (type == HT_HELLO_VERIFY)
+			ours_needed = false;
+		/* Fix (fuzz_dtls, regress-current-flight-ping-pong): only a
+		 * message from before the peer's flight we are receiving
+		 * says ours was lost (s4.2.4: a retransmission of its
+		 * previous flight). One of the current flight, which we have
+		 * in part, did too: when the rest was held back (a forged
+		 * fragment, until the timer), each side's resend made the
+		 * other resend, without end and re-arming the timer. */
+		if (seq >= d->rx_flight_seq)
+			ours_needed = false;
 		if (!d->sending && d->n_fmsg && ours_needed) {
 			d->stats.retransmits++;
 			zs_dtls_flight_resend(d);

@@ -87,6 +87,8 @@ int zs_dtls_hs_ccs(struct zs_dtls *d);
 int zs_dtls_hs_start(struct zs_dtls *d, uint32_t now);
 /** Start sending a new flight at time now (timer reset to min). */
 void zs_dtls_flight_start(struct zs_dtls *d);
+/** Server: drop this association's session from the cache (it failed). */
+void zs_dtls_cache_forget(struct zs_dtls *d);
 
 /* dtls_ecdhe.c */
 bool zs_dtls_suite_ecdhe(uint16_t suite);

@@ -250,6 +250,7 @@ int zs_dtls_init(struct zs_dtls *d, const struct zs_dtls_config *cfg,
 	d->chain = cfg->chain;
 	d->chain_len = cfg->chain_len;
 	d->ec_key = cfg->ec_key;
+	d->cache = cfg->server ? cfg->cache : NULL;
 	d->alert_sent = d->alert_rcvd = d->pending_alert = NO_ALERT;
 	d->state = ZS_DTLS_IDLE;
 	return 0;
@@ -291,6 +292,10 @@ int zs_dtls_fail(struct zs_dtls *d, uint8_t alert, int err)
 		return d->err;
 	d->state = ZS_DTLS_FAILED;
 	d->err = err;
+	/* a timeout is no fatal alert: the session stays resumable */
+	if (err != -ETIMEDOUT)
+		zs_dtls_cache_forget(d);
+	memset(d->master, 0, sizeof d->master);
 	d->pending_alert = alert;
 	d->sending = false;
 	d->timer_on = false;
