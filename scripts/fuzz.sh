@@ -20,7 +20,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
-all=(inet getaddrinfo dns netif_spec net_buf tls sockopt socks5 netif)
+all=(inet getaddrinfo dns netif_spec net_buf tls sockopt socks5 netif dtls)
 secs=600
 if [ $# -gt 0 ] && [[ $1 =~ ^[0-9]+$ ]]; then
   secs=$1
