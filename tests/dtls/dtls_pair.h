@@ -10,6 +10,7 @@
 
 #include "tls_bearssl/dtls/dtls.h"
 
+#include <criterion/criterion.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -374,6 +375,59 @@ static int dp_send(struct dp_pair *p, struct dp_side *s, const void *data,
 	if (n > 0)
 		dp_push(p, s == &p->c ? &p->to_s : &p->to_c, b, (size_t)n);
 	return n;
+}
+
+/* The client offers *suite alone (suite outlives the pair's use). */
+static inline void dp_client_suite(struct dp_pair *p, const uint16_t *suite)
+{
+	p->c.cfg.suites = suite;
+	p->c.cfg.n_suites = 1;
+}
+
+/* dp_run() for first ticks, then up to 50 more rounds of one tick and 10:
+ * through loss, the side whose last flight was lost waits for the peer's
+ * timer. */
+static inline void dp_settle(struct dp_pair *p, int first)
+{
+	dp_run(p, first);
+	for (int k = 0; k < 50 && !dp_done(p) && !dp_failed(p); k++) {
+		dp_tick(p);
+		dp_run(p, 10);
+	}
+}
+
+/* Fails the test unless both sides are established, saying each side's
+ * state, error and alerts. */
+static inline void dp_assert_done(const struct dp_pair *p)
+{
+	cr_assert(dp_done(p),
+		  "c %d/%d alert s %d r %d; s %d/%d alert s %d r %d",
+		  zs_dtls_state(&p->c.d), p->c.err, zs_dtls_alert_sent(&p->c.d),
+		  zs_dtls_alert_received(&p->c.d), zs_dtls_state(&p->s.d),
+		  p->s.err, zs_dtls_alert_sent(&p->s.d),
+		  zs_dtls_alert_received(&p->s.d));
+}
+
+/* A run that did not complete failed cleanly: the side that failed (the
+ * client if it did) holds a negative error. */
+static inline void dp_assert_failed_cleanly(struct dp_pair *p)
+{
+	struct zs_dtls *d = zs_dtls_state(&p->c.d) == ZS_DTLS_FAILED
+				    ? &p->c.d : &p->s.d;
+	if (zs_dtls_state(d) == ZS_DTLS_FAILED)
+		cr_assert_lt(zs_dtls_error(d), 0);
+}
+
+/* Once the client has sent its 10 "data" records: the queues run dry, the
+ * server got whole copies only (damaged ones never get through as data). */
+static inline void dp_assert_data_only(struct dp_pair *p)
+{
+	while (dp_step(p))
+		;
+	cr_assert_eq(p->s.log_len, 4 * p->s.n_app);
+	cr_assert_leq(p->s.n_app, 10);
+	for (size_t k = 0; k < p->s.n_app; k++)
+		cr_assert_arr_eq(p->s.log + 4 * k, "data", 4);
 }
 
 /* ---- stream mode: two byte pipes, bytes handed over in random cuts ---- */

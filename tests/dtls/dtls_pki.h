@@ -1,7 +1,8 @@
 /*
  * The test PKI of tests/common/zt_certs.h in BearSSL's forms, for the
  * ECDHE_ECDSA tests: the EC CA as a trust anchor, a server chain and its
- * P-256 key, the current time as br_x509_minimal_set_time() wants it.
+ * P-256 key, the current time as br_x509_minimal_set_time() wants it;
+ * and the zs_dtls_config fields that put them to use.
  * Header-only; static storage, one PKI per test process.
  */
 #ifndef ZSOCK_TEST_DTLS_PKI_H
@@ -9,9 +10,11 @@
 
 #include <bearssl.h>
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "tls_bearssl/dtls/dtls.h"
 #include "zt_certs.h"
 
 struct dtls_pki {
@@ -82,6 +85,37 @@ static void pki_load(struct dtls_pki *k)
 	time_t now = time(NULL);
 	k->days = (uint32_t)(719528 + now / 86400);
 	k->seconds = (uint32_t)(now % 86400);
+}
+
+/* Skips the test, saying so, where there is no openssl to make the PKI. */
+static inline void pki_need_openssl(void)
+{
+	if (!zt_certs_have_openssl()) {
+		printf("skipped: no openssl binary to make the test PKI\n");
+		cr_skip_test("skipped: no openssl binary to make the test PKI");
+	}
+}
+
+/* A client cfg that checks the server's chain against k's CA, now, for
+ * the name "server.test" (its PSK settings left as they are). */
+static inline void pki_client_cfg(struct zs_dtls_config *cfg,
+				  const struct dtls_pki *k)
+{
+	cfg->tas = &k->ta;
+	cfg->n_tas = 1;
+	cfg->x509_days = k->days;
+	cfg->x509_seconds = k->seconds;
+	cfg->server_name = "server.test";
+}
+
+/* A server cfg that presents k's ec_leaf chain and key and takes no PSK. */
+static inline void pki_server_cfg(struct zs_dtls_config *cfg,
+				  struct dtls_pki *k)
+{
+	cfg->psk_lookup = NULL;
+	cfg->chain = k->chain;
+	cfg->chain_len = 2;
+	cfg->ec_key = br_skey_decoder_get_ec(&k->leaf_key);
 }
 
 #endif

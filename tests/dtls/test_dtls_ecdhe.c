@@ -19,41 +19,30 @@ static struct dtls_pki K;
 
 static void setup(uint64_t seed, uint16_t suite)
 {
-	if (!zt_certs_have_openssl()) {
-		printf("skipped: no openssl binary to make the test PKI\n");
-		cr_skip_test("skipped: no openssl binary to make the test PKI");
-	}
+	pki_need_openssl();
 	pki_load(&K);
 	dp_init(&P, seed);
 	static uint16_t s;
 	s = suite;
-	P.c.cfg.suites = &s;
-	P.c.cfg.n_suites = 1;
+	dp_client_suite(&P, &s);
 	P.c.cfg.psk_len = 0;
-	P.c.cfg.tas = &K.ta;
-	P.c.cfg.n_tas = 1;
-	P.c.cfg.x509_days = K.days;
-	P.c.cfg.x509_seconds = K.seconds;
-	P.c.cfg.server_name = "server.test";
-	P.s.cfg.psk_lookup = NULL;
-	P.s.cfg.chain = K.chain;
-	P.s.cfg.chain_len = 2;
-	P.s.cfg.ec_key = br_skey_decoder_get_ec(&K.leaf_key);
+	pki_client_cfg(&P.c.cfg, &K);
+	pki_server_cfg(&P.s.cfg, &K);
+}
+
+/* The server presents the self-signed ec_self alone, with its key. */
+static void self_signed(void)
+{
+	P.s.cfg.chain = K.self;
+	P.s.cfg.chain_len = 1;
+	P.s.cfg.ec_key = br_skey_decoder_get_ec(&K.self_key);
 }
 
 static void run_ok(void)
 {
 	cr_assert_eq(dp_start(&P), 0);
-	dp_run(&P, 40);
-	for (int k = 0; k < 50 && !dp_done(&P) && !dp_failed(&P); k++) {
-		dp_tick(&P);
-		dp_run(&P, 10);
-	}
-	cr_assert(dp_done(&P), "c %d/%d alert s %d r %d; s %d/%d alert s %d r %d",
-		  zs_dtls_state(&P.c.d), P.c.err, zs_dtls_alert_sent(&P.c.d),
-		  zs_dtls_alert_received(&P.c.d), zs_dtls_state(&P.s.d),
-		  P.s.err, zs_dtls_alert_sent(&P.s.d),
-		  zs_dtls_alert_received(&P.s.d));
+	dp_settle(&P, 40);
+	dp_assert_done(&P);
 	P.loss = 0;
 	cr_assert_gt(dp_send(&P, &P.c, "ping", 4), 0);
 	cr_assert_gt(dp_send(&P, &P.s, "pong!", 5), 0);
@@ -140,18 +129,14 @@ Test(dtls_ecdhe, wrong_name, .timeout = 60)
 Test(dtls_ecdhe, untrusted_chain, .timeout = 60)
 {
 	setup(6, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);
-	P.s.cfg.chain = K.self;
-	P.s.cfg.chain_len = 1;
-	P.s.cfg.ec_key = br_skey_decoder_get_ec(&K.self_key);
+	self_signed();
 	run_refused(ZS_ALERT_BAD_CERTIFICATE);
 }
 
 Test(dtls_ecdhe, verify_none_takes_self_signed, .timeout = 60)
 {
 	setup(7, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
-	P.s.cfg.chain = K.self;
-	P.s.cfg.chain_len = 1;
-	P.s.cfg.ec_key = br_skey_decoder_get_ec(&K.self_key);
+	self_signed();
 	P.c.cfg.tas = NULL;
 	P.c.cfg.n_tas = 0;
 	P.c.cfg.verify_none = true;

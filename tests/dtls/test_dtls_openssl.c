@@ -139,6 +139,13 @@ static bool proc_has(struct proc *p, const char *s)
 	return strstr(p->buf, s) != NULL;
 }
 
+/* Every test's start: skipped without openssl, the DRBG seeded. */
+static void begin(void)
+{
+	need_openssl();
+	seed_rng();
+}
+
 /* ---- our side ----------------------------------------------------------- */
 
 struct side {
@@ -183,16 +190,26 @@ static bool lose(struct side *s, unsigned *count)
 	return k == 2 || k == 4 || chance(s, s->loss);
 }
 
-static int free_port(void)
+/* Binds fd to 127.0.0.1 on a port the kernel picks; returns the port. */
+static int bind_loopback(int fd)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
 	socklen_t l = sizeof a;
 	getsockname(fd, (struct sockaddr *)&a, &l);
-	close(fd);
 	return ntohs(a.sin_port);
+}
+
+/* A port of 127.0.0.1 free for type (SOCK_DGRAM, SOCK_STREAM) just now,
+ * and "127.0.0.1:port" in name for s_server's -accept. */
+static int free_port(int type, char name[static 32])
+{
+	int fd = socket(AF_INET, type, 0);
+	int port = bind_loopback(fd);
+	close(fd);
+	snprintf(name, 32, "127.0.0.1:%d", port);
+	return port;
 }
 
 static void send_out(struct side *s)
@@ -325,20 +342,60 @@ static bool ready(struct side *s, struct proc *p)
 	return proc_has(p, "ACCEPT");
 }
 
+/* Whether text holds the last of who's ("zsock", "openssl") LINES lines. */
+static bool has_last_line(const char *text, const char *who)
+{
+	char want[64];
+	snprintf(want, sizeof want, "%s line %d end", who, LINES - 1);
+	return strstr(text, want) != NULL;
+}
+
 static bool all_from_us(struct side *s, struct proc *p)
 {
 	(void)s;
-	char want[64];
-	snprintf(want, sizeof want, "zsock line %d end", LINES - 1);
-	return proc_has(p, want);
+	p->buf[p->len] = 0;
+	return has_last_line(p->buf, "zsock");
 }
 
 static bool all_from_them(struct side *s, struct proc *p)
 {
 	(void)p;
-	char want[64];
-	snprintf(want, sizeof want, "openssl line %d end", LINES - 1);
-	return strstr(s->log, want) != NULL;
+	return has_last_line(s->log, "openssl");
+}
+
+/* Asserts each of the LINES lines arrived exactly once and intact each
+ * way: ours in out (what openssl printed), openssl's in log (ours). */
+static void check_lines(const char *out, const char *log)
+{
+	for (int i = 0; i < LINES; i++) {
+		char m[80];
+		snprintf(m, sizeof m, "zsock line %d end\n", i);
+		const char *a = strstr(out, m);
+		cr_assert_not_null(a, "line %d missing at openssl", i);
+		cr_assert_null(strstr(a + 1, m), "line %d twice", i);
+		snprintf(m, sizeof m, "openssl line %d end\n", i);
+		a = strstr(log, m);
+		cr_assert_not_null(a, "line %d missing here", i);
+		cr_assert_null(strstr(a + 1, m), "line %d twice here", i);
+	}
+}
+
+/* Our line i sealed by d into rec (200 bytes); the record's length or
+ * zs_dtls_seal()'s error. */
+static int seal_line(struct zs_dtls *d, int i, uint8_t rec[static 200])
+{
+	char m[80];
+	int n = snprintf(m, sizeof m, "zsock line %d end\n", i);
+	return zs_dtls_seal(d, m, (size_t)n, rec, 200);
+}
+
+/* openssl's line i onto p's stdin (it reads a line at a time: the
+ * callers pace it). */
+static void give_line(struct proc *p, int i)
+{
+	char m[80];
+	int n = snprintf(m, sizeof m, "openssl line %d end\n", i);
+	cr_assert_eq(write(p->in, m, (size_t)n), n);
 }
 
 /* LINES lines each way; each must arrive exactly once and intact. */
@@ -347,33 +404,19 @@ static void exchange(struct side *s, struct proc *p,
 {
 	send_out(s); /* our last flight, if any, before the data */
 	for (int i = 0; i < LINES; i++) {
-		char m[80];
-		int n = snprintf(m, sizeof m, "zsock line %d end\n", i);
 		uint8_t rec[200];
-		int r = zs_dtls_seal(&s->d, m, (size_t)n, rec, sizeof rec);
+		int r = seal_line(&s->d, i, rec);
 		cr_assert_gt(r, 0);
 		sendto(s->fd, rec, (size_t)r, 0, (struct sockaddr *)&s->peer,
 		       sizeof s->peer);
-		/* openssl reads stdin a line at a time: pace it */
-		n = snprintf(m, sizeof m, "openssl line %d end\n", i);
-		cr_assert_eq(write(p->in, m, (size_t)n), n);
+		give_line(p, i);
 		pump(s, p, scfg, all_from_them, 20);
 	}
 	cr_assert(pump(s, p, scfg, all_from_us, 5000),
 		  "openssl did not print all our lines:\n%s", p->buf);
 	cr_assert(pump(s, p, scfg, all_from_them, 5000),
 		  "we did not get all of openssl's lines: %s", s->log);
-	for (int i = 0; i < LINES; i++) {
-		char m[80];
-		snprintf(m, sizeof m, "zsock line %d end\n", i);
-		char *a = strstr(p->buf, m);
-		cr_assert_not_null(a, "line %d missing at openssl", i);
-		cr_assert_null(strstr(a + 1, m), "line %d twice", i);
-		snprintf(m, sizeof m, "openssl line %d end\n", i);
-		a = strstr(s->log, m);
-		cr_assert_not_null(a, "line %d missing here", i);
-		cr_assert_null(strstr(a + 1, m), "line %d twice here", i);
-	}
+	check_lines(p->buf, s->log);
 }
 
 static struct side S;
@@ -381,83 +424,9 @@ static struct proc O;
 
 static struct dtls_pki K;
 
-static void run_client(uint16_t suite, const char *cipher, const char *hint)
-{
-	need_openssl();
-	seed_rng();
-	int port = free_port();
-	char accept[32];
-	snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
-	char *argv[20] = { "openssl", "s_server", "-dtls1_2", "-accept",
-			   accept, "-psk", PSK_HEX, "-psk_identity", PSK_ID,
-			   "-nocert", "-cipher", (char *)cipher, NULL };
-	bool ec = suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
-		  || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
-	if (hint) {
-		argv[12] = "-psk_hint";
-		argv[13] = (char *)hint;
-	}
-	if (ec) {
-		pki_load(&K);
-		char *e[] = { "openssl", "s_server", "-dtls1_2", "-accept",
-			      accept, "-cert",
-			      (char *)zt_certs_path("ec_leaf.pem"), "-key",
-			      (char *)zt_certs_path("ec_leaf.key"),
-			      "-cert_chain",
-			      (char *)zt_certs_path("ec_int.pem"), "-cipher",
-			      (char *)cipher, NULL };
-		memcpy(argv, e, sizeof e);
-	}
-	memset(&S, 0, sizeof S);
-	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
-	S.rng = 0x9E3779B97F4A7C15ULL;
-	proc_start(&O, argv);
-	cr_assert(pump(&S, &O, NULL, ready, 10000), "s_server not ready:\n%s",
-		  O.buf);
-	S.loss = g_loss;
-	S.dup = g_dup;
-	S.peer.sin_family = AF_INET;
-	S.peer.sin_port = htons((uint16_t)port);
-	S.peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct zs_dtls_config cfg = {
-		.suites = &suite, .n_suites = 1,
-		.psk = psk, .psk_len = sizeof psk,
-		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
-		.rand = rnd, .rand_arg = &drbg,
-		.timeout_min_ms = 200, .timeout_max_ms = g_loss ? 12800 : 3200,
-	};
-	if (ec) {
-		cfg.tas = &K.ta;
-		cfg.n_tas = 1;
-		cfg.x509_days = K.days;
-		cfg.x509_seconds = K.seconds;
-		cfg.server_name = "server.test";
-	}
-	cr_assert_eq(zs_dtls_init(&S.d, &cfg, false), 0);
-	S.up = true;
-	S.t_start = now_us();
-	cr_assert_eq(zs_dtls_connect(&S.d, now_ms()), 0);
-	bool ok = pump(&S, &O, NULL, established, 40000);
-	cr_assert(ok && zs_dtls_state(&S.d) == ZS_DTLS_ESTABLISHED,
-		  "handshake: state %d err %d alert rcvd %d sent %d\n%s",
-		  zs_dtls_state(&S.d), S.err, zs_dtls_alert_received(&S.d),
-		  zs_dtls_alert_sent(&S.d), O.buf);
-	cr_assert_eq(zs_dtls_suite(&S.d), suite);
-	if (g_loss)
-		printf("  lossy: %u datagrams dropped, %u duplicated, %u "
-		       "retransmissions\n", S.dropped, S.duplicated,
-		       zs_dtls_stats(&S.d)->retransmits);
-	S.loss = 0;
-	printf("client vs s_server %s: handshake %llu us, cookie %u bytes\n",
-	       cipher, (unsigned long long)(S.t_done - S.t_start),
-	       (unsigned)S.d.cookie_len);
-	exchange(&S, &O, NULL);
-	zs_dtls_close(&S.d);
-	send_out(&S);
-	proc_stop(&O);
-	close(S.fd);
-}
+/* ---- set-up shared by the DTLS and the TLS runs ------------------------- */
 
+/* Our server's PSK lookup: PSK_ID's key, no other identity. */
 static int lookup(void *arg, const uint8_t *id, size_t id_len, uint8_t *out,
 		  size_t max)
 {
@@ -469,63 +438,267 @@ static int lookup(void *arg, const uint8_t *id, size_t id_len, uint8_t *out,
 	return (int)sizeof psk;
 }
 
-static void run_server(uint16_t suite, const char *cipher)
+/* Whether suite is one of the ECDHE_ECDSA ones (the zt_certs PKI, no PSK). */
+static bool is_ecdhe(uint16_t suite)
 {
-	need_openssl();
-	seed_rng();
-	memset(&S, 0, sizeof S);
-	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
-	S.rng = 0xD1B54A32D192ED03ULL;
-	S.loss = g_loss;
-	S.dup = g_dup;
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(S.fd, (struct sockaddr *)&a, sizeof a), 0);
-	socklen_t l = sizeof a;
-	getsockname(S.fd, (struct sockaddr *)&a, &l);
-	br_hmac_drbg_generate(&drbg, S.secret, sizeof S.secret);
-	struct zs_dtls_config cfg = {
-		.server = true, .suites = &suite, .n_suites = 1,
-		.psk_hint = (const uint8_t *)"zsock hint", .psk_hint_len = 10,
-		.psk_lookup = lookup, .rand = rnd, .rand_arg = &drbg,
-		.timeout_min_ms = 200, .timeout_max_ms = g_loss ? 12800 : 3200,
+	return suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
+	       || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
+}
+
+/* Our client's config: one suite (none: all), the PSK, and for ECDHE the
+ * trust anchor and name of the zt_certs PKI (made and loaded here);
+ * timeout_max_ms 0 in stream mode, where there is no retransmission. */
+static void client_cfg(struct zs_dtls_config *cfg, const uint16_t *suite,
+		       uint32_t timeout_max_ms)
+{
+	*cfg = (struct zs_dtls_config){
+		.suites = suite, .n_suites = suite != NULL,
+		.psk = psk, .psk_len = sizeof psk,
+		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
+		.rand = rnd, .rand_arg = &drbg,
+		.timeout_min_ms = timeout_max_ms ? 200 : 0,
+		.timeout_max_ms = timeout_max_ms,
 	};
-	char conn[32];
-	snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
-	char *argv[16] = { "openssl", "s_client", "-dtls1_2", "-connect", conn,
-			   "-psk", PSK_HEX, "-psk_identity", PSK_ID, "-cipher",
-			   (char *)cipher, "-quiet", NULL };
-	if (suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
-	    || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) {
-		/* s_client checks our chain and name, and stops if bad */
+	if (suite && is_ecdhe(*suite)) {
 		pki_load(&K);
-		cfg.psk_hint_len = 0;
-		cfg.psk_lookup = NULL;
-		cfg.chain = K.chain;
-		cfg.chain_len = 2;
-		cfg.ec_key = br_skey_decoder_get_ec(&K.leaf_key);
-		char *e[] = { "openssl", "s_client", "-dtls1_2", "-connect",
+		pki_client_cfg(cfg, &K);
+	}
+}
+
+/* Our server's config: one suite (none: all), PSKs by lookup() with hint
+ * if not NULL, or for ECDHE the zt_certs chain and key (made and loaded
+ * here); cache may be NULL; timeout_max_ms 0 in stream mode. */
+static void server_cfg(struct zs_dtls_config *cfg, const uint16_t *suite,
+		       const char *hint, struct zs_dtls_cache *cache,
+		       uint32_t timeout_max_ms)
+{
+	*cfg = (struct zs_dtls_config){
+		.server = true, .suites = suite, .n_suites = suite != NULL,
+		.psk_lookup = lookup, .rand = rnd, .rand_arg = &drbg,
+		.cache = cache,
+		.timeout_min_ms = timeout_max_ms ? 200 : 0,
+		.timeout_max_ms = timeout_max_ms,
+	};
+	if (suite && is_ecdhe(*suite)) {
+		pki_load(&K);
+		pki_server_cfg(cfg, &K);
+	} else if (hint) {
+		cfg->psk_hint = (const uint8_t *)hint;
+		cfg->psk_hint_len = strlen(hint);
+	}
+}
+
+/* `openssl s_server <proto> -accept 127.0.0.1:port` for suite into argv
+ * (20 slots): -psk (with -psk_hint if hint), or the zt_certs leaf, key and
+ * intermediate (client_cfg() must have made them). */
+static void s_server_argv(char *argv[20], const char *proto, char *accept,
+			  uint16_t suite, const char *cipher, const char *hint)
+{
+	memset(argv, 0, 20 * sizeof *argv);
+	if (is_ecdhe(suite)) {
+		char *e[] = { "openssl", "s_server", (char *)proto, "-accept",
+			      accept, "-cert",
+			      (char *)zt_certs_path("ec_leaf.pem"), "-key",
+			      (char *)zt_certs_path("ec_leaf.key"),
+			      "-cert_chain",
+			      (char *)zt_certs_path("ec_int.pem"), "-cipher",
+			      (char *)cipher, NULL };
+		memcpy(argv, e, sizeof e);
+		return;
+	}
+	char *e[] = { "openssl", "s_server", (char *)proto, "-accept", accept,
+		      "-psk", PSK_HEX, "-psk_identity", PSK_ID, "-nocert",
+		      "-cipher", (char *)cipher, NULL };
+	memcpy(argv, e, sizeof e);
+	if (hint) {
+		argv[12] = "-psk_hint";
+		argv[13] = (char *)hint;
+	}
+}
+
+/* `openssl s_client <proto> -connect conn -quiet` for suite into argv
+ * (16 slots): -psk, or checking our chain and name against the zt_certs
+ * CA and stopping if bad (server_cfg() must have made it). */
+static void s_client_argv(char *argv[16], const char *proto, char *conn,
+			  uint16_t suite, const char *cipher)
+{
+	memset(argv, 0, 16 * sizeof *argv);
+	if (is_ecdhe(suite)) {
+		char *e[] = { "openssl", "s_client", (char *)proto, "-connect",
 			      conn, "-CAfile",
 			      (char *)zt_certs_path("ec_ca.pem"),
 			      "-verify_return_error", "-verify_hostname",
 			      "server.test", "-cipher", (char *)cipher,
 			      "-quiet", NULL };
-		_Static_assert(sizeof e <= sizeof argv, "argv holds e");
+		_Static_assert(sizeof e <= 16 * sizeof(char *), "argv holds e");
 		memcpy(argv, e, sizeof e);
+		return;
 	}
-	proc_start(&O, argv);
-	bool ok = pump(&S, &O, &cfg, established, 40000);
-	cr_assert(ok && zs_dtls_state(&S.d) == ZS_DTLS_ESTABLISHED,
-		  "handshake: up %d state %d err %d alert rcvd %d sent %d\n%s",
-		  S.up, zs_dtls_state(&S.d), S.err,
-		  zs_dtls_alert_received(&S.d), zs_dtls_alert_sent(&S.d),
-		  O.buf);
-	cr_assert_eq(zs_dtls_suite(&S.d), suite);
+	char *e[] = { "openssl", "s_client", (char *)proto, "-connect", conn,
+		      "-psk", PSK_HEX, "-psk_identity", PSK_ID, "-cipher",
+		      (char *)cipher, "-quiet", NULL };
+	memcpy(argv, e, sizeof e);
+}
+
+/* The same for the resumption runs (24 slots): without -quiet, with
+ * -sess_out sess_file in round 0 and -sess_in sess_file after. */
+static void s_client_resume_argv(char *argv[24], const char *proto,
+				 char *conn, uint16_t suite,
+				 const char *cipher, int round,
+				 char *sess_file)
+{
+	memset(argv, 0, 24 * sizeof *argv);
+	char *a[] = { "openssl", "s_client", (char *)proto, "-connect", conn,
+		      "-cipher", (char *)cipher,
+		      round ? "-sess_in" : "-sess_out", sess_file };
+	memcpy(argv, a, sizeof a);
+	int n = sizeof a / sizeof a[0];
+	if (is_ecdhe(suite)) {
+		char *e[] = { "-CAfile", (char *)zt_certs_path("ec_ca.pem"),
+			      "-verify_return_error", "-verify_hostname",
+			      "server.test", NULL };
+		memcpy(argv + n, e, sizeof e);
+	} else {
+		char *e[] = { "-psk", PSK_HEX, "-psk_identity", PSK_ID, NULL };
+		memcpy(argv + n, e, sizeof e);
+	}
+}
+
+/* Starts p on argv (an s_server) and waits for it to say ACCEPT. */
+static void s_server_start(struct proc *p, char *const argv[])
+{
+	proc_start(p, argv);
+	uint32_t end = now_ms() + 10000;
+	while (!proc_has(p, "ACCEPT")) {
+		cr_assert((int32_t)(end - now_ms()) > 0,
+			  "s_server not ready:\n%s", p->buf);
+		struct pollfd pf = { p->out, POLLIN, 0 };
+		poll(&pf, 1, 50);
+		proc_drain(p);
+	}
+}
+
+/* A run against s_server <proto> ("-dtls1_2", "-tls1_2"): our client's
+ * config for *suite into cfg (with g_loss, a longer timer), s_server for
+ * it on a free port (with hint if not NULL), accepting; the port. */
+static int s_server_up(const char *proto, struct zs_dtls_config *cfg,
+		       const uint16_t *suite, const char *cipher,
+		       const char *hint)
+{
+	bool tls = strcmp(proto, "-tls1_2") == 0;
+	/* (for TLS a port free for TCP: a free UDP one is, once in a while,
+	 * taken for TCP and s_server cannot bind) */
+	char accept[32];
+	int port = free_port(tls ? SOCK_STREAM : SOCK_DGRAM, accept);
+	client_cfg(cfg, suite, tls ? 0 : g_loss ? 12800 : 3200);
+	char *argv[20];
+	s_server_argv(argv, proto, accept, *suite, cipher, hint);
+	s_server_start(&O, argv);
+	return port;
+}
+
+/* Fails the test unless d is established (ok: before the pump's time ran
+ * out), with what (the step), the state, err, the alerts and out. */
+static void assert_established(const struct zs_dtls *d, bool ok, int err,
+			       const char *what, const char *out)
+{
+	cr_assert(ok && zs_dtls_state(d) == ZS_DTLS_ESTABLISHED,
+		  "%s: state %d err %d alert rcvd %d sent %d\n%s", what,
+		  zs_dtls_state(d), err, zs_dtls_alert_received(d),
+		  zs_dtls_alert_sent(d), out);
+}
+
+/* ---- DTLS runs ---------------------------------------------------------- */
+
+/* S as a client: fresh, a new UDP socket, the peer 127.0.0.1:port. */
+static void side_client(int port)
+{
+	memset(&S, 0, sizeof S);
+	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	S.peer.sin_family = AF_INET;
+	S.peer.sin_port = htons((uint16_t)port);
+	S.peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+/* S as a server: fresh, a UDP socket bound to 127.0.0.1, a new cookie
+ * secret; returns the port. */
+static int side_server(void)
+{
+	memset(&S, 0, sizeof S);
+	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int port = bind_loopback(S.fd);
+	br_hmac_drbg_generate(&drbg, S.secret, sizeof S.secret);
+	return port;
+}
+
+/* After a lossy handshake: what our side lost and doubled; loss off. */
+static void report_loss(void)
+{
 	if (g_loss)
 		printf("  lossy: %u datagrams dropped, %u duplicated, %u "
 		       "retransmissions\n", S.dropped, S.duplicated,
 		       zs_dtls_stats(&S.d)->retransmits);
 	S.loss = 0;
+}
+
+/* Our DTLS client's handshake on S with cfg, offering offer if not NULL:
+ * established within ms, or the test fails saying what. */
+static void handshake(const struct zs_dtls_config *cfg,
+		      const struct zs_dtls_session *offer, int ms,
+		      const char *what)
+{
+	cr_assert_eq(zs_dtls_init(&S.d, cfg, false), 0);
+	if (offer)
+		cr_assert_eq(zs_dtls_session_set(&S.d, offer), 1);
+	S.up = true;
+	S.t_start = now_us();
+	cr_assert_eq(zs_dtls_connect(&S.d, now_ms()), 0);
+	bool ok = pump(&S, &O, NULL, established, ms);
+	assert_established(&S.d, ok, S.err, what, O.buf);
+}
+
+static void run_client(uint16_t suite, const char *cipher, const char *hint)
+{
+	begin();
+	struct zs_dtls_config cfg;
+	int port = s_server_up("-dtls1_2", &cfg, &suite, cipher, hint);
+	side_client(port);
+	S.rng = 0x9E3779B97F4A7C15ULL;
+	S.loss = g_loss;
+	S.dup = g_dup;
+	handshake(&cfg, NULL, 40000, "handshake");
+	cr_assert_eq(zs_dtls_suite(&S.d), suite);
+	report_loss();
+	printf("client vs s_server %s: handshake %llu us, cookie %u bytes\n",
+	       cipher, (unsigned long long)(S.t_done - S.t_start),
+	       (unsigned)S.d.cookie_len);
+	exchange(&S, &O, NULL);
+	zs_dtls_close(&S.d);
+	send_out(&S);
+	proc_stop(&O);
+	close(S.fd);
+}
+
+static void run_server(uint16_t suite, const char *cipher)
+{
+	begin();
+	int port = side_server();
+	S.rng = 0xD1B54A32D192ED03ULL;
+	S.loss = g_loss;
+	S.dup = g_dup;
+	struct zs_dtls_config cfg;
+	server_cfg(&cfg, &suite, "zsock hint", NULL, g_loss ? 12800 : 3200);
+	char conn[32];
+	snprintf(conn, sizeof conn, "127.0.0.1:%d", port);
+	char *argv[16];
+	s_client_argv(argv, "-dtls1_2", conn, suite, cipher);
+	proc_start(&O, argv);
+	bool ok = pump(&S, &O, &cfg, established, 40000);
+	assert_established(&S.d, ok, S.err,
+			   S.up ? "handshake" : "handshake (no association)",
+			   O.buf);
+	cr_assert_eq(zs_dtls_suite(&S.d), suite);
+	report_loss();
 	printf("server vs s_client %s: handshake %llu us (from the cookie "
 	       "ClientHello)\n", cipher,
 	       (unsigned long long)(S.t_done - S.t_start));
@@ -630,6 +803,18 @@ static bool reused_printed(struct side *s, struct proc *p)
 	return proc_has(p, "Reused");
 }
 
+/* The second round: S resumed, peer (s_server, s_client) said so, then
+ * the lines both ways. */
+static void resumed_exchange(const struct zs_dtls_config *scfg,
+			     const char *peer)
+{
+	cr_assert(zs_dtls_resumed(&S.d), "%s did not resume:\n%s", peer,
+		  O.buf);
+	cr_assert(pump(&S, &O, scfg, reused_printed, 5000),
+		  "%s did not say Reused:\n%s", peer, O.buf);
+	exchange(&S, &O, scfg);
+}
+
 /* Our client, one s_server: a full handshake, the session exported, the
  * association closed; a second one (a new socket, a new port) offers the
  * session. OpenSSL 3 resumes it (no extended master secret on either
@@ -637,67 +822,18 @@ static bool reused_printed(struct side *s, struct proc *p)
  * "Reused session-id"; lines go both ways in the resumed association. */
 static void run_client_resume(uint16_t suite, const char *cipher)
 {
-	need_openssl();
-	seed_rng();
-	int port = free_port();
-	char accept[32];
-	snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
-	bool ec = suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
-		  || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
-	char *argv[20] = { "openssl", "s_server", "-dtls1_2", "-accept",
-			   accept, "-psk", PSK_HEX, "-psk_identity", PSK_ID,
-			   "-nocert", "-cipher", (char *)cipher, NULL };
-	if (ec) {
-		pki_load(&K);
-		char *e[] = { "openssl", "s_server", "-dtls1_2", "-accept",
-			      accept, "-cert",
-			      (char *)zt_certs_path("ec_leaf.pem"), "-key",
-			      (char *)zt_certs_path("ec_leaf.key"),
-			      "-cert_chain",
-			      (char *)zt_certs_path("ec_int.pem"), "-cipher",
-			      (char *)cipher, NULL };
-		memcpy(argv, e, sizeof e);
-	}
-	proc_start(&O, argv);
-	struct zs_dtls_config cfg = {
-		.suites = &suite, .n_suites = 1,
-		.psk = psk, .psk_len = sizeof psk,
-		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
-		.rand = rnd, .rand_arg = &drbg,
-		.timeout_min_ms = 200, .timeout_max_ms = 3200,
-	};
-	if (ec) {
+	begin();
+	struct zs_dtls_config cfg;
+	int port = s_server_up("-dtls1_2", &cfg, &suite, cipher, NULL);
+	if (is_ecdhe(suite))
 		cfg.psk_len = 0;
-		cfg.tas = &K.ta;
-		cfg.n_tas = 1;
-		cfg.x509_days = K.days;
-		cfg.x509_seconds = K.seconds;
-		cfg.server_name = "server.test";
-	}
 	struct zs_dtls_session sess;
 	for (int round = 0; round < 2; round++) {
-		memset(&S, 0, sizeof S);
-		S.fd = socket(AF_INET, SOCK_DGRAM, 0);
-		if (round == 0)
-			cr_assert(pump(&S, &O, NULL, ready, 10000),
-				  "s_server not ready:\n%s", O.buf);
-		S.peer.sin_family = AF_INET;
-		S.peer.sin_port = htons((uint16_t)port);
-		S.peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		cr_assert_eq(zs_dtls_init(&S.d, &cfg, false), 0);
-		if (round == 1) {
-			cr_assert_eq(zs_dtls_session_set(&S.d, &sess), 1);
+		side_client(port);
+		if (round == 1)
 			O.len = 0; /* what s_server says from here on */
-		}
-		S.up = true;
-		S.t_start = now_us();
-		cr_assert_eq(zs_dtls_connect(&S.d, now_ms()), 0);
-		bool ok = pump(&S, &O, NULL, established, 20000);
-		cr_assert(ok && zs_dtls_state(&S.d) == ZS_DTLS_ESTABLISHED,
-			  "round %d: state %d err %d alert rcvd %d sent %d\n%s",
-			  round, zs_dtls_state(&S.d), S.err,
-			  zs_dtls_alert_received(&S.d),
-			  zs_dtls_alert_sent(&S.d), O.buf);
+		handshake(&cfg, round ? &sess : NULL, 20000,
+			  round ? "round 1" : "round 0");
 		printf("client vs s_server %s, %s handshake: %llu us\n", cipher,
 		       round ? "resumed" : "full",
 		       (unsigned long long)(S.t_done - S.t_start));
@@ -714,14 +850,10 @@ static void run_client_resume(uint16_t suite, const char *cipher)
 				  "s_server:\n%s", O.buf);
 			continue;
 		}
-		cr_assert(zs_dtls_resumed(&S.d), "s_server did not resume:\n%s",
-			  O.buf);
-		cr_assert(pump(&S, &O, NULL, reused_printed, 5000),
-			  "s_server did not say Reused:\n%s", O.buf);
+		resumed_exchange(NULL, "s_server");
 		struct zs_dtls_session again;
 		cr_assert_eq(zs_dtls_session_get(&S.d, &again), 0);
 		cr_assert_arr_eq(again.id, sess.id, 32);
-		exchange(&S, &O, NULL);
 		zs_dtls_close(&S.d);
 		send_out(&S);
 		close(S.fd);
@@ -745,65 +877,28 @@ Test(dtls_openssl, client_resume_ecdhe_gcm, .timeout = 60)
  * handshake on both sides (s_client prints "Reused"). */
 static void run_server_resume(uint16_t suite, const char *cipher)
 {
-	need_openssl();
-	seed_rng();
+	begin();
 	static struct zs_dtls_cache cache;
 	zs_dtls_cache_init(&cache);
-	memset(&S, 0, sizeof S);
-	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(S.fd, (struct sockaddr *)&a, sizeof a), 0);
-	socklen_t l = sizeof a;
-	getsockname(S.fd, (struct sockaddr *)&a, &l);
-	br_hmac_drbg_generate(&drbg, S.secret, sizeof S.secret);
-	struct zs_dtls_config cfg = {
-		.server = true, .suites = &suite, .n_suites = 1,
-		.psk_lookup = lookup, .rand = rnd, .rand_arg = &drbg,
-		.cache = &cache,
-		.timeout_min_ms = 200, .timeout_max_ms = 3200,
-	};
+	int port = side_server();
+	struct zs_dtls_config cfg;
+	server_cfg(&cfg, &suite, NULL, &cache, 3200);
 	char conn[32], sess_file[64];
-	snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
+	snprintf(conn, sizeof conn, "127.0.0.1:%d", port);
 	snprintf(sess_file, sizeof sess_file, "/tmp/zsock-dtls-sess-%d.pem",
 		 (int)getpid());
-	bool ec = suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
-		  || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
-	if (ec) {
-		pki_load(&K);
-		cfg.psk_lookup = NULL;
-		cfg.chain = K.chain;
-		cfg.chain_len = 2;
-		cfg.ec_key = br_skey_decoder_get_ec(&K.leaf_key);
-	}
 	for (int round = 0; round < 2; round++) {
-		char *argv[24] = { "openssl", "s_client", "-dtls1_2",
-				   "-connect", conn, "-cipher", (char *)cipher,
-				   round ? "-sess_in" : "-sess_out", sess_file,
-				   NULL };
-		int n = 9;
-		if (ec) {
-			char *e[] = { "-CAfile",
-				      (char *)zt_certs_path("ec_ca.pem"),
-				      "-verify_return_error",
-				      "-verify_hostname", "server.test", NULL };
-			memcpy(argv + n, e, sizeof e);
-		} else {
-			char *e[] = { "-psk", PSK_HEX, "-psk_identity", PSK_ID,
-				      NULL };
-			memcpy(argv + n, e, sizeof e);
-		}
+		char *argv[24];
+		s_client_resume_argv(argv, "-dtls1_2", conn, suite, cipher,
+				     round, sess_file);
 		S.up = false;
 		S.t_done = 0;
 		S.log_len = 0;
 		S.log[0] = 0;
 		proc_start(&O, argv);
 		bool ok = pump(&S, &O, &cfg, established, 20000);
-		cr_assert(ok && zs_dtls_state(&S.d) == ZS_DTLS_ESTABLISHED,
-			  "round %d: up %d state %d err %d alert rcvd %d "
-			  "sent %d\n%s", round, S.up, zs_dtls_state(&S.d),
-			  S.err, zs_dtls_alert_received(&S.d),
-			  zs_dtls_alert_sent(&S.d), O.buf);
+		assert_established(&S.d, ok, S.err,
+				   round ? "round 1" : "round 0", O.buf);
 		printf("server vs s_client %s, %s handshake: %llu us\n", cipher,
 		       round ? "resumed" : "full",
 		       (unsigned long long)(S.t_done - S.t_start));
@@ -818,11 +913,7 @@ static void run_server_resume(uint16_t suite, const char *cipher)
 			cr_assert_eq(access(sess_file, R_OK), 0,
 				     "no -sess_out file:\n%s", O.buf);
 		} else {
-			cr_assert(zs_dtls_resumed(&S.d),
-				  "not resumed; s_client:\n%s", O.buf);
-			cr_assert(pump(&S, &O, &cfg, reused_printed, 5000),
-				  "s_client did not say Reused:\n%s", O.buf);
-			exchange(&S, &O, &cfg);
+			resumed_exchange(&cfg, "s_client");
 		}
 		zs_dtls_close(&S.d);
 		send_out(&S);
@@ -848,23 +939,12 @@ Test(dtls_openssl, server_resume_ecdhe_ccm8, .timeout = 60)
  * authenticate, we end with bad_record_mac and s_client hears it. */
 Test(dtls_openssl, server_wrong_psk, .timeout = 60)
 {
-	need_openssl();
-	seed_rng();
-	memset(&S, 0, sizeof S);
-	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(S.fd, (struct sockaddr *)&a, sizeof a), 0);
-	socklen_t l = sizeof a;
-	getsockname(S.fd, (struct sockaddr *)&a, &l);
-	br_hmac_drbg_generate(&drbg, S.secret, sizeof S.secret);
-	struct zs_dtls_config cfg = {
-		.server = true, .psk_lookup = lookup, .rand = rnd,
-		.rand_arg = &drbg, .timeout_min_ms = 200,
-		.timeout_max_ms = 3200,
-	};
+	begin();
+	int port = side_server();
+	struct zs_dtls_config cfg;
+	server_cfg(&cfg, NULL, NULL, NULL, 3200);
 	char conn[32];
-	snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
+	snprintf(conn, sizeof conn, "127.0.0.1:%d", port);
 	char *argv[] = { "openssl", "s_client", "-dtls1_2", "-connect", conn,
 			 "-psk", "0102030405060708", "-psk_identity", PSK_ID,
 			 "-cipher", "PSK-AES128-CCM8", NULL };
@@ -887,28 +967,16 @@ Test(dtls_openssl, server_wrong_psk, .timeout = 60)
  * retransmission timer (200 ms doubling to 3200: about 6 s). */
 Test(dtls_openssl, client_wrong_psk, .timeout = 60)
 {
-	need_openssl();
-	seed_rng();
-	int port = free_port();
+	begin();
 	char accept[32];
-	snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
+	int port = free_port(SOCK_DGRAM, accept);
 	char *argv[] = { "openssl", "s_server", "-dtls1_2", "-accept", accept,
 			 "-psk", "0102030405060708", "-psk_identity", PSK_ID,
 			 "-nocert", "-cipher", "PSK-AES128-CCM8", NULL };
-	memset(&S, 0, sizeof S);
-	S.fd = socket(AF_INET, SOCK_DGRAM, 0);
-	proc_start(&O, argv);
-	cr_assert(pump(&S, &O, NULL, ready, 10000), "s_server not ready:\n%s",
-		  O.buf);
-	S.peer.sin_family = AF_INET;
-	S.peer.sin_port = htons((uint16_t)port);
-	S.peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct zs_dtls_config cfg = {
-		.psk = psk, .psk_len = sizeof psk,
-		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
-		.rand = rnd, .rand_arg = &drbg,
-		.timeout_min_ms = 200, .timeout_max_ms = 3200,
-	};
+	side_client(port);
+	s_server_start(&O, argv);
+	struct zs_dtls_config cfg;
+	client_cfg(&cfg, NULL, 3200);
 	cr_assert_eq(zs_dtls_init(&S.d, &cfg, false), 0);
 	S.up = true;
 	cr_assert_eq(zs_dtls_connect(&S.d, now_ms()), 0);
@@ -1016,107 +1084,88 @@ static bool t_established(struct tside *t, struct proc *p)
 static bool t_all_from_us(struct tside *t, struct proc *p)
 {
 	(void)t;
-	char want[64];
-	snprintf(want, sizeof want, "zsock line %d end", LINES - 1);
-	return proc_has(p, want);
+	p->buf[p->len] = 0;
+	return has_last_line(p->buf, "zsock");
 }
 
 static bool t_all_from_them(struct tside *t, struct proc *p)
 {
 	(void)p;
-	char want[64];
-	snprintf(want, sizeof want, "openssl line %d end", LINES - 1);
-	return strstr(t->log, want) != NULL;
+	return has_last_line(t->log, "openssl");
 }
 
 static void t_exchange(struct tside *t, struct proc *p)
 {
 	t_out(t); /* our last flight, if any, before the data */
 	for (int i = 0; i < LINES; i++) {
-		char m[80];
-		int n = snprintf(m, sizeof m, "zsock line %d end\n", i);
 		uint8_t rec[200];
-		int r = zs_dtls_seal(&t->d, m, (size_t)n, rec, sizeof rec);
+		int r = seal_line(&t->d, i, rec);
 		cr_assert_gt(r, 0, "seal %d: state %d err %d alerts %d/%d\n%s",
 			     r, zs_dtls_state(&t->d), t->err,
 			     zs_dtls_alert_sent(&t->d),
 			     zs_dtls_alert_received(&t->d), p->buf);
 		cr_assert_eq(send(t->fd, rec, (size_t)r, MSG_NOSIGNAL), r);
-		n = snprintf(m, sizeof m, "openssl line %d end\n", i);
-		cr_assert_eq(write(p->in, m, (size_t)n), n);
+		give_line(p, i);
 		t_pump(t, p, t_all_from_them, 20);
 	}
 	cr_assert(t_pump(t, p, t_all_from_us, 5000),
 		  "openssl did not print all our lines:\n%s", p->buf);
 	cr_assert(t_pump(t, p, t_all_from_them, 5000),
 		  "we did not get all of openssl's lines: %s", t->log);
-	for (int i = 0; i < LINES; i++) {
-		char m[80];
-		snprintf(m, sizeof m, "zsock line %d end\n", i);
-		char *a = strstr(p->buf, m);
-		cr_assert_not_null(a, "line %d missing at openssl", i);
-		cr_assert_null(strstr(a + 1, m), "line %d twice", i);
-		snprintf(m, sizeof m, "openssl line %d end\n", i);
-		a = strstr(t->log, m);
-		cr_assert_not_null(a, "line %d missing here", i);
-		cr_assert_null(strstr(a + 1, m), "line %d twice here", i);
-	}
+	check_lines(p->buf, t->log);
 }
 
-static void run_tcp_client(uint16_t suite, const char *cipher)
+/* T.fd: a new TCP socket connected to 127.0.0.1:port. */
+static void t_connect(int port)
 {
-	need_openssl();
-	seed_rng();
-	int port = free_port();   /* a free UDP number; TCP is likely free */
-	char accept[32];
-	snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
-	bool ec = suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
-		  || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256;
-	char *argv[20] = { "openssl", "s_server", "-tls1_2", "-accept",
-			   accept, "-psk", PSK_HEX, "-psk_identity", PSK_ID,
-			   "-nocert", "-cipher", (char *)cipher, NULL };
-	if (ec) {
-		pki_load(&K);
-		char *e[] = { "openssl", "s_server", "-tls1_2", "-accept",
-			      accept, "-cert",
-			      (char *)zt_certs_path("ec_leaf.pem"), "-key",
-			      (char *)zt_certs_path("ec_leaf.key"),
-			      "-cert_chain",
-			      (char *)zt_certs_path("ec_int.pem"), "-cipher",
-			      (char *)cipher, NULL };
-		memcpy(argv, e, sizeof e);
-	}
-	memset(&T, 0, sizeof T);
-	T.fd = -1;
-	proc_start(&O, argv);
-	cr_assert(t_pump(&T, &O, t_ready, 10000), "s_server not ready:\n%s",
-		  O.buf);
 	T.fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_port = htons((uint16_t)port) };
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert_eq(connect(T.fd, (struct sockaddr *)&a, sizeof a), 0);
-	struct zs_dtls_config cfg = {
-		.suites = &suite, .n_suites = 1,
-		.psk = psk, .psk_len = sizeof psk,
-		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
-		.rand = rnd, .rand_arg = &drbg,
-	};
-	if (ec) {
-		cfg.tas = &K.ta;
-		cfg.n_tas = 1;
-		cfg.x509_days = K.days;
-		cfg.x509_seconds = K.seconds;
-		cfg.server_name = "server.test";
-	}
-	cr_assert_eq(zs_dtls_init(&T.d, &cfg, true), 0);
+}
+
+/* A TCP socket listening on 127.0.0.1 (backlog); its port into *port. */
+static int t_listen(int backlog, int *port)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	*port = bind_loopback(lfd);
+	cr_assert_eq(listen(lfd, backlog), 0);
+	return lfd;
+}
+
+/* T.fd: the connection s_client makes to lfd, within 10 s. */
+static void t_accept(int lfd)
+{
+	struct pollfd pf = { lfd, POLLIN, 0 };
+	cr_assert_eq(poll(&pf, 1, 10000), 1, "s_client did not connect");
+	T.fd = accept(lfd, NULL, NULL);
+	cr_assert_geq(T.fd, 0);
+}
+
+/* T's handshake on T.fd with cfg (our client's offering offer if not
+ * NULL): established within 10 s, or the test fails saying what. */
+static void t_handshake(const struct zs_dtls_config *cfg,
+			const struct zs_dtls_session *offer, const char *what)
+{
+	cr_assert_eq(zs_dtls_init(&T.d, cfg, true), 0);
+	if (offer)
+		cr_assert_eq(zs_dtls_session_set(&T.d, offer), 1);
 	T.t_start = now_us();
-	cr_assert_eq(zs_dtls_connect(&T.d, now_ms()), 0);
+	if (!cfg->server)
+		cr_assert_eq(zs_dtls_connect(&T.d, now_ms()), 0);
 	bool ok = t_pump(&T, &O, t_established, 10000);
-	cr_assert(ok && zs_dtls_state(&T.d) == ZS_DTLS_ESTABLISHED,
-		  "handshake: state %d err %d alert rcvd %d sent %d\n%s",
-		  zs_dtls_state(&T.d), T.err, zs_dtls_alert_received(&T.d),
-		  zs_dtls_alert_sent(&T.d), O.buf);
+	assert_established(&T.d, ok, T.err, what, O.buf);
+}
+
+static void run_tcp_client(uint16_t suite, const char *cipher)
+{
+	begin();
+	struct zs_dtls_config cfg;
+	int port = s_server_up("-tls1_2", &cfg, &suite, cipher, NULL);
+	memset(&T, 0, sizeof T);
+	t_connect(port);
+	t_handshake(&cfg, NULL, "handshake");
 	printf("TLS client vs s_server %s: handshake %llu us\n", cipher,
 	       (unsigned long long)(T.t_done - T.t_start));
 	t_exchange(&T, &O);
@@ -1128,56 +1177,20 @@ static void run_tcp_client(uint16_t suite, const char *cipher)
 
 static void run_tcp_server(uint16_t suite, const char *cipher)
 {
-	need_openssl();
-	seed_rng();
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
-	cr_assert_eq(listen(lfd, 1), 0);
-	socklen_t l = sizeof a;
-	getsockname(lfd, (struct sockaddr *)&a, &l);
+	begin();
+	int port;
+	int lfd = t_listen(1, &port);
 	char conn[32];
-	snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
-	struct zs_dtls_config cfg = {
-		.server = true, .suites = &suite, .n_suites = 1,
-		.psk_hint = (const uint8_t *)"zsock hint", .psk_hint_len = 10,
-		.psk_lookup = lookup, .rand = rnd, .rand_arg = &drbg,
-	};
-	char *argv[16] = { "openssl", "s_client", "-tls1_2", "-connect", conn,
-			   "-psk", PSK_HEX, "-psk_identity", PSK_ID, "-cipher",
-			   (char *)cipher, "-quiet", NULL };
-	if (suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8
-	    || suite == ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256) {
-		pki_load(&K);
-		cfg.psk_hint_len = 0;
-		cfg.psk_lookup = NULL;
-		cfg.chain = K.chain;
-		cfg.chain_len = 2;
-		cfg.ec_key = br_skey_decoder_get_ec(&K.leaf_key);
-		char *e[] = { "openssl", "s_client", "-tls1_2", "-connect",
-			      conn, "-CAfile",
-			      (char *)zt_certs_path("ec_ca.pem"),
-			      "-verify_return_error", "-verify_hostname",
-			      "server.test", "-cipher", (char *)cipher,
-			      "-quiet", NULL };
-		_Static_assert(sizeof e <= sizeof argv, "argv holds e");
-		memcpy(argv, e, sizeof e);
-	}
+	snprintf(conn, sizeof conn, "127.0.0.1:%d", port);
+	struct zs_dtls_config cfg;
+	server_cfg(&cfg, &suite, "zsock hint", NULL, 0);
+	char *argv[16];
+	s_client_argv(argv, "-tls1_2", conn, suite, cipher);
 	memset(&T, 0, sizeof T);
 	proc_start(&O, argv);
-	struct pollfd pf = { lfd, POLLIN, 0 };
-	cr_assert_eq(poll(&pf, 1, 10000), 1, "s_client did not connect");
-	T.fd = accept(lfd, NULL, NULL);
-	cr_assert_geq(T.fd, 0);
+	t_accept(lfd);
 	close(lfd);
-	cr_assert_eq(zs_dtls_init(&T.d, &cfg, true), 0);
-	T.t_start = now_us();
-	bool ok = t_pump(&T, &O, t_established, 10000);
-	cr_assert(ok && zs_dtls_state(&T.d) == ZS_DTLS_ESTABLISHED,
-		  "handshake: state %d err %d alert rcvd %d sent %d\n%s",
-		  zs_dtls_state(&T.d), T.err, zs_dtls_alert_received(&T.d),
-		  zs_dtls_alert_sent(&T.d), O.buf);
+	t_handshake(&cfg, NULL, "handshake");
 	cr_assert_eq(zs_dtls_suite(&T.d), suite);
 	printf("TLS server vs s_client %s: handshake %llu us (from accept)\n",
 	       cipher, (unsigned long long)(T.t_done - T.t_start));
@@ -1194,60 +1207,32 @@ static bool t_reused(struct tside *t, struct proc *p)
 	return proc_has(p, "Reused");
 }
 
+/* resumed_exchange() in stream mode, for T. */
+static void t_resumed_exchange(const char *peer)
+{
+	cr_assert(zs_dtls_resumed(&T.d), "%s did not resume:\n%s", peer,
+		  O.buf);
+	cr_assert(t_pump(&T, &O, t_reused, 5000),
+		  "%s did not say Reused:\n%s", peer, O.buf);
+	t_exchange(&T, &O);
+}
+
 /* Stream mode: our TLS client, s_server -tls1_2, two TCP connections,
  * the second offering the first's session (by ID: we send no
  * session_ticket extension, so OpenSSL keeps it in its cache). */
 static void run_tcp_client_resume(uint16_t suite, const char *cipher)
 {
-	need_openssl();
-	seed_rng();
-	/* a port free for TCP (free_port() asks UDP: once in a while that
-	 * one is taken for TCP and s_server cannot bind) */
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in la = { .sin_family = AF_INET };
-	la.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&la, sizeof la), 0);
-	socklen_t ll = sizeof la;
-	getsockname(lfd, (struct sockaddr *)&la, &ll);
-	close(lfd);
-	int port = ntohs(la.sin_port);
-	char accept[32];
-	snprintf(accept, sizeof accept, "127.0.0.1:%d", port);
-	char *argv[] = { "openssl", "s_server", "-tls1_2", "-accept", accept,
-			 "-psk", PSK_HEX, "-psk_identity", PSK_ID, "-nocert",
-			 "-cipher", (char *)cipher, NULL };
-	memset(&T, 0, sizeof T);
-	T.fd = -1;
-	proc_start(&O, argv);
-	cr_assert(t_pump(&T, &O, t_ready, 10000), "s_server not ready:\n%s",
-		  O.buf);
-	struct zs_dtls_config cfg = {
-		.suites = &suite, .n_suites = 1,
-		.psk = psk, .psk_len = sizeof psk,
-		.psk_id = (const uint8_t *)PSK_ID, .psk_id_len = strlen(PSK_ID),
-		.rand = rnd, .rand_arg = &drbg,
-	};
+	begin();
+	struct zs_dtls_config cfg;
+	int port = s_server_up("-tls1_2", &cfg, &suite, cipher, NULL);
 	struct zs_dtls_session sess;
 	for (int round = 0; round < 2; round++) {
 		memset(&T, 0, sizeof T);
-		T.fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = { .sin_family = AF_INET,
-					 .sin_port = htons((uint16_t)port) };
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		cr_assert_eq(connect(T.fd, (struct sockaddr *)&a, sizeof a), 0);
-		cr_assert_eq(zs_dtls_init(&T.d, &cfg, true), 0);
-		if (round == 1) {
-			cr_assert_eq(zs_dtls_session_set(&T.d, &sess), 1);
+		t_connect(port);
+		if (round == 1)
 			O.len = 0;
-		}
-		T.t_start = now_us();
-		cr_assert_eq(zs_dtls_connect(&T.d, now_ms()), 0);
-		bool ok = t_pump(&T, &O, t_established, 10000);
-		cr_assert(ok && zs_dtls_state(&T.d) == ZS_DTLS_ESTABLISHED,
-			  "round %d: state %d err %d alert rcvd %d sent %d\n%s",
-			  round, zs_dtls_state(&T.d), T.err,
-			  zs_dtls_alert_received(&T.d),
-			  zs_dtls_alert_sent(&T.d), O.buf);
+		t_handshake(&cfg, round ? &sess : NULL,
+			    round ? "round 1" : "round 0");
 		printf("TLS client vs s_server %s, %s handshake: %llu us\n",
 		       cipher, round ? "resumed" : "full",
 		       (unsigned long long)(T.t_done - T.t_start));
@@ -1256,11 +1241,7 @@ static void run_tcp_client_resume(uint16_t suite, const char *cipher)
 			cr_assert_eq(zs_dtls_session_get(&T.d, &sess), 0);
 			cr_assert(sess.flags & ZS_DTLS_SESSION_STREAM);
 		} else {
-			cr_assert(zs_dtls_resumed(&T.d),
-				  "s_server did not resume:\n%s", O.buf);
-			cr_assert(t_pump(&T, &O, t_reused, 5000),
-				  "s_server did not say Reused:\n%s", O.buf);
-			t_exchange(&T, &O);
+			t_resumed_exchange("s_server");
 		}
 		zs_dtls_close(&T.d);
 		t_out(&T);
@@ -1277,46 +1258,25 @@ static void run_tcp_client_resume(uint16_t suite, const char *cipher)
  * then -sess_in on a new TCP connection. */
 static void run_tcp_server_resume(uint16_t suite, const char *cipher)
 {
-	need_openssl();
-	seed_rng();
+	begin();
 	static struct zs_dtls_cache cache;
 	zs_dtls_cache_init(&cache);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
-	cr_assert_eq(listen(lfd, 2), 0);
-	socklen_t l = sizeof a;
-	getsockname(lfd, (struct sockaddr *)&a, &l);
+	int port;
+	int lfd = t_listen(2, &port);
 	char conn[32], sess_file[64];
-	snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
+	snprintf(conn, sizeof conn, "127.0.0.1:%d", port);
 	snprintf(sess_file, sizeof sess_file, "/tmp/zsock-tls-sess-%d.pem",
 		 (int)getpid());
-	struct zs_dtls_config cfg = {
-		.server = true, .suites = &suite, .n_suites = 1,
-		.psk_lookup = lookup, .rand = rnd, .rand_arg = &drbg,
-		.cache = &cache,
-	};
+	struct zs_dtls_config cfg;
+	server_cfg(&cfg, &suite, NULL, &cache, 0);
 	for (int round = 0; round < 2; round++) {
-		char *argv[] = { "openssl", "s_client", "-tls1_2", "-connect",
-				 conn, "-psk", PSK_HEX, "-psk_identity", PSK_ID,
-				 "-cipher", (char *)cipher,
-				 round ? "-sess_in" : "-sess_out", sess_file,
-				 NULL };
+		char *argv[24];
+		s_client_resume_argv(argv, "-tls1_2", conn, suite, cipher,
+				     round, sess_file);
 		memset(&T, 0, sizeof T);
 		proc_start(&O, argv);
-		struct pollfd pf = { lfd, POLLIN, 0 };
-		cr_assert_eq(poll(&pf, 1, 10000), 1, "s_client did not connect");
-		T.fd = accept(lfd, NULL, NULL);
-		cr_assert_geq(T.fd, 0);
-		cr_assert_eq(zs_dtls_init(&T.d, &cfg, true), 0);
-		T.t_start = now_us();
-		bool ok = t_pump(&T, &O, t_established, 10000);
-		cr_assert(ok && zs_dtls_state(&T.d) == ZS_DTLS_ESTABLISHED,
-			  "round %d: state %d err %d alert rcvd %d sent %d\n%s",
-			  round, zs_dtls_state(&T.d), T.err,
-			  zs_dtls_alert_received(&T.d),
-			  zs_dtls_alert_sent(&T.d), O.buf);
+		t_accept(lfd);
+		t_handshake(&cfg, NULL, round ? "round 1" : "round 0");
 		printf("TLS server vs s_client %s, %s handshake: %llu us\n",
 		       cipher, round ? "resumed" : "full",
 		       (unsigned long long)(T.t_done - T.t_start));
@@ -1328,11 +1288,7 @@ static void run_tcp_server_resume(uint16_t suite, const char *cipher)
 			cr_assert_eq(access(sess_file, R_OK), 0,
 				     "no -sess_out file:\n%s", O.buf);
 		} else {
-			cr_assert(zs_dtls_resumed(&T.d),
-				  "not resumed; s_client:\n%s", O.buf);
-			cr_assert(t_pump(&T, &O, t_reused, 5000),
-				  "s_client did not say Reused:\n%s", O.buf);
-			t_exchange(&T, &O);
+			t_resumed_exchange("s_client");
 		}
 		zs_dtls_close(&T.d);
 		t_out(&T);
