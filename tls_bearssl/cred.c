@@ -718,6 +718,33 @@ int zs_cred_acquire(const sec_tag_t *tags, size_t ntags, bool nocopy,
 }
 
 /* see cred.h */
+int zs_cred_psk_lookup(const sec_tag_t *tags, size_t ntags, const uint8_t *id,
+		       size_t id_len, uint8_t *psk, size_t psk_max)
+{
+	int rc = -ENOENT;
+	size_t i;
+
+	store_start();
+	zs_lock_take(&table_lock);
+	for (i = 0; i < ntags && rc == -ENOENT; i++) {
+		const struct cred *k = find(tags[i], TLS_CREDENTIAL_PSK);
+		const struct cred *n = find(tags[i], TLS_CREDENTIAL_PSK_ID);
+
+		if (k == NULL || n == NULL || n->len != id_len ||
+		    memcmp(n->buf, id, id_len) != 0)
+			continue;
+		if (k->len > psk_max) {
+			rc = -EMSGSIZE;
+			break;
+		}
+		memcpy(psk, k->buf, k->len);
+		rc = (int)k->len;
+	}
+	zs_lock_give(&table_lock);
+	return rc;
+}
+
+/* see cred.h */
 void zs_cred_release(struct zs_tls_creds *c)
 {
 	size_t i;

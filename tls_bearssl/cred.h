@@ -42,8 +42,9 @@ struct zs_tls_creds {
 	 *  (what br_ssl_server_init_full_ec() asks for) */
 	unsigned chain_signer_key_type;
 
-	/* PSK and identity of the first tag that has them (not used by any
-	 * suite yet; kept for the DTLS/PSK work) */
+	/* PSK of the first tag that has one, with that tag's identity (a client's PSK
+	 * suites use them; a server looks identities up with
+	 * zs_cred_psk_lookup()) */
 	const unsigned char *psk;
 	size_t psk_len;
 	const unsigned char *psk_id;
@@ -70,6 +71,18 @@ struct zs_tls_creds {
  */
 int zs_cred_acquire(const sec_tag_t *tags, size_t ntags, bool nocopy,
 		    struct zs_tls_creds *out);
+
+/**
+ * Server side of a PSK handshake: the PSK of the first of tags[0..ntags)
+ * whose TLS_CREDENTIAL_PSK_ID equals id[0..id_len), copied into
+ * psk[0..psk_max). Returns its length (> 0), -ENOENT (no tag has that
+ * identity with a PSK), -EMSGSIZE (the PSK is longer than psk_max).
+ * Copies, holds nothing. Any thread; does not block beyond the store's
+ * lock (never take it with a socket's lock held in the other order:
+ * the store never takes a socket's).
+ */
+int zs_cred_psk_lookup(const sec_tag_t *tags, size_t ntags, const uint8_t *id,
+		       size_t id_len, uint8_t *psk, size_t psk_max);
 
 /** Drop what zs_cred_acquire() took (harmless on a zeroed struct). */
 void zs_cred_release(struct zs_tls_creds *c);

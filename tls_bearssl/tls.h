@@ -21,6 +21,15 @@
 int zs_tls_create(int family, int type, int proto);
 
 /**
+ * Create a DTLS 1.2 socket (IPPROTO_DTLS_1_2; tls_bearssl/dtls_sock.c): a
+ * UDP socket of the family underneath and one DTLS socket object.
+ * Returns the fd, or -EPROTOTYPE (not SOCK_DGRAM), -ENFILE, -ENOMEM (no
+ * DTLS socket object, no socket). Blocks briefly (the UDP PCB is made in
+ * the reactor).
+ */
+int zs_dtls_sock_create(int family, int type);
+
+/**
  * Make a TLS socket over fd, an open stream socket of any implementation
  * (the engine's TCP, an offloaded one): fd then names the TLS socket.
  * Returns fd, or -EPROTONOSUPPORT (proto not IPPROTO_TLS_1_x), -ENOMEM

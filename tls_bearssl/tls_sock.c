@@ -2110,7 +2110,7 @@ static int version_of(int proto, uint16_t *version)
 	case IPPROTO_TLS_1_0: *version = BR_TLS10; return 0;
 	case IPPROTO_TLS_1_1: *version = BR_TLS11; return 0;
 	case IPPROTO_TLS_1_2: *version = BR_TLS12; return 0;
-	default: return -EPROTONOSUPPORT; /* DTLS arrives with its own issue */
+	default: return -EPROTONOSUPPORT; /* DTLS 1.0; DTLS 1.2 is dtls_sock.c's */
 	}
 }
 
@@ -2156,6 +2156,8 @@ int zs_tls_create(int family, int type, int proto)
 
 	if (family != AF_INET && family != AF_INET6)
 		return -EAFNOSUPPORT;
+	if (proto == IPPROTO_DTLS_1_2)
+		return zs_dtls_sock_create(family, type);
 	rc = version_of(proto, &version);
 	if (rc < 0)
 		return rc;
