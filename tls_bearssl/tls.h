@@ -58,6 +58,14 @@ uint32_t zs_tls_high_water(void);
 uint32_t zs_tls_sessions_in_use(void);
 uint32_t zs_tls_sessions_high_water(void);
 
+/** DTLS sockets alive now, and the most ever alive at once. */
+uint32_t zs_dtls_sock_in_use(void);
+uint32_t zs_dtls_sock_high_water(void);
+/** RAM of one DTLS socket (options, the association, two datagram buffers). */
+size_t zs_dtls_sock_bytes(void);
+/** Static RAM of the DTLS sockets: the pool, the session caches, the generator. */
+size_t zs_dtls_static_bytes(void);
+
 /** RAM of one TLS socket object (options, state, resolved credentials). */
 size_t zs_tls_socket_bytes(void);
 /** RAM of one TLS session (BearSSL context, X.509 state, I/O buffer). */
