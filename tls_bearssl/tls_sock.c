@@ -34,9 +34,37 @@
  * a session, or a blocking accept(), for ever. advance() fails a handshake
  * past its deadline with ETIMEDOUT; a blocking accept() then closes that
  * connection and waits for the next one instead of returning the error.
+ *
+ * TLS-PSK: BearSSL has no PSK suites. A connection that is to use a PSK
+ * runs on the project's DTLS/TLS-PSK core in stream mode instead
+ * (psk_stream.h puts it behind BearSSL's engine interface, so everything
+ * above -- pump, recv, send, poll, shutdown, close -- is one code path).
+ * start() picks the PSK path when all of these hold:
+ *   - the socket is IPPROTO_TLS_1_2;
+ *   - a client's tags give a PSK with its identity (the first tag holding
+ *     a PSK, as zs_cred_acquire() resolves it); a server's tags include
+ *     one with both a PSK and an identity (its clients' identities are
+ *     looked up over all its tags, zs_cred_psk_lookup()), and the server
+ *     has no certificate with a key -- or it has, and its
+ *     TLS_CIPHERSUITE_LIST names a PSK suite (otherwise the certificate's
+ *     clients keep being served by BearSSL, as before PSK existed);
+ *   - no TLS_CIPHERSUITE_LIST was set, or it names TLS_PSK_WITH_AES_128_
+ *     CCM_8 (0xC0A8) or _GCM_SHA256 (0x00A8).
+ * The core then gets the list's PSK suites in its order (none set: both,
+ * CCM_8 first; a server takes the first of its own list the client
+ * offers). ECDHE_ECDSA, which the core also does, stays BearSSL's. On
+ * the PSK path there is no ALPN, no peer certificate
+ * (ZSOCK_TLS_VERIFY_RESULT -1), no session resumption and no
+ * max_fragment_length; a record from the peer longer than the buffer's
+ * input side ends the connection (with the default buffer, 16765 bytes:
+ * any record). Everything else -- and every socket the rule does not
+ * pick -- is BearSSL as before; BearSSL gets a list without the PSK
+ * suites, and a list of PSK suites alone with no PSK to use them fails
+ * the handshake's start with ECONNABORTED.
  */
 #include "tls_bearssl/tls.h"
 #include "tls_bearssl/cred.h"
+#include "tls_bearssl/psk_stream.h"
 
 #include <bearssl.h>
 #include <errno.h>
@@ -128,18 +156,25 @@ struct zs_tls {
 };
 
 /*
- * What a connection needs on top of its socket: BearSSL's context, the
- * X.509 state and the I/O buffer. Taken when a handshake starts, given
- * back when the socket goes; a listener never has one.
+ * What a connection needs on top of its socket: BearSSL's context and the
+ * X.509 state, or the PSK core (psk set), and the I/O buffer either uses.
+ * Taken when a handshake starts, given back when the socket goes; a
+ * listener never has one.
  */
 struct tls_session {
 	struct zs_tls *owner;
 	bool used;                    /* pool_lock */
-	struct xwrap xw;
+	bool psk;                     /* ps runs the connection, not BearSSL */
 	union {
-		br_ssl_client_context c;
-		br_ssl_server_context s;
-	} ctx;
+		struct {
+			struct xwrap xw;
+			union {
+				br_ssl_client_context c;
+				br_ssl_server_context s;
+			} ctx;
+		};
+		struct zs_psk_stream ps;
+	};
 	unsigned char iobuf[CONFIG_ZSOCK_TLS_IOBUF_SIZE];
 };
 
@@ -639,15 +674,104 @@ void zs_tls_handshake_timeout_set(int32_t ms)
 
 /* ---- the engine and the transport ------------------------------------------------- */
 
-/* The BearSSL engine of t's session: only once a handshake started. */
+/* The BearSSL engine of t's session: only once a handshake started, and
+ * not on the PSK path. */
 static br_ssl_engine_context *eng(struct zs_tls *t)
 {
 	return t->server ? &t->sess->ctx.s.eng : &t->sess->ctx.c.eng;
 }
 
+/*
+ * The engine as the rest of this file sees it: BearSSL's, or the PSK
+ * core's behind the same interface (psk_stream.h). Only once a handshake
+ * started (t->sess set, and start() chose).
+ */
+static bool on_psk(const struct zs_tls *t)
+{
+	return t->sess->psk;
+}
+
 static unsigned state(struct zs_tls *t)
 {
-	return br_ssl_engine_current_state(eng(t));
+	return on_psk(t) ? zs_psk_state(&t->sess->ps) : br_ssl_engine_current_state(eng(t));
+}
+
+static unsigned char *sendrec_buf(struct zs_tls *t, size_t *len)
+{
+	return on_psk(t) ? zs_psk_sendrec_buf(&t->sess->ps, len) :
+			   br_ssl_engine_sendrec_buf(eng(t), len);
+}
+
+static void sendrec_ack(struct zs_tls *t, size_t len)
+{
+	if (on_psk(t))
+		zs_psk_sendrec_ack(&t->sess->ps, len);
+	else
+		br_ssl_engine_sendrec_ack(eng(t), len);
+}
+
+static unsigned char *recvrec_buf(struct zs_tls *t, size_t *len)
+{
+	return on_psk(t) ? zs_psk_recvrec_buf(&t->sess->ps, len) :
+			   br_ssl_engine_recvrec_buf(eng(t), len);
+}
+
+static void recvrec_ack(struct zs_tls *t, size_t len)
+{
+	if (on_psk(t))
+		zs_psk_recvrec_ack(&t->sess->ps, len);
+	else
+		br_ssl_engine_recvrec_ack(eng(t), len);
+}
+
+static unsigned char *sendapp_buf(struct zs_tls *t, size_t *len)
+{
+	return on_psk(t) ? zs_psk_sendapp_buf(&t->sess->ps, len) :
+			   br_ssl_engine_sendapp_buf(eng(t), len);
+}
+
+static void sendapp_ack(struct zs_tls *t, size_t len)
+{
+	if (on_psk(t))
+		zs_psk_sendapp_ack(&t->sess->ps, len);
+	else
+		br_ssl_engine_sendapp_ack(eng(t), len);
+}
+
+static unsigned char *recvapp_buf(struct zs_tls *t, size_t *len)
+{
+	return on_psk(t) ? zs_psk_recvapp_buf(&t->sess->ps, len) :
+			   br_ssl_engine_recvapp_buf(eng(t), len);
+}
+
+static void recvapp_ack(struct zs_tls *t, size_t len)
+{
+	if (on_psk(t))
+		zs_psk_recvapp_ack(&t->sess->ps, len);
+	else
+		br_ssl_engine_recvapp_ack(eng(t), len);
+}
+
+static void flush(struct zs_tls *t)
+{
+	if (on_psk(t))
+		zs_psk_flush(&t->sess->ps);
+	else
+		br_ssl_engine_flush(eng(t), 0);
+}
+
+/* Queue close_notify. */
+static void close_notify(struct zs_tls *t)
+{
+	if (on_psk(t))
+		zs_psk_close(&t->sess->ps);
+	else
+		br_ssl_engine_close(eng(t));
+}
+
+static int last_error(struct zs_tls *t)
+{
+	return on_psk(t) ? zs_psk_last_error(&t->sess->ps) : br_ssl_engine_last_error(eng(t));
 }
 
 /*
@@ -657,11 +781,10 @@ static unsigned state(struct zs_tls *t)
  */
 static int pump(struct zs_tls *t)
 {
-	br_ssl_engine_context *e = eng(t);
 	int moved = 0;
 
 	for (;;) {
-		unsigned st = br_ssl_engine_current_state(e);
+		unsigned st = state(t);
 		unsigned char *buf;
 		size_t len;
 		ssize_t n;
@@ -669,10 +792,10 @@ static int pump(struct zs_tls *t)
 		if (st == BR_SSL_CLOSED || t->ioerr != 0)
 			break;
 		if (st & BR_SSL_SENDREC) {
-			buf = br_ssl_engine_sendrec_buf(e, &len);
+			buf = sendrec_buf(t, &len);
 			n = t->ivt->sendto(t->inner, buf, len, ZSOCK_MSG_DONTWAIT, NULL, 0);
 			if (n > 0) {
-				br_ssl_engine_sendrec_ack(e, (size_t)n);
+				sendrec_ack(t, (size_t)n);
 				moved++;
 				continue;
 			}
@@ -687,10 +810,10 @@ static int pump(struct zs_tls *t)
 		if ((st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) && atomic_load(&t->hs) == HS_RUNNING)
 			break;
 		if ((st & BR_SSL_RECVREC) && !t->eof) {
-			buf = br_ssl_engine_recvrec_buf(e, &len);
+			buf = recvrec_buf(t, &len);
 			n = t->ivt->recvfrom(t->inner, buf, len, ZSOCK_MSG_DONTWAIT, NULL, NULL);
 			if (n > 0) {
-				br_ssl_engine_recvrec_ack(e, (size_t)n);
+				recvrec_ack(t, (size_t)n);
 				moved++;
 				continue;
 			}
@@ -766,7 +889,7 @@ static int hs_error(struct zs_tls *t)
 {
 	if (t->ioerr != 0)
 		return t->ioerr;
-	if (t->eof && br_ssl_engine_last_error(eng(t)) == BR_ERR_OK)
+	if (t->eof && last_error(t) == BR_ERR_OK)
 		return -ECONNRESET;
 	return -ECONNABORTED;
 }
@@ -775,6 +898,11 @@ static void done(struct zs_tls *t)
 {
 	br_ssl_session_parameters p;
 
+	if (on_psk(t)) { /* no session cache on the PSK path */
+		t->resumed = false;
+		atomic_store(&t->hs, HS_DONE);
+		return;
+	}
 	br_ssl_engine_get_session_parameters(eng(t), &p);
 	t->resumed = t->sid_len != 0 && p.session_id_len == t->sid_len &&
 		     memcmp(p.session_id, t->sid, t->sid_len) == 0;
@@ -835,7 +963,111 @@ static void set_clock(br_x509_minimal_context *x)
 #endif
 }
 
-/* Configure BearSSL for this connection and reset it. Lock held. */
+/* ---- the PSK path -------------------------------------------------------------------- */
+
+/* The suites the PSK core runs here (it also does ECDHE_ECDSA, which
+ * stays BearSSL's). */
+static bool psk_suite(uint16_t s)
+{
+	return s == ZS_DTLS_PSK_WITH_AES_128_CCM_8 || s == ZS_DTLS_PSK_WITH_AES_128_GCM_SHA256;
+}
+
+/* t's TLS_CIPHERSUITE_LIST names a suite of the core. */
+static bool list_names_psk(const struct zs_tls *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nsuites; i++)
+		if (psk_suite(t->suites[i]))
+			return true;
+	return false;
+}
+
+/* Some tag of t holds a PSK and its identity: a server's lookup can find
+ * one (zs_cred_acquire() keeps only the first tag's). */
+static bool tags_have_psk(const struct zs_tls *t)
+{
+	size_t i, n;
+
+	for (i = 0; i < t->ntags; i++) {
+		n = 0;
+		if (tls_credential_get(t->tags[i], TLS_CREDENTIAL_PSK, NULL, &n) != -EFBIG)
+			continue;
+		n = 0;
+		if (tls_credential_get(t->tags[i], TLS_CREDENTIAL_PSK_ID, NULL, &n) == -EFBIG)
+			return true;
+	}
+	return false;
+}
+
+/* The rule at the top of the file. Creds acquired, lock held. */
+static bool wants_psk(const struct zs_tls *t)
+{
+	const struct zs_tls_creds *c = &t->creds;
+
+	if (t->version != BR_TLS12 || (t->nsuites > 0 && !list_names_psk(t)))
+		return false;
+	if (!t->server)
+		return c->psk != NULL && c->psk_id != NULL;
+	/* a server with a certificate too serves the certificate's clients,
+	 * unless its list asks for PSK */
+	return tags_have_psk(t) && (c->chain == NULL || list_names_psk(t));
+}
+
+/* The core's lookup on a server: the identity against the socket's tags.
+ * Called by zs_dtls_input() under t's lock (the store never takes a
+ * socket's lock, so this order is safe). */
+static int psk_lookup(void *arg, const uint8_t *id, size_t id_len, uint8_t *psk, size_t max)
+{
+	const struct zs_tls *t = arg;
+	int rc = zs_cred_psk_lookup(t->tags, t->ntags, id, id_len, psk, max);
+
+	return rc > 0 ? rc : -1; /* unknown identity: unknown_psk_identity */
+}
+
+/* Configure the PSK core for this connection and start it. Lock held. */
+static int start_psk(struct zs_tls *t)
+{
+	struct zs_tls_creds *c = &t->creds;
+	struct tls_session *ss = t->sess;
+	uint16_t suites[ZS_DTLS_MAX_SUITES];
+	struct zs_dtls_config cfg;
+	unsigned char seed[32];
+	size_t i, n = 0;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	/* the list's PSK suites in its order (zs_dtls_init() refuses the
+	 * rest); none set: the core's own, CCM_8 first */
+	for (i = 0; i < t->nsuites && n < ZS_DTLS_MAX_SUITES; i++)
+		if (psk_suite(t->suites[i]))
+			suites[n++] = t->suites[i];
+	cfg.server = t->server;
+	cfg.suites = n > 0 ? suites : NULL;
+	cfg.n_suites = n;
+	if (!t->server) {
+		cfg.psk = c->psk;
+		cfg.psk_len = c->psk_len;
+		cfg.psk_id = c->psk_id;
+		cfg.psk_id_len = c->psk_id_len;
+	} else {
+		cfg.psk_lookup = psk_lookup;
+		cfg.psk_arg = t;
+	}
+	ss->psk = true;
+	if (port_seed) {
+		rc = zs_port_entropy(seed, sizeof(seed));
+		if (rc < 0)
+			return rc;
+	}
+	rc = zs_psk_start(&ss->ps, &cfg, ss->iobuf, sizeof(ss->iobuf), port_seed ? seed : NULL,
+			  port_seed ? sizeof(seed) : 0);
+	wipe(seed, sizeof(seed));
+	return rc;
+}
+
+/* Configure BearSSL (or the PSK core) for this connection and reset it.
+ * Lock held. */
 static int start(struct zs_tls *t)
 {
 	struct zs_tls_creds *c = &t->creds;
@@ -848,10 +1080,13 @@ static int start(struct zs_tls *t)
 	if (t->sess == NULL)
 		return -ENOMEM;
 	ss = t->sess;
+	ss->psk = false;
 	rc = zs_cred_acquire(t->tags, t->ntags, t->nocopy, c);
 	if (rc < 0)
 		return rc;
 	t->creds_held = true;
+	if (wants_psk(t))
+		return start_psk(t);
 	ss->xw.vtable = &xw_class;
 	ss->xw.level = level;
 	ss->xw.result = -1;
@@ -892,9 +1127,18 @@ static int start(struct zs_tls *t)
 			br_ssl_server_set_cache(&ss->ctx.s, &scache.vtable);
 	}
 	br_ssl_engine_set_versions(e, t->version, t->version);
-	if (t->nsuites > 0)
-		br_ssl_engine_set_suites(e, t->suites, t->nsuites);
-	else if (!t->server)
+	if (t->nsuites > 0) {
+		/* the list less the PSK suites, which BearSSL does not know */
+		uint16_t own[CONFIG_NET_SOCKETS_TLS_MAX_CIPHERSUITES];
+		size_t i, n = 0;
+
+		for (i = 0; i < t->nsuites; i++)
+			if (!psk_suite(t->suites[i]))
+				own[n++] = t->suites[i];
+		if (n == 0)
+			return -ECONNABORTED; /* PSK suites only, and no PSK to use them */
+		br_ssl_engine_set_suites(e, own, n);
+	} else if (!t->server)
 		br_ssl_engine_set_suites(e, all_suites, n_all_suites);
 	if (t->nalpn > 0)
 		br_ssl_engine_set_protocol_names(e, t->alpn, t->nalpn);
@@ -937,10 +1181,14 @@ static int start(struct zs_tls *t)
  */
 static void alert_peer(struct zs_tls *t)
 {
-	br_ssl_engine_context *e = eng(t);
-	int err = br_ssl_engine_last_error(e);
+	br_ssl_engine_context *e;
 	unsigned char rec[7];
+	int err;
 
+	if (on_psk(t))
+		return; /* the core sent its own */
+	e = eng(t);
+	err = br_ssl_engine_last_error(e);
 	if (t->ioerr != 0 || t->eof || err <= BR_ERR_OK || err >= BR_ERR_RECV_FATAL_ALERT ||
 	    err == BR_ERR_IO || e->out.vtable != &br_sslrec_out_clear_vtable)
 		return;
@@ -1168,7 +1416,7 @@ static int end_result(struct zs_tls *t)
 	if (t->rd_shut)
 		return 0;
 	if (st == BR_SSL_CLOSED) {
-		if (br_ssl_engine_last_error(eng(t)) == BR_ERR_OK)
+		if (last_error(t) == BR_ERR_OK)
 			return 0; /* close_notify */
 		return t->ioerr != 0 ? t->ioerr : -ECONNABORTED;
 	}
@@ -1207,14 +1455,14 @@ static ssize_t tls_recvfrom(void *obj, void *buf, size_t len, int flags,
 		}
 		if (st & BR_SSL_RECVAPP) {
 			size_t avail, n;
-			unsigned char *p = br_ssl_engine_recvapp_buf(eng(t), &avail);
+			unsigned char *p = recvapp_buf(t, &avail);
 
 			n = avail < len - got ? avail : len - got;
 			memcpy(out + got, p, n);
 			got += n;
 			if (flags & ZSOCK_MSG_PEEK)
 				break;
-			br_ssl_engine_recvapp_ack(eng(t), n);
+			recvapp_ack(t, n);
 			if (!(flags & ZSOCK_MSG_WAITALL))
 				break;
 			continue;
@@ -1292,11 +1540,11 @@ static ssize_t tls_sendto(void *obj, const void *buf, size_t len, int flags,
 		}
 		if (st & BR_SSL_SENDAPP) {
 			size_t room, n;
-			unsigned char *p = br_ssl_engine_sendapp_buf(eng(t), &room);
+			unsigned char *p = sendapp_buf(t, &room);
 
 			n = room < len - sent ? room : len - sent;
 			memcpy(p, in + sent, n);
-			br_ssl_engine_sendapp_ack(eng(t), n);
+			sendapp_ack(t, n);
 			sent += n;
 			continue;
 		}
@@ -1312,7 +1560,7 @@ static ssize_t tls_sendto(void *obj, const void *buf, size_t len, int flags,
 		}
 	}
 	if (sent > 0) {
-		br_ssl_engine_flush(eng(t), 0);
+		flush(t);
 		drain(t, may_block(t, flags), deadline);
 	}
 	unlock(t);
@@ -1690,7 +1938,7 @@ static int tls_shutdown(void *obj, int how)
 		return -ENOTCONN;
 	}
 	if (how != ZSOCK_SHUT_RD && !t->wr_shut && !t->listening) {
-		br_ssl_engine_close(eng(t)); /* close_notify */
+		close_notify(t);
 		drain(t, !t->nonblock, deadline_of(t->sndtimeo_ms));
 		t->wr_shut = true;
 	}
@@ -1737,7 +1985,7 @@ static int tls_close(void *obj)
 
 	zs_lock_take(&t->lock);
 	if (atomic_load(&t->hs) == HS_DONE && !t->wr_shut && state(t) != BR_SSL_CLOSED) {
-		br_ssl_engine_close(eng(t)); /* close_notify, if TCP takes it now */
+		close_notify(t); /* if TCP takes it now */
 		pump(t);
 	} else if (atomic_load(&t->hs) == HS_FAILED) {
 		linger_failed(t);
@@ -1755,6 +2003,8 @@ static bool suite_known(uint16_t s)
 {
 	size_t i;
 
+	if (psk_suite(s))
+		return true;
 	for (i = 0; i < n_all_suites; i++)
 		if (all_suites[i] == s)
 			return true;
@@ -1896,6 +2146,8 @@ static int get_tls_opt(struct zs_tls *t, int name, void *val, socklen_t *len)
 
 		if (hs != HS_DONE)
 			return -ENOTCONN;
+		if (on_psk(t))
+			return zs_optval_put_int(val, len, zs_dtls_suite(&t->sess->ps.d));
 		br_ssl_engine_get_session_parameters(eng(t), &p);
 		rc = zs_optval_put_int(val, len, p.cipher_suite);
 		wipe(&p, sizeof(p));
@@ -1919,7 +2171,7 @@ static int get_tls_opt(struct zs_tls *t, int name, void *val, socklen_t *len)
 	case ZSOCK_TLS_ALPN_USED:
 		if (hs != HS_DONE)
 			return -ENOTCONN;
-		s = br_ssl_engine_get_selected_protocol(eng(t));
+		s = on_psk(t) ? NULL : br_ssl_engine_get_selected_protocol(eng(t));
 		if (s == NULL)
 			s = "";
 		n = strlen(s) + 1;
@@ -1929,14 +2181,14 @@ static int get_tls_opt(struct zs_tls *t, int name, void *val, socklen_t *len)
 		*len = (socklen_t)n;
 		return 0;
 	case ZSOCK_TLS_VERIFY_RESULT:
-		return zs_optval_put_int(val, len, t->sess != NULL ? t->sess->xw.result : -1);
+		return zs_optval_put_int(val, len, t->sess != NULL && !on_psk(t) ? t->sess->xw.result : -1);
 	case ZSOCK_TLS_SESSION_RESUMED:
 		if (hs != HS_DONE)
 			return -ENOTCONN;
 		return zs_optval_put_int(val, len, t->resumed);
 	case ZSOCK_TLS_LAST_ERROR:
 		return zs_optval_put_int(val, len, t->sess == NULL || hs == HS_IDLE ||
-					 hs == HS_CONNECTING ? 0 : br_ssl_engine_last_error(eng(t)));
+					 hs == HS_CONNECTING ? 0 : last_error(t));
 	case TLS_HOSTNAME:
 	case TLS_SESSION_CACHE_PURGE:
 		return -EINVAL; /* write only */
@@ -2048,7 +2300,7 @@ static int tls_ioctl(void *obj, unsigned long request, void *arg)
 
 			pump(t);
 			if (state(t) & BR_SSL_RECVAPP)
-				br_ssl_engine_recvapp_buf(eng(t), &avail);
+				recvapp_buf(t, &avail);
 			n = avail > INT_MAX ? INT_MAX : (int)avail;
 		}
 		unlock(t);

@@ -170,9 +170,10 @@ struct zsock_socks5_auth {
 /**
  * TLS_CIPHERSUITE_LIST (read, write): array of int, IANA cipher suite
  * numbers, in preference order; at most CONFIG_NET_SOCKETS_TLS_MAX_CIPHERSUITES
- * entries; a suite BearSSL does not implement: EINVAL. optlen 0 restores
- * the default list. Read: the list in force (the default list when none
- * was set).
+ * entries; a suite neither BearSSL nor zsock's PSK core implements
+ * (TLS_PSK_WITH_AES_128_CCM_8 0xC0A8, _GCM_SHA256 0x00A8): EINVAL. optlen 0
+ * restores the default list. Read: the list in force (the default list,
+ * BearSSL's, when none was set).
  */
 #define TLS_CIPHERSUITE_LIST 3
 /** TLS_CIPHERSUITE_USED (read): int, the IANA number negotiated; ENOTCONN before the handshake completes. */

@@ -55,9 +55,10 @@ enum tls_credential_type {
 	TLS_CREDENTIAL_PUBLIC_CERTIFICATE,
 	/** This side's private key (RSA or EC, PKCS#1/SEC1 or PKCS#8). */
 	TLS_CREDENTIAL_PRIVATE_KEY,
-	/** Pre-shared key bytes (stored and returned; no PSK suite uses it yet). */
+	/** Pre-shared key bytes: TLS 1.2 sockets whose tags hold one (with its
+	 *  identity) use the PSK suites (tls_bearssl/tls_sock.c gives the rule). */
 	TLS_CREDENTIAL_PSK,
-	/** Pre-shared key identity (stored and returned). */
+	/** Pre-shared key identity: a client's to send, a server's to look up. */
 	TLS_CREDENTIAL_PSK_ID,
 };
 
