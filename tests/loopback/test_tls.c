@@ -38,6 +38,12 @@
  *   slot_exhaustion           CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS, ENOMEM
  *   cred_deleted_in_use       tls_credential_delete() under a live session
  *   cert_nocopy               TLS_CERT_NOCOPY_OPTIONAL serves its chain
+ *   psk_*                     TLS-PSK (the DTLS/TLS-PSK core in stream
+ *                             mode): both suites, v4 and v6, full duplex,
+ *                             wrong key and unknown identity (ECONNABORTED
+ *                             both ends), a non-blocking connect with
+ *                             MSG_PEEK and EOF, and the rule that picks
+ *                             PSK or BearSSL
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -2215,4 +2221,283 @@ ZT_TEST(tls, opt_null_value_efault, .timeout = 30)
 		cr_assert_eq(errno, EFAULT, "option %d: errno %d", names[i], errno);
 	}
 	zt_close(fd);
+}
+
+/* ---- TLS-PSK (the DTLS/TLS-PSK core in stream mode) ----------------------------------------- */
+
+/*
+ * Sockets whose tags hold a PSK and its identity run TLS_PSK_WITH_AES_128_*
+ * on the project's own core instead of BearSSL (tls_sock.c's header gives
+ * the rule). Both ends here are zsock; tests/interop/test_tls_psk.c meets
+ * OpenSSL.
+ */
+#define TAG_PSK       30  /* psk_key under psk_id */
+#define TAG_PSK_OTHER 31  /* another key under the same identity */
+#define TAG_PSK_STRANGER 32 /* psk_key under an identity the server lacks */
+#define PSK_CCM8      0xC0A8
+#define PSK_GCM       0x00A8
+
+static const uint8_t psk_key[16] = { 0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0x6f, 0x70, 0x81,
+				     0x92, 0xa3, 0xb4, 0xc5, 0xd6, 0xe7, 0xf8, 0x09 };
+static const uint8_t psk_other[16] = { 0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88,
+				       0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00 };
+static const char psk_id[] = "zsock-loopback-psk";
+static const char psk_stranger[] = "nobody-knows-me";
+
+static void creds_psk(void)
+{
+	cr_assert_eq(tls_credential_add(TAG_PSK, TLS_CREDENTIAL_PSK, psk_key, sizeof(psk_key)), 0);
+	cr_assert_eq(tls_credential_add(TAG_PSK, TLS_CREDENTIAL_PSK_ID, psk_id, strlen(psk_id)), 0);
+	cr_assert_eq(tls_credential_add(TAG_PSK_OTHER, TLS_CREDENTIAL_PSK, psk_other,
+					sizeof(psk_other)), 0);
+	cr_assert_eq(tls_credential_add(TAG_PSK_OTHER, TLS_CREDENTIAL_PSK_ID, psk_id,
+					strlen(psk_id)), 0);
+	cr_assert_eq(tls_credential_add(TAG_PSK_STRANGER, TLS_CREDENTIAL_PSK, psk_key,
+					sizeof(psk_key)), 0);
+	cr_assert_eq(tls_credential_add(TAG_PSK_STRANGER, TLS_CREDENTIAL_PSK_ID, psk_stranger,
+					strlen(psk_stranger)), 0);
+}
+
+/* A PSK pair: suites on the client (nsuites 0: none set), data both ways,
+ * the suite both ends report, close_notify, every slot back. */
+static void psk_pair(int family, const int *suites, int nsuites, int want)
+{
+	const sec_tag_t tags[] = { TAG_PSK };
+	uint16_t port;
+	int lfd, cfd, sfd;
+	char alpn[8];
+
+	creds_psk();
+	lfd = tls_listener(family, tags, 1, &port);
+	cfd = tls_client(family, tags, 1, NULL);
+	if (nsuites > 0)
+		set_suites(cfd, suites, nsuites);
+	get_fails(cfd, SOL_TLS, TLS_CIPHERSUITE_USED, ENOTCONN);
+	sfd = pair(family, lfd, port, cfd);
+	cr_assert_eq(get_int(cfd, TLS_CIPHERSUITE_USED), want, "client: suite 0x%04x, want 0x%04x",
+		     get_int(cfd, TLS_CIPHERSUITE_USED), want);
+	cr_assert_eq(get_int(sfd, TLS_CIPHERSUITE_USED), want, "server: suite 0x%04x, want 0x%04x",
+		     get_int(sfd, TLS_CIPHERSUITE_USED), want);
+	/* no certificates on either side: nothing was verified */
+	cr_assert_eq(get_int(cfd, ZSOCK_TLS_VERIFY_RESULT), -1);
+	cr_assert_eq(get_int(sfd, ZSOCK_TLS_VERIFY_RESULT), -1);
+	cr_assert_eq(get_int(cfd, ZSOCK_TLS_LAST_ERROR), 0);
+	cr_assert_eq(get_int(sfd, ZSOCK_TLS_SESSION_RESUMED), 0);
+	cr_assert_eq(alpn_used(cfd, alpn, sizeof(alpn)), 1);
+	cr_assert_eq(zt_poll1(cfd, ZSOCK_POLLIN, 100), 0, "client readable with no data sent");
+	exchange(cfd, sfd, XFER);
+	close_pair(cfd, sfd);
+	zt_close(lfd);
+	assert_all_slots_free();
+}
+
+ZT_TEST(tls, psk_default_suite, .timeout = 60)
+{
+	psk_pair(AF_INET, NULL, 0, PSK_CCM8); /* the core's order: CCM_8 first */
+}
+
+ZT_TEST(tls, psk_ccm8_v6, .timeout = 60)
+{
+	const int s[] = { PSK_CCM8 };
+
+	psk_pair(AF_INET6, s, 1, PSK_CCM8);
+}
+
+ZT_TEST(tls, psk_gcm, .timeout = 60)
+{
+	/* a BearSSL suite in the list too: the core gets only its own (the
+	 * server's order decides, so the client offers GCM alone) */
+	const int s[] = { ECDHE_ECDSA_AES128_GCM, PSK_GCM };
+
+	psk_pair(AF_INET, s, 2, PSK_GCM);
+}
+
+/* Both ways at once, two threads per socket, on the PSK path. */
+ZT_TEST(tls, psk_full_duplex, .timeout = 60)
+{
+	const sec_tag_t tags[] = { TAG_PSK };
+	struct flow ctx, crx, stx, srx;
+	pthread_t t1, t2, t3;
+	uint16_t port;
+	int lfd, cfd, sfd;
+
+	creds_psk();
+	lfd = tls_listener(AF_INET, tags, 1, &port);
+	cfd = tls_client(AF_INET, tags, 1, NULL);
+	sfd = pair(AF_INET, lfd, port, cfd);
+	flow_init(&ctx, cfd, 301, XFER);
+	flow_init(&srx, sfd, 301, XFER);
+	flow_init(&stx, sfd, 402, XFER);
+	flow_init(&crx, cfd, 402, XFER);
+	t1 = zt_spawn(flow_send, &ctx);
+	t2 = zt_spawn(flow_recv, &srx);
+	t3 = zt_spawn(flow_send, &stx);
+	flow_recv(&crx);
+	cr_assert(zt_join(t1, 30000), "client sender hung");
+	cr_assert(zt_join(t2, 30000), "server receiver hung");
+	cr_assert(zt_join(t3, 30000), "server sender hung");
+	flow_check("client -> server", &ctx, &srx);
+	flow_check("server -> client", &stx, &crx);
+	close_pair(cfd, sfd);
+	zt_close(lfd);
+	assert_tls_stats_idle();
+}
+
+/* A failing PSK handshake: both calls fail with ECONNABORTED (the side
+ * that found it sent the alert, the other received it), LAST_ERROR says
+ * which alert, and every slot comes back. */
+static void psk_fails(sec_tag_t client_tag, int alert)
+{
+	const sec_tag_t stags[] = { TAG_PSK };
+	const sec_tag_t ctags[] = { client_tag };
+	uint16_t port;
+	int lfd, cfd;
+	struct hs h;
+
+	creds_psk();
+	lfd = tls_listener(AF_INET, stags, 1, &port);
+	cfd = tls_client(AF_INET, ctags, 1, NULL);
+	handshake(AF_INET, lfd, port, cfd, &h);
+	cr_assert_eq(h.rc, -1, "connect succeeded");
+	cr_assert_eq(h.err, ECONNABORTED, "connect: errno %d (%s), want ECONNABORTED", h.err,
+		     strerror(h.err));
+	cr_assert_eq(last_error(cfd), 256 + alert, "client LAST_ERROR %d, want 256 + %d",
+		     last_error(cfd), alert);
+	cr_assert_eq(h.acc.fd, -1, "accept succeeded");
+	cr_assert_eq(h.acc.err, ECONNABORTED, "accept: errno %d (%s), want ECONNABORTED", h.acc.err,
+		     strerror(h.acc.err));
+	cr_assert_eq(sock_int(cfd, SOL_SOCKET, SO_ERROR), ECONNABORTED);
+	get_fails(cfd, SOL_TLS, TLS_CIPHERSUITE_USED, ENOTCONN);
+	zt_close(cfd);
+	zt_close(lfd);
+	assert_all_slots_free();
+}
+
+ZT_TEST(tls, psk_wrong_key, .timeout = 60)
+{
+	psk_fails(TAG_PSK_OTHER, 20); /* bad_record_mac: the client's Finished */
+}
+
+ZT_TEST(tls, psk_unknown_identity, .timeout = 60)
+{
+	psk_fails(TAG_PSK_STRANGER, 115); /* unknown_psk_identity */
+}
+
+/* A non-blocking PSK connect driven by poll alone, then MSG_PEEK,
+ * MSG_DONTWAIT, shutdown(SHUT_WR) and the peer's EOF. */
+ZT_TEST(tls, psk_nonblocking_connect, .timeout = 60)
+{
+	const sec_tag_t tags[] = { TAG_PSK };
+	struct sockaddr_storage ss;
+	struct acc a;
+	pthread_t t;
+	uint16_t port;
+	socklen_t len;
+	int lfd, cfd, rc, polls = 0;
+	int64_t end;
+	char buf[8];
+
+	creds_psk();
+	lfd = tls_listener(AF_INET, tags, 1, &port);
+	cfd = tls_client(AF_INET, tags, 1, NULL);
+	cr_assert_eq(zsock_fcntl(cfd, F_SETFL, O_NONBLOCK), 0);
+	a = (struct acc){ .lfd = lfd, .poll_ms = 10000, .fd = -1 };
+	t = zt_spawn(acc_main, &a);
+	len = zt_loopback(AF_INET, port, &ss);
+	errno = 0;
+	rc = zsock_connect(cfd, (struct sockaddr *)&ss, len);
+	cr_assert_eq(rc, -1, "a non-blocking TLS connect completed at once");
+	cr_assert_eq(errno, EINPROGRESS, "non-blocking connect: errno %d (%s)", errno, strerror(errno));
+	end = zt_now_ms() + 10000;
+	for (;;) {
+		short re = zt_poll1(cfd, ZSOCK_POLLOUT, 200);
+
+		polls++;
+		cr_assert_eq(re & (ZSOCK_POLLERR | ZSOCK_POLLHUP), 0,
+			     "poll: revents 0x%x during the handshake (LAST_ERROR %d)", re,
+			     last_error(cfd));
+		if (re & ZSOCK_POLLOUT)
+			break;
+		cr_assert_lt(zt_now_ms(), end, "no POLLOUT in 10 s (%d polls)", polls);
+	}
+	cr_assert_eq(get_int(cfd, TLS_CIPHERSUITE_USED), PSK_CCM8);
+	cr_assert(zt_join(t, 10000), "accept hung");
+	cr_assert_geq(a.fd, 0, "accept: errno %d (%s)", a.err, strerror(a.err));
+	cr_assert_eq(sock_int(cfd, SOL_SOCKET, SO_ERROR), 0);
+
+	errno = 0;
+	cr_assert_eq(zsock_recv(cfd, buf, sizeof(buf), 0), -1);
+	cr_assert_eq(errno, EAGAIN, "recv with nothing there: errno %d", errno);
+	cr_assert_eq(zsock_send(cfd, "nb", 2, 0), 2, "send: errno %d", errno);
+	cr_assert_eq(zsock_recv(a.fd, buf, 2, ZSOCK_MSG_WAITALL), 2);
+	cr_assert_arr_eq(buf, "nb", 2);
+	cr_assert_eq(zsock_send(a.fd, "okay", 4, 0), 4);
+	cr_assert_neq(zt_poll1(cfd, ZSOCK_POLLIN, 5000) & ZSOCK_POLLIN, 0, "no POLLIN for data");
+	cr_assert_eq(zsock_recv(cfd, buf, 2, ZSOCK_MSG_PEEK), 2);
+	cr_assert_arr_eq(buf, "ok", 2);
+	cr_assert_eq(zsock_recv(cfd, buf, sizeof(buf), ZSOCK_MSG_DONTWAIT), 4);
+	cr_assert_arr_eq(buf, "okay", 4);
+	cr_assert_eq(zsock_shutdown(a.fd, ZSOCK_SHUT_WR), 0, "shutdown: errno %d", errno);
+	cr_assert_neq(zt_poll1(cfd, ZSOCK_POLLIN, 5000) & ZSOCK_POLLIN, 0, "no POLLIN for EOF");
+	cr_assert_eq(zsock_recv(cfd, buf, sizeof(buf), 0), 0, "close_notify is not EOF");
+	zt_close(a.fd);
+	zt_close(cfd);
+	zt_close(lfd);
+	assert_all_slots_free();
+}
+
+/* The rule's other half: a server with a certificate and a PSK and no
+ * list stays on BearSSL (a certificate client gets ECDHE); with a list
+ * naming a PSK suite it takes PSK clients. PSK suites alone on a socket
+ * without a PSK: no handshake. */
+ZT_TEST(tls, psk_rule, .timeout = 60)
+{
+	const sec_tag_t both[] = { TAG_EC_SRV, TAG_PSK };
+	const sec_tag_t ca[] = { TAG_EC_CA };
+	const sec_tag_t psk[] = { TAG_PSK };
+	const int only_psk[] = { PSK_GCM };
+	struct sockaddr_storage ss;
+	struct acc a;
+	pthread_t t;
+	socklen_t len;
+	uint16_t port;
+	int lfd, cfd, sfd, s;
+
+	creds_std();
+	creds_psk();
+	lfd = tls_listener(AF_INET, both, 2, &port);
+	cfd = tls_client(AF_INET, ca, 1, SERVER_NAME);
+	sfd = pair(AF_INET, lfd, port, cfd);
+	s = get_int(cfd, TLS_CIPHERSUITE_USED);
+	cr_assert(s != PSK_CCM8 && s != PSK_GCM, "a certificate client got PSK suite 0x%04x", s);
+	cr_assert_eq(get_int(cfd, ZSOCK_TLS_VERIFY_RESULT), 0);
+	ping(cfd, sfd);
+	close_pair(cfd, sfd);
+
+	set_suites(lfd, only_psk, 1);
+	cfd = tls_client(AF_INET, psk, 1, NULL);
+	sfd = pair(AF_INET, lfd, port, cfd);
+	cr_assert_eq(get_int(sfd, TLS_CIPHERSUITE_USED), PSK_GCM);
+	ping(cfd, sfd);
+	close_pair(cfd, sfd);
+	zt_close(lfd);
+
+	/* PSK suites, no PSK: the client cannot start; the server sees the
+	 * connection go before any ClientHello */
+	lfd = tls_listener(AF_INET, psk, 1, &port);
+	cfd = tls_client(AF_INET, ca, 1, SERVER_NAME);
+	set_suites(cfd, only_psk, 1);
+	a = (struct acc){ .lfd = lfd, .poll_ms = 10000, .fd = -1 };
+	t = zt_spawn(acc_main, &a);
+	len = zt_loopback(AF_INET, port, &ss);
+	errno = 0;
+	cr_assert_eq(zsock_connect(cfd, (struct sockaddr *)&ss, len), -1,
+		     "a client without a PSK connected with a PSK suite");
+	cr_assert_eq(errno, ECONNABORTED, "connect: errno %d (%s)", errno, strerror(errno));
+	zt_close(cfd);
+	cr_assert(zt_join(t, 10000), "accept hung after the client left");
+	cr_assert_eq(a.fd, -1, "accept succeeded");
+	cr_assert_eq(a.err, ECONNRESET, "accept: errno %d (%s)", a.err, strerror(a.err));
+	zt_close(lfd);
+	assert_all_slots_free();
 }

@@ -1,0 +1,656 @@
+/*
+ * TLS-PSK sockets against OpenSSL 3's CLI (issue 8: "PSK over TLS streams
+ * too"). A TLS 1.2 socket whose sec tags hold a PSK and its identity runs
+ * TLS_PSK_WITH_AES_128_CCM_8 (0xC0A8) or _GCM_SHA256 (0x00A8) on the
+ * project's DTLS/TLS-PSK core in stream mode (tls_sock.c gives the rule).
+ * Each test runs in its own network namespace (netns.h); OpenSSL listens
+ * at 192.0.2.1:4433 or connects to the engine at 192.0.2.2:4433.
+ *
+ *   client_*          zsock client -> s_server -tls1_2 -psk -nocert -rev,
+ *                     its -cipher forcing the suite: the handshake time,
+ *                     TLS_CIPHERSUITE_USED and s_server's summary, 1 MiB of
+ *                     lines each way (s_server sends each back reversed:
+ *                     every byte and the CRC-32 checked), the zsock close
+ *                     reaching s_server as close_notify
+ *   server_*          s_client -tls1_2 -psk (stdin 1 MiB from a file,
+ *                     stdout to a file) -> zsock server, which answers
+ *                     every piece with as many bytes of its own stream and
+ *                     closes; s_client must exit 0 (close_notify came) with
+ *                     every byte right (CRC-32 both ways)
+ *   *_wrong_psk,      the handshake fails with ECONNABORTED on the zsock
+ *   *_unknown_id      side, OpenSSL hears or sends the alert, and every
+ *                     TLS socket and session comes back (s_server does not
+ *                     refuse an identity it does not expect: it warns and
+ *                     uses its key, so client_unknown_id pairs the unknown
+ *                     identity with another key)
+ *   client_nonblocking  EINPROGRESS, poll until POLLOUT, data, close
+ *
+ * Needs root (netns.h) and the openssl CLI; otherwise each test prints
+ * "skipped: <reason>" (a failure under ZSOCK_TEST_REQUIRE_INTEROP=1).
+ */
+#define _GNU_SOURCE
+#include "netns.h"
+#include "zt.h"
+
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zsock/socket.h>
+#include <zsock/tls_credentials.h>
+#include <zsock/zsock_config.h>
+
+#define TLS_PORT   4433
+#define XFER_BYTES (1u << 20)
+
+#define TAG_PSK 7
+
+#define PSK_CCM8 0xC0A8
+#define PSK_GCM  0x00A8
+
+#define PSK_HEX       "8f0e1d2c3b4a59687766554433221100aabbccddeeff0102"
+#define PSK_WRONG_HEX "000102030405060708090a0b0c0d0e0f1011121314151617"
+#define PSK_ID        "zsock-interop-psk"
+
+/* PSK_HEX as bytes */
+static const uint8_t psk_key[24] = { 0x8f, 0x0e, 0x1d, 0x2c, 0x3b, 0x4a, 0x59, 0x68,
+				     0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00,
+				     0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01, 0x02 };
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static char workdir[64];
+
+static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+/* printf into one of 8 rotating buffers */
+static const char *fmt(const char *f, ...)
+{
+	static char bufs[8][1024];
+	static unsigned int next;
+	char *b = bufs[next++ % 8];
+	va_list ap;
+	int n;
+
+	va_start(ap, f);
+	n = vsnprintf(b, sizeof(bufs[0]), f, ap);
+	va_end(ap);
+	cr_assert_lt(n, (int)sizeof(bufs[0]), "fmt: too long");
+	return b;
+}
+
+/* a file in this test's scratch directory */
+static const char *path(const char *name)
+{
+	return fmt("%s/%s", workdir, name);
+}
+
+static void psk_up(const char *id)
+{
+	zi_up();
+	if (zi_sh("command -v openssl >/dev/null") != 0)
+		zi_skip("the openssl CLI is missing (scripts/install-packages.sh installs it)");
+	if (zi_sh("command -v timeout >/dev/null") != 0)
+		zi_skip("timeout(1) is missing");
+	snprintf(workdir, sizeof(workdir), "/tmp/zsock-psk-%d", (int)getpid());
+	zi_sh_ok("rm -rf %s && mkdir -p %s", workdir, workdir);
+	cr_assert_eq(tls_credential_add(TAG_PSK, TLS_CREDENTIAL_PSK, psk_key, sizeof(psk_key)), 0);
+	cr_assert_eq(tls_credential_add(TAG_PSK, TLS_CREDENTIAL_PSK_ID, id, strlen(id)), 0);
+}
+
+static void psk_down(void)
+{
+	cr_assert_eq(tls_credential_delete(TAG_PSK, TLS_CREDENTIAL_PSK), 0);
+	cr_assert_eq(tls_credential_delete(TAG_PSK, TLS_CREDENTIAL_PSK_ID), 0);
+	zi_sh("rm -rf %s", workdir);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int opt_or(int fd, int name)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	if (zsock_getsockopt(fd, SOL_TLS, name, &v, &len) != 0)
+		return -1000 - errno;
+	return v;
+}
+
+/* Every TLS socket and session given back (closes may take a moment). */
+static void assert_tls_idle(void)
+{
+	struct zsock_engine_stats st;
+	int64_t end = zt_now_ms() + 3000;
+
+	for (;;) {
+		zt_stats(&st);
+		if (st.tls_in_use == 0 && st.tls_sessions_in_use == 0)
+			return;
+		cr_assert_lt(zt_now_ms(), end, "after every close: %u TLS sockets, %u TLS sessions",
+			     st.tls_in_use, st.tls_sessions_in_use);
+		zt_sleep_ms(20);
+	}
+}
+
+/* Whether out has a line holding a (and b, if not NULL). */
+static bool has_line(const char *out, const char *a, const char *b)
+{
+	const char *s = out;
+
+	while (s != NULL && *s != '\0') {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - s) : strlen(s);
+		char *line = strndup(s, len);
+		bool hit = strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL);
+
+		free(line);
+		if (hit)
+			return true;
+		s = nl != NULL ? nl + 1 : NULL;
+	}
+	return false;
+}
+
+static char *slurp(const char *p, size_t *len)
+{
+	FILE *f = fopen(p, "rb");
+	char *buf;
+	long n;
+
+	cr_assert_not_null(f, "%s: %s", p, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	buf[n] = '\0';
+	*len = (size_t)n;
+	return buf;
+}
+
+/* ---- OpenSSL --------------------------------------------------------------------- */
+
+/* s_server -tls1_2 -nocert with the PSK and args, stdin a FIFO that
+ * never ends (EOF on stdin stops it), output to our pipe; waits for ACCEPT. */
+static int s_server(const char *args)
+{
+	const char *fifo = path("stdin.fifo");
+	const char *cmd;
+	char *argv[4];
+	int h;
+
+	cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo: %s", strerror(errno));
+	cmd = fmt("exec timeout 120 openssl s_server -accept " ZI_LINUX_IP4 ":%d -tls1_2 -nocert "
+		  "%s 0<>%s 2>&1", TLS_PORT, args, fifo);
+	fprintf(stderr, "[%s] $ %s\n", zi_ns_name(), cmd);
+	argv[0] = "/bin/sh";
+	argv[1] = "-c";
+	argv[2] = (char *)cmd;
+	argv[3] = NULL;
+	h = zi_prog_start(argv);
+	cr_assert(zi_prog_wait_line(h, "ACCEPT", 15000), "s_server did not start: %s", cmd);
+	return h;
+}
+
+/* s_client -tls1_2 to the engine with args, stdin/stdout as redir says;
+ * "EXIT=<status>" ends its output. */
+static int s_client(const char *args, const char *redir)
+{
+	const char *cmd;
+	char *argv[4];
+
+	cmd = fmt("timeout 60 openssl s_client -connect " ZI_ENGINE_IP4 ":%d -tls1_2 %s %s & p=$!; "
+		  "trap 'kill $p' TERM; wait $p; echo EXIT=$?",
+		  TLS_PORT, args, redir != NULL ? redir : "</dev/null 2>&1");
+	fprintf(stderr, "[%s] $ %s\n", zi_ns_name(), cmd);
+	argv[0] = "/bin/sh";
+	argv[1] = "-c";
+	argv[2] = (char *)cmd;
+	argv[3] = NULL;
+	return zi_prog_start(argv);
+}
+
+static char *s_client_wait(int h, int *status)
+{
+	bool done = zi_prog_wait_line(h, "EXIT=", 60000);
+	char *out = zi_prog_stop(h, NULL);
+	const char *e = strstr(out, "EXIT=");
+
+	cr_assert(done && e != NULL, "s_client did not finish; its output:\n%s", out);
+	*status = atoi(e + 5);
+	return out;
+}
+
+/* Wait until a program's output ends (it exited), up to ms. */
+static bool wait_exit(int h, int ms)
+{
+	return !zi_prog_wait_line(h, "\001never printed", ms);
+}
+
+/* ---- zsock sockets ------------------------------------------------------------------ */
+
+static void set_opt(int fd, int name, const void *v, socklen_t len)
+{
+	cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, name, v, len), 0,
+		     "setsockopt(SOL_TLS, %d): errno %d (%s)", name, errno, strerror(errno));
+}
+
+static void timeouts(int fd, int sec)
+{
+	struct timeval tv = { .tv_sec = sec };
+
+	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+}
+
+/* A PSK socket: TAG_PSK, the one suite given (0: no list). */
+static int z_socket(int suite)
+{
+	sec_tag_t tags[] = { TAG_PSK };
+	int fd = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TLS_1_2);
+
+	cr_assert_geq(fd, 0, "TLS socket: errno %d (%s)", errno, strerror(errno));
+	set_opt(fd, TLS_SEC_TAG_LIST, tags, sizeof(tags));
+	if (suite != 0)
+		set_opt(fd, TLS_CIPHERSUITE_LIST, &suite, sizeof(suite));
+	return fd;
+}
+
+/* connect to s_server; 0 or the errno; *secs the time it took */
+static int z_connect(int fd, double *secs)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = zi_addr(ZI_LINUX_IP4, TLS_PORT, &ss);
+	double t0 = now_s();
+	int rc = zsock_connect(fd, (struct sockaddr *)&ss, len);
+
+	*secs = now_s() - t0;
+	return rc == 0 ? 0 : errno;
+}
+
+static int z_listener(int suite)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = zi_addr(ZI_ENGINE_IP4, TLS_PORT, &ss);
+	int fd = z_socket(suite);
+
+	cr_assert_eq(zsock_bind(fd, (struct sockaddr *)&ss, len), 0, "bind: errno %d", errno);
+	cr_assert_eq(zsock_listen(fd, 4), 0, "listen: errno %d", errno);
+	return fd;
+}
+
+/* accept() in a thread: poll the listener first so that a client that
+ * never comes is reported, then time the accept (the TLS handshake, the
+ * TCP connection being there already). No asserts in the thread. */
+struct acc {
+	int lfd, fd, err;
+	bool no_conn;
+	double secs;
+};
+
+static void *acc_main(void *arg)
+{
+	struct acc *a = arg;
+	struct zsock_pollfd p = { .fd = a->lfd, .events = ZSOCK_POLLIN };
+	int rc = zsock_poll(&p, 1, 20000);
+	double t0;
+
+	a->fd = -1;
+	if (rc <= 0) {
+		a->err = rc < 0 ? errno : ETIMEDOUT;
+		a->no_conn = rc == 0;
+		return NULL;
+	}
+	t0 = now_s();
+	a->fd = zsock_accept(a->lfd, NULL, NULL);
+	a->secs = now_s() - t0;
+	if (a->fd < 0)
+		a->err = errno;
+	else
+		timeouts(a->fd, 30);
+	return NULL;
+}
+
+static void z_accept(int lfd, struct acc *a)
+{
+	pthread_t t;
+
+	*a = (struct acc){ .lfd = lfd, .fd = -1 };
+	t = zt_spawn(acc_main, a);
+	cr_assert(zt_join(t, 60000), "accept() did not return");
+}
+
+/* ---- data ---------------------------------------------------------------------------- */
+
+static const char alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/*
+ * XFER_BYTES to s_server -rev in lines of 64 .. 4096 bytes, batches of
+ * about 16 KiB; each line must come back reversed: every byte, and the
+ * CRC-32 of all that came back against that of what should have.
+ */
+static void rev_bulk(int fd, uint64_t seed)
+{
+	static char out[24576], exp[24576], in[24576];
+	static uint8_t raw[4096];
+	uint64_t rng = seed | 1, off = 0, total = 0;
+	uint32_t rx_crc = 0, exp_crc = 0;
+
+	while (total < XFER_BYTES) {
+		size_t b = 0;
+
+		while (b < 16384 && total + b < XFER_BYTES) {
+			size_t len = 64 + (size_t)(zt_rand(&rng) % (4096 - 63));
+
+			zt_pattern(seed, off, raw, len - 1);
+			off += len - 1;
+			for (size_t j = 0; j < len - 1; j++) {
+				out[b + j] = alphabet[raw[j] & 63];
+				exp[b + len - 2 - j] = out[b + j];
+			}
+			out[b + len - 1] = '\n';
+			exp[b + len - 1] = '\n';
+			b += len;
+		}
+		zt_send_all(fd, out, b);
+		zt_recv_all(fd, in, b);
+		rx_crc = zt_crc32(rx_crc, in, b);
+		exp_crc = zt_crc32(exp_crc, exp, b);
+		for (size_t i = 0; i < b; i++)
+			cr_assert_eq(in[i], exp[i], "byte %llu of the reply is wrong",
+				     (unsigned long long)(total + i));
+		total += b;
+	}
+	cr_assert_eq(rx_crc, exp_crc, "CRC of the reply %08x, want %08x", rx_crc, exp_crc);
+	fprintf(stderr, "rev_bulk: %llu bytes each way, CRC %08x\n", (unsigned long long)total,
+		rx_crc);
+}
+
+/* ---- zsock client -> s_server ---------------------------------------------------------- */
+
+static void client_bulk(int suite, const char *cipher)
+{
+	double secs;
+	char *out;
+	int h, fd, err;
+
+	psk_up(PSK_ID);
+	h = s_server(fmt("-rev -naccept 1 -psk %s -psk_identity %s -cipher %s", PSK_HEX, PSK_ID,
+			 cipher));
+	fd = z_socket(suite);
+	timeouts(fd, 30);
+	err = z_connect(fd, &secs);
+	cr_assert_eq(err, 0, "connect: errno %d (%s), LAST_ERROR %d", err, strerror(err),
+		     opt_or(fd, ZSOCK_TLS_LAST_ERROR));
+	fprintf(stderr, "handshake: zsock client vs s_server, %s: %.1f ms\n", cipher, secs * 1e3);
+	cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), suite, "suite 0x%04x, want 0x%04x",
+		     opt_or(fd, TLS_CIPHERSUITE_USED), suite);
+	cr_assert_eq(opt_or(fd, ZSOCK_TLS_VERIFY_RESULT), -1, "a PSK session verified a chain?");
+	rev_bulk(fd, 0x95c + (uint64_t)suite);
+	zt_close(fd);
+	zi_prog_wait_line(h, "CONNECTION CLOSED", 10000);
+	out = zi_prog_stop(h, NULL);
+	cr_assert(has_line(out, "Ciphersuite:", cipher), "s_server did not say %s:\n%s", cipher,
+		  out);
+	cr_assert(has_line(out, "Protocol version: TLSv1.2", NULL), "not TLS 1.2:\n%s", out);
+	cr_assert(has_line(out, "CONNECTION CLOSED", NULL), "s_server did not see the close:\n%s",
+		  out);
+	cr_assert_not(has_line(out, "unexpected eof", NULL),
+		      "the zsock close reached s_server without close_notify:\n%s", out);
+	cr_assert_not(has_line(out, "PSK warning", NULL), "not the identity s_server expects:\n%s",
+		      out);
+	free(out);
+	psk_down();
+	assert_tls_idle();
+}
+
+ZI_TEST(tls_psk, client_ccm8, .timeout = 90)
+{
+	client_bulk(PSK_CCM8, "PSK-AES128-CCM8");
+}
+
+ZI_TEST(tls_psk, client_gcm, .timeout = 90)
+{
+	client_bulk(PSK_GCM, "PSK-AES128-GCM-SHA256");
+}
+
+/* ---- s_client -> zsock server ----------------------------------------------------------- */
+
+static void server_bulk(int suite, const char *cipher)
+{
+	static uint8_t buf[16384];
+	const uint64_t seed_a = 0xa11ce, seed_b = 0xb0b;
+	uint64_t got = 0, sent = 0, first_bad = UINT64_MAX;
+	uint32_t rx_crc = 0, tx_crc = 0, want_rx = 0;
+	struct acc a;
+	FILE *f;
+	char *out, *err_txt, *data;
+	size_t len, elen;
+	int lfd, h, st;
+
+	psk_up(PSK_ID);
+	lfd = z_listener(suite);
+	f = fopen(path("in.bin"), "wb");
+	cr_assert_not_null(f);
+	for (uint64_t off = 0; off < XFER_BYTES; off += sizeof(buf)) {
+		zt_pattern(seed_a, off, buf, sizeof(buf));
+		want_rx = zt_crc32(want_rx, buf, sizeof(buf));
+		cr_assert_eq(fwrite(buf, 1, sizeof(buf), f), sizeof(buf));
+	}
+	fclose(f);
+	h = s_client(fmt("-quiet -psk %s -psk_identity %s -cipher %s", PSK_HEX, PSK_ID, cipher),
+		     fmt("<%s >%s 2>%s", path("in.bin"), path("out.bin"), path("err.txt")));
+	z_accept(lfd, &a);
+	if (a.fd < 0) {
+		out = s_client_wait(h, &st);
+		err_txt = slurp(path("err.txt"), &elen);
+		cr_assert_fail("accept: errno %d (%s)%s; s_client status %d, stderr:\n%s", a.err,
+			       strerror(a.err), a.no_conn ? " (no connection)" : "", st, err_txt);
+	}
+	fprintf(stderr, "handshake: zsock server vs s_client, %s: %.1f ms\n", cipher, a.secs * 1e3);
+	cr_assert_eq(opt_or(a.fd, TLS_CIPHERSUITE_USED), suite, "suite 0x%04x, want 0x%04x",
+		     opt_or(a.fd, TLS_CIPHERSUITE_USED), suite);
+	while (got < XFER_BYTES) {
+		ssize_t n = zsock_recv(a.fd, buf, sizeof(buf), 0);
+		size_t bad;
+
+		cr_assert_gt(n, 0, "server recv after %llu bytes: %zd, errno %d (%s), LAST_ERROR %d",
+			     (unsigned long long)got, n, errno, strerror(errno),
+			     opt_or(a.fd, ZSOCK_TLS_LAST_ERROR));
+		bad = zt_pattern_check(seed_a, got, buf, (size_t)n);
+		if (bad < (size_t)n && first_bad == UINT64_MAX)
+			first_bad = got + bad;
+		rx_crc = zt_crc32(rx_crc, buf, (size_t)n);
+		got += (uint64_t)n;
+		zt_pattern(seed_b, sent, buf, (size_t)n);
+		zt_send_all(a.fd, buf, (size_t)n);
+		tx_crc = zt_crc32(tx_crc, buf, (size_t)n);
+		sent += (uint64_t)n;
+	}
+	cr_assert_eq(first_bad, UINT64_MAX, "byte %llu from s_client is wrong",
+		     (unsigned long long)first_bad);
+	cr_assert_eq(rx_crc, want_rx, "CRC s_client -> zsock");
+	zt_close(a.fd);
+	zt_close(lfd);
+	out = s_client_wait(h, &st);
+	err_txt = slurp(path("err.txt"), &elen);
+	cr_assert_eq(st, 0, "s_client exit status %d; stderr:\n%s", st, err_txt);
+	data = slurp(path("out.bin"), &len);
+	cr_assert_eq(len, XFER_BYTES, "s_client received %zu bytes of %u; stderr:\n%s", len,
+		     XFER_BYTES, err_txt);
+	cr_assert_eq(zt_pattern_check(seed_b, 0, data, len), len, "s_client got a wrong byte at %zu",
+		     zt_pattern_check(seed_b, 0, data, len));
+	cr_assert_eq(zt_crc32(0, data, len), tx_crc, "CRC zsock -> s_client");
+	fprintf(stderr, "server_bulk: %llu bytes each way, CRC in %08x, out %08x\n",
+		(unsigned long long)got, rx_crc, tx_crc);
+	free(data);
+	free(err_txt);
+	free(out);
+	psk_down();
+	assert_tls_idle();
+}
+
+ZI_TEST(tls_psk, server_ccm8, .timeout = 90)
+{
+	server_bulk(PSK_CCM8, "PSK-AES128-CCM8");
+}
+
+ZI_TEST(tls_psk, server_gcm, .timeout = 90)
+{
+	server_bulk(PSK_GCM, "PSK-AES128-GCM-SHA256");
+}
+
+/* ---- failures --------------------------------------------------------------------------- */
+
+/* The zsock client against s_server holding key (hex) for identity id:
+ * connect fails with ECONNABORTED; LAST_ERROR is 256 + the alert s_server
+ * sent (BearSSL's numbering, as on the certificate path). */
+static void client_fails(const char *key, const char *id, int alert)
+{
+	double secs;
+	char *out;
+	int h, fd, err, le;
+
+	psk_up(PSK_ID);
+	h = s_server(fmt("-naccept 1 -msg -psk %s -psk_identity %s -cipher PSK-AES128-CCM8", key,
+			 id));
+	fd = z_socket(0);
+	timeouts(fd, 30);
+	err = z_connect(fd, &secs);
+	le = opt_or(fd, ZSOCK_TLS_LAST_ERROR);
+	fprintf(stderr, "connect: errno %d (%s), LAST_ERROR %d, after %.1f ms\n", err, strerror(err),
+		le, secs * 1e3);
+	cr_assert_eq(err, ECONNABORTED, "connect: errno %d (%s), want ECONNABORTED", err,
+		     strerror(err));
+	cr_assert_eq(le, 256 + alert, "LAST_ERROR %d, want 256 + %d", le, alert);
+	cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), -1000 - ENOTCONN);
+	zt_close(fd);
+	wait_exit(h, 10000);
+	out = zi_prog_stop(h, NULL);
+	fprintf(stderr, "s_server said:\n%s\n", out);
+	cr_assert_eq(has_line(out, "PSK warning", NULL), strcmp(id, PSK_ID) != 0,
+		     "s_server and our identity:\n%s", out);
+	free(out);
+	psk_down();
+	assert_tls_idle();
+}
+
+ZI_TEST(tls_psk, client_wrong_psk, .timeout = 60)
+{
+	client_fails(PSK_WRONG_HEX, PSK_ID, 20); /* bad_record_mac: our Finished */
+}
+
+/* s_server expecting another identity does not refuse ours: its callback
+ * only warns ("PSK warning: client identity not what we expected") and
+ * goes on with its one key, so an identity it does not know fails as a
+ * wrong key does (unknown_psk_identity from a server: server_unknown_id,
+ * and tests/loopback/test_tls.c psk_unknown_identity) */
+ZI_TEST(tls_psk, client_unknown_id, .timeout = 60)
+{
+	client_fails(PSK_WRONG_HEX, "someone-else", 20);
+}
+
+/* s_client with key (hex) and identity id against the zsock server:
+ * accept fails with ECONNABORTED; s_client hears the alert (want). */
+static void server_fails(const char *key, const char *id, const char *want)
+{
+	struct acc a;
+	char *out;
+	int lfd, h, st;
+
+	psk_up(PSK_ID);
+	lfd = z_listener(0);
+	h = s_client(fmt("-psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256", key, id), NULL);
+	z_accept(lfd, &a);
+	out = s_client_wait(h, &st);
+	fprintf(stderr, "accept: fd %d errno %d (%s); s_client status %d\n", a.fd, a.err,
+		strerror(a.err), st);
+	cr_assert_eq(a.fd, -1, "accept succeeded");
+	cr_assert_eq(a.err, ECONNABORTED, "accept: errno %d (%s), want ECONNABORTED", a.err,
+		     strerror(a.err));
+	cr_assert_neq(st, 0, "s_client succeeded:\n%s", out);
+	cr_assert(has_line(out, "alert", want), "s_client did not hear \"%s\":\n%s", want, out);
+	free(out);
+	zt_close(lfd);
+	psk_down();
+	assert_tls_idle();
+}
+
+ZI_TEST(tls_psk, server_wrong_psk, .timeout = 60)
+{
+	server_fails(PSK_WRONG_HEX, PSK_ID, "bad record mac");
+}
+
+ZI_TEST(tls_psk, server_unknown_id, .timeout = 60)
+{
+	server_fails(PSK_HEX, "someone-else", "unknown psk identity");
+}
+
+/* ---- non-blocking ------------------------------------------------------------------------ */
+
+ZI_TEST(tls_psk, client_nonblocking, .timeout = 60)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int64_t end;
+	char buf[16], *out;
+	int h, fd, polls = 0;
+
+	psk_up(PSK_ID);
+	h = s_server(fmt("-rev -naccept 1 -psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256",
+			 PSK_HEX, PSK_ID));
+	fd = z_socket(0);
+	cr_assert_eq(zsock_fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	len = zi_addr(ZI_LINUX_IP4, TLS_PORT, &ss);
+	errno = 0;
+	cr_assert_eq(zsock_connect(fd, (struct sockaddr *)&ss, len), -1,
+		     "a non-blocking TLS connect completed at once");
+	cr_assert_eq(errno, EINPROGRESS, "errno %d (%s)", errno, strerror(errno));
+	end = zt_now_ms() + 10000;
+	for (;;) {
+		short re = zt_poll1(fd, ZSOCK_POLLOUT, 200);
+
+		polls++;
+		cr_assert_eq(re & (ZSOCK_POLLERR | ZSOCK_POLLHUP), 0,
+			     "revents 0x%x during the handshake (LAST_ERROR %d)", re,
+			     opt_or(fd, ZSOCK_TLS_LAST_ERROR));
+		if (re & ZSOCK_POLLOUT)
+			break;
+		cr_assert_lt(zt_now_ms(), end, "no POLLOUT in 10 s (%d polls)", polls);
+	}
+	cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), PSK_GCM);
+	cr_assert_eq(zt_poll1(fd, ZSOCK_POLLIN, 200), 0, "readable with nothing sent");
+	errno = 0;
+	cr_assert_eq(zsock_recv(fd, buf, sizeof(buf), 0), -1);
+	cr_assert_eq(errno, EAGAIN, "recv with nothing there: errno %d", errno);
+	cr_assert_eq(zsock_send(fd, "abcdef\n", 7, 0), 7, "send: errno %d", errno);
+	cr_assert_neq(zt_poll1(fd, ZSOCK_POLLIN, 5000) & ZSOCK_POLLIN, 0, "no POLLIN for the reply");
+	cr_assert_eq(zsock_recv(fd, buf, sizeof(buf), 0), 7);
+	cr_assert_arr_eq(buf, "fedcba\n", 7);
+	zt_close(fd);
+	zi_prog_wait_line(h, "CONNECTION CLOSED", 10000);
+	out = zi_prog_stop(h, NULL);
+	cr_assert(has_line(out, "CONNECTION CLOSED", NULL), "s_server:\n%s", out);
+	free(out);
+	psk_down();
+	assert_tls_idle();
+}
