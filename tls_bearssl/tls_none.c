@@ -69,30 +69,3 @@ size_t zs_cred_count(void)
 {
 	return 0;
 }
-
-int zs_dtls_sock_create(int family, int type)
-{
-	(void)family;
-	(void)type;
-	return -EPROTONOSUPPORT;
-}
-
-uint32_t zs_dtls_sock_in_use(void)
-{
-	return 0;
-}
-
-uint32_t zs_dtls_sock_high_water(void)
-{
-	return 0;
-}
-
-size_t zs_dtls_sock_bytes(void)
-{
-	return 0;
-}
-
-size_t zs_dtls_static_bytes(void)
-{
-	return 0;
-}
