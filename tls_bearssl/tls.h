@@ -13,9 +13,10 @@
 
 /**
  * Create a TLS socket: a TCP socket of the family underneath and one TLS
- * socket object (its session comes with the handshake).
+ * socket object (its session comes with the handshake); IPPROTO_DTLS_1_2
+ * goes to zs_dtls_sock_create().
  * Returns the fd, or -EAFNOSUPPORT, -EPROTOTYPE (not SOCK_STREAM),
- * -EPROTONOSUPPORT (DTLS, unknown version), -ENFILE, -ENOMEM (no TLS
+ * -EPROTONOSUPPORT (DTLS 1.0, unknown version), -ENFILE, -ENOMEM (no TLS
  * socket object, no socket). Blocks briefly (the TCP PCB is made in the reactor).
  */
 int zs_tls_create(int family, int type, int proto);

@@ -2107,7 +2107,7 @@ static int set_tls_opt(struct zs_tls *t, int name, const void *val, socklen_t le
 	case ZSOCK_TLS_LAST_ERROR:
 		return -EINVAL; /* read only */
 	default:
-		return -ENOPROTOOPT; /* DTLS options included, until DTLS exists */
+		return -ENOPROTOOPT; /* the DTLS options among them: dtls_sock.c's */
 	}
 }
 

@@ -144,8 +144,56 @@ struct zsock_socks5_auth {
 #define IPPROTO_TLS_1_0 256
 #define IPPROTO_TLS_1_1 257
 #define IPPROTO_TLS_1_2 258
-#define IPPROTO_DTLS_1_0 272  /**< rejected (EPROTONOSUPPORT) until DTLS exists */
-#define IPPROTO_DTLS_1_2 273  /**< rejected (EPROTONOSUPPORT) until DTLS exists */
+#define IPPROTO_DTLS_1_0 272  /**< rejected: EPROTONOSUPPORT (DTLS 1.2 only) */
+#define IPPROTO_DTLS_1_2 273
+
+/*
+ * zsock_socket(AF_INET or AF_INET6, SOCK_DGRAM, IPPROTO_DTLS_1_2) makes a
+ * DTLS 1.2 socket (docs/dtls.md): UDP underneath, records protected by
+ * zsock's own DTLS core (tls_bearssl/dtls/, on BearSSL's primitives) in
+ * the calling thread. It takes one of CONFIG_ZSOCK_DTLS_SOCKETS socket
+ * objects, each with its association and two datagram buffers of
+ * CONFIG_ZSOCK_DTLS_DATAGRAM_SIZE bytes in it (socket() fails with ENOMEM
+ * when none is free); nothing is allocated later. Another type: EPROTOTYPE.
+ * Suites: TLS_PSK_WITH_AES_128_CCM_8 (0xC0A8), TLS_PSK_WITH_AES_128_GCM_
+ * SHA256 (0x00A8), TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (0xC0AE),
+ * TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (0xC02B), offered or accepted
+ * in that order unless TLS_CIPHERSUITE_LIST says otherwise, each only
+ * where the sec tags allow it (PSK: a PSK, and a client its identity;
+ * ECDSA: a client's CA or TLS_PEER_VERIFY_NONE, a server's EC chain+key).
+ *
+ * Client (TLS_DTLS_ROLE_CLIENT, the default): connect() runs the
+ * handshake and blocks until it ends (SO_SNDTIMEO bounds it: ETIMEDOUT);
+ * non-blocking: EINPROGRESS, then poll POLLOUT (done) or POLLERR (failed,
+ * SO_ERROR tells). sendto() with an address on a client that never
+ * connected connects first. connect errors: ECONNABORTED (this side
+ * failed the handshake: the chain, a bad Finished, or no suite the
+ * credentials allow), ECONNRESET (the peer sent a fatal alert, e.g.
+ * unknown_psk_identity), ETIMEDOUT (the retransmission timer passed
+ * TLS_DTLS_HANDSHAKE_TIMEOUT_MAX), EISCONN, EALREADY (handshake under
+ * way); a failure stays: later sends and receives give it.
+ *
+ * Server (TLS_DTLS_ROLE_SERVER, set before anything else): bind(), then
+ * recv/recvfrom/poll. A ClientHello without a valid cookie is answered
+ * with a HelloVerifyRequest and leaves no state; the handshake then runs
+ * inside recv and poll. One client at a time; recvfrom gives its address,
+ * send/sendto go to it (ENOTCONN while there is none; the address given
+ * to sendto is ignored); getpeername gives it once its handshake is done.
+ * The client's close_notify, a fatal alert or a failed handshake frees
+ * the socket for the next client without an error to the application.
+ * connect(): EOPNOTSUPP. listen(), accept(): EOPNOTSUPP.
+ *
+ * Data: one send is one record is one datagram, at most
+ * CONFIG_ZSOCK_DTLS_DATAGRAM_SIZE - 37 bytes (EMSGSIZE beyond); sendmsg
+ * gathers its iovecs into one. One recv returns one record: bytes past the
+ * buffer are discarded, MSG_TRUNC returns the record's real length, recvmsg
+ * sets MSG_TRUNC in msg_flags, MSG_PEEK leaves the record. Records are
+ * not retransmitted (datagrams), but never delivered twice, altered or
+ * replayed. A client's recv returns 0 after the server's close_notify;
+ * send then gives EPIPE. close() sends close_notify. poll: POLLIN only
+ * when an opened record (or EOF, or an error) is there. FIONREAD: the
+ * next record's size. The zero-copy calls (zsock_recv_buf, ...): EOPNOTSUPP.
+ */
 
 /** Option level of the TLS options below (getsockopt/setsockopt). */
 #define SOL_TLS 282
@@ -188,7 +236,12 @@ struct zsock_socks5_auth {
  * for a certificate; REQUIRED then refuses a client without one.
  */
 #define TLS_PEER_VERIFY 5
-#define TLS_DTLS_ROLE 6                   /**< DTLS only: ENOPROTOOPT until DTLS exists */
+/**
+ * TLS_DTLS_ROLE (read, write; DTLS sockets only, ENOPROTOOPT on TLS):
+ * int, TLS_DTLS_ROLE_CLIENT (default) or _SERVER; EINVAL for another
+ * value, EISCONN once a handshake started.
+ */
+#define TLS_DTLS_ROLE 6
 /**
  * TLS_ALPN_LIST (read, write): array of const char * (NUL-terminated
  * protocol names, 1..255 bytes each), at most
@@ -197,8 +250,16 @@ struct zsock_socks5_auth {
  * Read: the array set. The protocol negotiated: ZSOCK_TLS_ALPN_USED.
  */
 #define TLS_ALPN_LIST 7
-#define TLS_DTLS_HANDSHAKE_TIMEOUT_MIN 8  /**< DTLS only: ENOPROTOOPT until DTLS exists */
-#define TLS_DTLS_HANDSHAKE_TIMEOUT_MAX 9  /**< DTLS only: ENOPROTOOPT until DTLS exists */
+/**
+ * TLS_DTLS_HANDSHAKE_TIMEOUT_MIN / _MAX (read, write; DTLS only,
+ * ENOPROTOOPT on TLS): uint32_t, ms. The retransmission timer of a
+ * handshake flight starts at MIN and doubles on each expiry; the handshake
+ * fails (ETIMEDOUT) when it would pass MAX. Defaults 1000 and 60000
+ * (RFC 6347 s4.2.4.1). optlen other than 4, 0 or above INT32_MAX: EINVAL;
+ * MIN above MAX fails the next handshake's start with EINVAL.
+ */
+#define TLS_DTLS_HANDSHAKE_TIMEOUT_MIN 8
+#define TLS_DTLS_HANDSHAKE_TIMEOUT_MAX 9
 /**
  * TLS_CERT_NOCOPY (write, read): int, TLS_CERT_NOCOPY_NONE (default) or
  * TLS_CERT_NOCOPY_OPTIONAL. With OPTIONAL the socket sends its own
@@ -222,7 +283,8 @@ struct zsock_socks5_auth {
  * full handshake (key: peer address and port, plus TLS_HOSTNAME) and offers
  * it on the next connect to the same peer; a server with it on keeps
  * sessions in a fixed LRU cache shared by all servers and resumes them.
- * Both caches are fixed memory (docs/tls.md).
+ * Both caches are fixed memory (docs/tls.md). DTLS sockets have caches of their own, alike
+ * (a server's of ZS_DTLS_SESSION_SLOTS sessions; docs/dtls.md).
  */
 #define TLS_SESSION_CACHE 12
 /** TLS_SESSION_CACHE_PURGE (write, any value): forget every cached session, client and server side. */
@@ -265,11 +327,12 @@ struct zsock_socks5_auth {
 /**
  * Create a socket. family AF_INET or AF_INET6; type SOCK_STREAM (proto 0,
  * IPPROTO_TCP, or IPPROTO_TLS_1_0/_1_1/_1_2 for a TLS socket, see above)
- * or SOCK_DGRAM (proto 0 or IPPROTO_UDP).
+ * or SOCK_DGRAM (proto 0, IPPROTO_UDP, or IPPROTO_DTLS_1_2 for a DTLS
+ * socket, see above).
  * Returns the lowest free fd.
  * Errors: EAFNOSUPPORT (family), EPROTOTYPE / EPROTONOSUPPORT (type, proto;
- * IPPROTO_DTLS_* until DTLS exists), ENFILE (fd table full), ENOMEM (no
- * socket object, PCB or TLS socket object left).
+ * IPPROTO_DTLS_1_0; IPPROTO_DTLS_1_2 on a stream), ENFILE (fd table
+ * full), ENOMEM (no socket object, PCB, TLS or DTLS socket object left).
  * Does not block.
  */
 int zsock_socket(int family, int type, int proto);
