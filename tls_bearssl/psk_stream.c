@@ -51,7 +51,8 @@ static void refill(struct zs_psk_stream *ps)
 }
 
 int zs_psk_start(struct zs_psk_stream *ps, struct zs_dtls_config *cfg, uint8_t *buf,
-		 size_t len, const void *seed, size_t seed_len)
+		 size_t len, const void *seed, size_t seed_len,
+		 const struct zs_dtls_session *offer)
 {
 	static const size_t frags[] = { 16384, 4096, 2048, 1024, 512 };
 	size_t i, out = 0;
@@ -87,6 +88,9 @@ int zs_psk_start(struct zs_psk_stream *ps, struct zs_dtls_config *cfg, uint8_t *
 	if (rc < 0)
 		return rc;
 	if (!cfg->server) {
+		/* 0 (it does not fit this context) means a full handshake */
+		if (offer != NULL && zs_dtls_session_set(&ps->d, offer) < 0)
+			return -EINVAL;
 		rc = zs_dtls_connect(&ps->d, now32());
 		if (rc < 0)
 			return rc;

@@ -73,12 +73,14 @@ struct zs_psk_stream {
  * Set ps up over buf[0..len) (caller-owned, kept until the connection
  * ends) with cfg (stream mode; cfg->rand is filled in here from a DRBG
  * seeded with seed[0..seed_len), or by BearSSL's system seeder when seed
- * is NULL), and, for a client, queue its ClientHello. Returns 0, or
- * zs_dtls_init()'s -EINVAL, -ENOBUFS when len cannot hold two 512-byte
- * records, -EIO when the system seeder fails.
+ * is NULL), and, for a client, queue its ClientHello, offering offer (a
+ * session of an earlier connection, copied; NULL: none) if it fits.
+ * Returns 0, or zs_dtls_init()'s -EINVAL, -ENOBUFS when len cannot hold
+ * two 512-byte records, -EIO when the system seeder fails.
  */
 int zs_psk_start(struct zs_psk_stream *ps, struct zs_dtls_config *cfg, uint8_t *buf,
-		 size_t len, const void *seed, size_t seed_len);
+		 size_t len, const void *seed, size_t seed_len,
+		 const struct zs_dtls_session *offer);
 
 /** BR_SSL_CLOSED, or BR_SSL_SENDREC | _RECVREC | _SENDAPP | _RECVAPP bits. */
 unsigned zs_psk_state(struct zs_psk_stream *ps);

@@ -52,10 +52,12 @@
  *     CCM_8 (0xC0A8) or _GCM_SHA256 (0x00A8).
  * The core then gets the list's PSK suites in its order (none set: both,
  * CCM_8 first; a server takes the first of its own list the client
- * offers). ECDHE_ECDSA, which the core also does, stays BearSSL's. On
- * the PSK path there is no ALPN, no peer certificate
- * (ZSOCK_TLS_VERIFY_RESULT -1), no session resumption and no
- * max_fragment_length; a record from the peer longer than the buffer's
+ * offers). ECDHE_ECDSA, which the core also does, stays BearSSL's.
+ * TLS_SESSION_CACHE works on the PSK path too: clients keep the core's
+ * sessions beside BearSSL's (the same key, plus the engine), servers share
+ * the core's own LRU (psk_scache), both emptied by TLS_SESSION_CACHE_PURGE.
+ * There is no ALPN, no peer certificate (ZSOCK_TLS_VERIFY_RESULT -1) and
+ * no max_fragment_length; a record from the peer longer than the buffer's
  * input side ends the connection (with the default buffer, 16765 bytes:
  * any record). Everything else -- and every socket the rule does not
  * pick -- is BearSSL as before; BearSSL gets a list without the PSK
@@ -195,18 +197,24 @@ static bool port_seed;
 
 /*
  * Client side: sessions to offer again, keyed by the peer's address and
- * port, the host name and the verification level (a session made without
- * checking the peer is never offered by a socket that wants it checked).
+ * port, the host name, the verification level (a session made without
+ * checking the peer is never offered by a socket that wants it checked)
+ * and the engine (BearSSL's parameters, or the PSK core's session, which
+ * the core offers only with the identity it was made with).
  */
 struct csession {
 	bool used;
+	bool psk;
 	uint32_t stamp;
 	int family;
 	uint16_t port;
 	unsigned char addr[16];
 	uint64_t host_hash;
 	int level;
-	br_ssl_session_parameters p;
+	union {
+		br_ssl_session_parameters p;  /* !psk */
+		struct zs_dtls_session ds;    /* psk */
+	};
 };
 
 static struct zs_lock cache_lock;
@@ -224,6 +232,18 @@ static struct {
 	br_ssl_session_cache_lru lru;
 	unsigned char store[SCACHE_BYTES];
 } scache;
+
+/* Server side on the PSK path: the core's LRU (ZS_DTLS_SESSION_SLOTS
+ * sessions, 964 bytes with the default 8), behind the same lock; the core
+ * uses it only in a server handshake's zs_dtls_input(). */
+#if CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE > 0
+static struct zs_dtls_cache psk_scache;
+#define PSK_SCACHE_BYTES sizeof(psk_scache)
+#else
+#define PSK_SCACHE_BYTES 0
+#endif
+
+static void wipe(void *p, size_t n);
 
 static struct zs_tls *of_server_ctx(br_ssl_server_context *sc)
 {
@@ -301,16 +321,19 @@ static bool csession_key(struct zs_tls *t, struct csession *k)
 	}
 	k->host_hash = host_hash(t);
 	k->level = t->verify;
+	k->psk = t->sess != NULL && t->sess->psk;
 	return true;
 }
 
 static bool csession_same(const struct csession *a, const struct csession *b)
 {
 	return a->family == b->family && a->port == b->port && a->level == b->level &&
-	       a->host_hash == b->host_hash && memcmp(a->addr, b->addr, 16) == 0;
+	       a->psk == b->psk && a->host_hash == b->host_hash &&
+	       memcmp(a->addr, b->addr, 16) == 0;
 }
 
-static bool csession_find(const struct csession *k, br_ssl_session_parameters *p)
+/* The session stored under k's key, into *out (k may be out). */
+static bool csession_find(const struct csession *k, struct csession *out)
 {
 	bool found = false;
 	size_t i;
@@ -318,7 +341,7 @@ static bool csession_find(const struct csession *k, br_ssl_session_parameters *p
 	zs_lock_take(&cache_lock);
 	for (i = 0; i < CONFIG_NET_SOCKETS_TLS_MAX_CLIENT_SESSION_COUNT; i++) {
 		if (csessions[i].used && csession_same(&csessions[i], k)) {
-			*p = csessions[i].p;
+			*out = csessions[i];
 			csessions[i].stamp = ++cstamp;
 			found = true;
 			break;
@@ -328,7 +351,8 @@ static bool csession_find(const struct csession *k, br_ssl_session_parameters *p
 	return found;
 }
 
-static void csession_store(const struct csession *k, const br_ssl_session_parameters *p)
+/* Keep k, its key and its session, in place of any under the same key. */
+static void csession_store(const struct csession *k)
 {
 	struct csession *victim = &csessions[0];
 	size_t i;
@@ -345,7 +369,6 @@ static void csession_store(const struct csession *k, const br_ssl_session_parame
 			victim = c;
 	}
 	*victim = *k;
-	victim->p = *p;
 	victim->used = true;
 	victim->stamp = ++cstamp;
 	zs_lock_give(&cache_lock);
@@ -354,7 +377,10 @@ static void csession_store(const struct csession *k, const br_ssl_session_parame
 static void caches_purge(void)
 {
 	zs_lock_take(&cache_lock);
-	memset(csessions, 0, sizeof(csessions));
+	wipe(csessions, sizeof(csessions));
+#if CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE > 0
+	zs_dtls_cache_init(&psk_scache);
+#endif
 	memset(scache.store, 0, sizeof(scache.store));
 	br_ssl_session_cache_lru_init(&scache.lru, scache.store, sizeof(scache.store));
 	zs_lock_give(&cache_lock);
@@ -658,7 +684,7 @@ size_t zs_tls_session_bytes(void)
 size_t zs_tls_static_bytes(void)
 {
 	return sizeof(slots) + sizeof(sessions) + sizeof(csessions) + sizeof(scache) +
-	       CONFIG_ZSOCK_TLS_CREDENTIAL_ARENA;
+	       PSK_SCACHE_BYTES + CONFIG_ZSOCK_TLS_CREDENTIAL_ARENA;
 }
 
 /* The default server handshake deadline, ms (0: none); see tls.h. */
@@ -718,10 +744,20 @@ static unsigned char *recvrec_buf(struct zs_tls *t, size_t *len)
 
 static void recvrec_ack(struct zs_tls *t, size_t len)
 {
-	if (on_psk(t))
-		zs_psk_recvrec_ack(&t->sess->ps, len);
-	else
+	/* a PSK server's handshake may read and write the shared session
+	 * cache here (dtls.h: calls on contexts sharing one MUST NOT run at
+	 * once); its records after the handshake do not */
+	bool shared = on_psk(t) && t->server && t->cache && atomic_load(&t->hs) == HS_RUNNING;
+
+	if (!on_psk(t)) {
 		br_ssl_engine_recvrec_ack(eng(t), len);
+		return;
+	}
+	if (shared)
+		zs_lock_take(&cache_lock);
+	zs_psk_recvrec_ack(&t->sess->ps, len);
+	if (shared)
+		zs_lock_give(&cache_lock);
 }
 
 static unsigned char *sendapp_buf(struct zs_tls *t, size_t *len)
@@ -898,8 +934,15 @@ static void done(struct zs_tls *t)
 {
 	br_ssl_session_parameters p;
 
-	if (on_psk(t)) { /* no session cache on the PSK path */
-		t->resumed = false;
+	if (on_psk(t)) {
+		struct csession k;
+
+		t->resumed = zs_dtls_resumed(&t->sess->ps.d);
+		if (!t->server && t->cache && !t->resumed && csession_key(t, &k)) {
+			if (zs_dtls_session_get(&t->sess->ps.d, &k.ds) == 0)
+				csession_store(&k);
+			wipe(&k, sizeof(k));
+		}
 		atomic_store(&t->hs, HS_DONE);
 		return;
 	}
@@ -909,8 +952,11 @@ static void done(struct zs_tls *t)
 	if (!t->server && t->cache && !t->resumed && p.session_id_len != 0) {
 		struct csession k;
 
-		if (csession_key(t, &k))
-			csession_store(&k, &p);
+		if (csession_key(t, &k)) {
+			k.p = p;
+			csession_store(&k);
+			wipe(&k, sizeof(k));
+		}
 	}
 	wipe(&p, sizeof(p));
 	atomic_store(&t->hs, HS_DONE);
@@ -1031,12 +1077,15 @@ static int start_psk(struct zs_tls *t)
 	struct zs_tls_creds *c = &t->creds;
 	struct tls_session *ss = t->sess;
 	uint16_t suites[ZS_DTLS_MAX_SUITES];
+	const struct zs_dtls_session *offer = NULL;
 	struct zs_dtls_config cfg;
 	unsigned char seed[32];
+	struct csession k;
 	size_t i, n = 0;
 	int rc;
 
 	memset(&cfg, 0, sizeof(cfg));
+	memset(&k, 0, sizeof(k));
 	/* the list's PSK suites in its order (zs_dtls_init() refuses the
 	 * rest); none set: the core's own, CCM_8 first */
 	for (i = 0; i < t->nsuites && n < ZS_DTLS_MAX_SUITES; i++)
@@ -1053,16 +1102,23 @@ static int start_psk(struct zs_tls *t)
 	} else {
 		cfg.psk_lookup = psk_lookup;
 		cfg.psk_arg = t;
+#if CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE > 0
+		if (t->cache)
+			cfg.cache = &psk_scache; /* used under cache_lock: recvrec_ack() */
+#endif
 	}
 	ss->psk = true;
+	if (!t->server && t->cache && csession_key(t, &k) && csession_find(&k, &k))
+		offer = &k.ds;
 	if (port_seed) {
 		rc = zs_port_entropy(seed, sizeof(seed));
 		if (rc < 0)
 			return rc;
 	}
 	rc = zs_psk_start(&ss->ps, &cfg, ss->iobuf, sizeof(ss->iobuf), port_seed ? seed : NULL,
-			  port_seed ? sizeof(seed) : 0);
+			  port_seed ? sizeof(seed) : 0, offer);
 	wipe(seed, sizeof(seed));
+	wipe(&k, sizeof(k));
 	return rc;
 }
 
@@ -1156,15 +1212,14 @@ static int start(struct zs_tls *t)
 		return br_ssl_server_reset(&ss->ctx.s) ? 0 : -EINVAL;
 
 	{
-		br_ssl_session_parameters p;
 		struct csession k;
-		bool resume = t->cache && csession_key(t, &k) && csession_find(&k, &p);
+		bool resume = t->cache && csession_key(t, &k) && csession_find(&k, &k);
 
 		if (resume) {
-			br_ssl_engine_set_session_parameters(e, &p);
-			memcpy(t->sid, p.session_id, p.session_id_len);
-			t->sid_len = p.session_id_len;
-			wipe(&p, sizeof(p));
+			br_ssl_engine_set_session_parameters(e, &k.p);
+			memcpy(t->sid, k.p.session_id, k.p.session_id_len);
+			t->sid_len = k.p.session_id_len;
+			wipe(&k, sizeof(k));
 		}
 		rc = br_ssl_client_reset(&ss->ctx.c, t->has_host ? t->host : NULL, resume);
 	}
