@@ -24,6 +24,10 @@
  *                     uses its key, so client_unknown_id pairs the unknown
  *                     identity with another key)
  *   client_nonblocking  EINPROGRESS, poll until POLLOUT, data, close
+ *   resumption_*      TLS_SESSION_CACHE: the zsock client's second session
+ *                     resumes ("Reused session-id" from s_server), not after
+ *                     TLS_SESSION_CACHE_PURGE; the zsock server resumes
+ *                     s_client -reconnect's sessions
  *
  * Needs root (netns.h) and the openssl CLI; otherwise each test prints
  * "skipped: <reason>" (a failure under ZSOCK_TEST_REQUIRE_INTEROP=1).
@@ -650,6 +654,105 @@ ZI_TEST(tls_psk, client_nonblocking, .timeout = 60)
 	zi_prog_wait_line(h, "CONNECTION CLOSED", 10000);
 	out = zi_prog_stop(h, NULL);
 	cr_assert(has_line(out, "CONNECTION CLOSED", NULL), "s_server:\n%s", out);
+	free(out);
+	psk_down();
+	assert_tls_idle();
+}
+
+/* ---- resumption (TLS_SESSION_CACHE) --------------------------------------------------- */
+
+/* Three zsock client connections to one s_server with the client cache
+ * on, the third after TLS_SESSION_CACHE_PURGE: only the second resumes
+ * (s_server prints "Reused session-id" during a resumed handshake). */
+ZI_TEST(tls_psk, resumption_client, .timeout = 60)
+{
+	const char *marks[4] = { NULL, "\nconn-1\n", "\nconn-2\n", "\nconn-3\n" };
+	const char *pos[4];
+	int resumed[4], h;
+	char *out, mark[16];
+	double secs[4];
+
+	psk_up(PSK_ID);
+	h = s_server(fmt("-psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256", PSK_HEX, PSK_ID));
+	for (int i = 1; i <= 3; i++) {
+		int fd = z_socket(0), err, one = 1;
+
+		timeouts(fd, 30);
+		set_opt(fd, TLS_SESSION_CACHE, &one, sizeof(one));
+		if (i == 3)
+			set_opt(fd, TLS_SESSION_CACHE_PURGE, &one, sizeof(one));
+		err = z_connect(fd, &secs[i]);
+		cr_assert_eq(err, 0, "connection %d: connect errno %d (%s)", i, err, strerror(err));
+		resumed[i] = opt_or(fd, ZSOCK_TLS_SESSION_RESUMED);
+		cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), PSK_GCM);
+		snprintf(mark, sizeof(mark), "conn-%d\n", i);
+		zt_send_all(fd, mark, strlen(mark));
+		mark[strlen(mark) - 1] = '\0';
+		cr_assert(zi_prog_wait_line(h, mark, 10000), "s_server did not get %s", mark);
+		zt_close(fd);
+	}
+	fprintf(stderr, "handshakes: full %.1f ms, resumed %.1f ms, after the purge %.1f ms\n",
+		secs[1] * 1e3, secs[2] * 1e3, secs[3] * 1e3);
+	out = zi_prog_stop(h, NULL);
+	pos[0] = out;
+	for (int i = 1; i <= 3; i++) {
+		pos[i] = strstr(out, marks[i]);
+		cr_assert_not_null(pos[i], "no %s in s_server's output:\n%s", marks[i] + 1, out);
+	}
+	for (int i = 1; i <= 3; i++) {
+		char *sect = strndup(pos[i - 1], (size_t)(pos[i] - pos[i - 1]));
+		bool reused = strstr(sect, "Reused session-id") != NULL;
+
+		free(sect);
+		cr_assert_eq(reused, i == 2, "connection %d: s_server %s", i,
+			     reused ? "resumed it" : "did not resume it");
+		cr_assert_eq(resumed[i], i == 2, "connection %d: ZSOCK_TLS_SESSION_RESUMED %d", i,
+			     resumed[i]);
+	}
+	free(out);
+	psk_down();
+	assert_tls_idle();
+}
+
+/* s_client -reconnect (one full handshake, five resumed) against the
+ * zsock server with its session cache on. */
+ZI_TEST(tls_psk, resumption_server, .timeout = 60)
+{
+	int resumed[6], lfd, h, st, one = 1;
+	char *out, c;
+
+	psk_up(PSK_ID);
+	lfd = z_listener(0);
+	set_opt(lfd, TLS_SESSION_CACHE, &one, sizeof(one));
+	h = s_client(fmt("-reconnect -psk %s -psk_identity %s -cipher PSK-AES128-CCM8", PSK_HEX,
+			 PSK_ID), NULL);
+	for (int i = 0; i < 6; i++) {
+		struct acc a;
+		ssize_t n;
+
+		z_accept(lfd, &a);
+		cr_assert_geq(a.fd, 0, "connection %d: accept errno %d (%s)", i, a.err, strerror(a.err));
+		resumed[i] = opt_or(a.fd, ZSOCK_TLS_SESSION_RESUMED);
+		cr_assert_eq(opt_or(a.fd, TLS_CIPHERSUITE_USED), PSK_CCM8);
+		n = zsock_recv(a.fd, &c, 1, 0);
+		cr_assert_eq(n, 0, "connection %d: recv %zd (errno %d), want 0 (close_notify)", i, n,
+			     errno);
+		zt_close(a.fd);
+	}
+	zt_close(lfd);
+	out = s_client_wait(h, &st);
+	cr_assert_eq(st, 0, "s_client status %d:\n%s", st, out);
+	cr_assert_eq(resumed[0], 0);
+	for (int i = 1; i < 6; i++)
+		cr_assert_eq(resumed[i], 1, "connection %d: ZSOCK_TLS_SESSION_RESUMED %d", i,
+			     resumed[i]);
+	{
+		int reused = 0;
+
+		for (const char *p = out; (p = strstr(p, "Reused, TLSv1.2")) != NULL; p++)
+			reused++;
+		cr_assert_eq(reused, 5, "s_client resumed %d times:\n%s", reused, out);
+	}
 	free(out);
 	psk_down();
 	assert_tls_idle();

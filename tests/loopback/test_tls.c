@@ -42,8 +42,8 @@
  *                             mode): both suites, v4 and v6, full duplex,
  *                             wrong key and unknown identity (ECONNABORTED
  *                             both ends), a non-blocking connect with
- *                             MSG_PEEK and EOF, and the rule that picks
- *                             PSK or BearSSL
+ *                             MSG_PEEK and EOF, the rule that picks PSK
+ *                             or BearSSL, TLS_SESSION_CACHE resumption
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -2500,6 +2500,50 @@ ZT_TEST(tls, psk_rule, .timeout = 60)
 	cr_assert(zt_join(t, 10000), "accept hung after the client left");
 	cr_assert_eq(a.fd, -1, "accept succeeded");
 	cr_assert_eq(a.err, ECONNRESET, "accept: errno %d (%s)", a.err, strerror(a.err));
+	zt_close(lfd);
+	assert_all_slots_free();
+}
+
+/* One PSK connection to lfd at port, the client's cache on; returns
+ * whether both ends say it resumed (and asserts they agree). */
+static bool psk_session(int lfd, uint16_t port, bool purge_first)
+{
+	const sec_tag_t tags[] = { TAG_PSK };
+	int cfd, sfd, cr, sr;
+
+	cfd = tls_client(AF_INET, tags, 1, NULL);
+	set_int(cfd, TLS_SESSION_CACHE, TLS_SESSION_CACHE_ENABLED);
+	if (purge_first)
+		set_int(cfd, TLS_SESSION_CACHE_PURGE, 1);
+	sfd = pair(AF_INET, lfd, port, cfd);
+	cr = get_int(cfd, ZSOCK_TLS_SESSION_RESUMED);
+	sr = get_int(sfd, ZSOCK_TLS_SESSION_RESUMED);
+	cr_assert_eq(cr, sr, "client says resumed %d, server %d", cr, sr);
+	cr_assert_eq(get_int(cfd, TLS_CIPHERSUITE_USED), PSK_CCM8);
+	ping(cfd, sfd);
+	close_pair(cfd, sfd);
+	return cr == 1;
+}
+
+/* TLS_SESSION_CACHE on the PSK path: the second connection resumes (the
+ * core's abbreviated handshake), not after TLS_SESSION_CACHE_PURGE, and
+ * not with the server's cache off. */
+ZT_TEST(tls, psk_resumption, .timeout = 60)
+{
+	const sec_tag_t tags[] = { TAG_PSK };
+	uint16_t port;
+	int lfd;
+
+	creds_psk();
+	lfd = tls_listener(AF_INET, tags, 1, &port);
+	cr_assert_not(psk_session(lfd, port, false), "resumed with the server's cache off");
+	cr_assert_not(psk_session(lfd, port, false), "resumed with the server's cache off");
+	set_int(lfd, TLS_SESSION_CACHE, TLS_SESSION_CACHE_ENABLED);
+	cr_assert_not(psk_session(lfd, port, false), "the first session with a cache resumed");
+	cr_assert(psk_session(lfd, port, false), "the second session did not resume");
+	cr_assert(psk_session(lfd, port, false), "the third session did not resume");
+	cr_assert_not(psk_session(lfd, port, true), "resumed after TLS_SESSION_CACHE_PURGE");
+	cr_assert(psk_session(lfd, port, false), "no resumption after the purge's new session");
 	zt_close(lfd);
 	assert_all_slots_free();
 }
