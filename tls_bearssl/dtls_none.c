@@ -33,3 +33,8 @@ size_t zs_dtls_static_bytes(void)
 {
 	return 0;
 }
+
+void zs_dtls_server_idle_set(int32_t ms)
+{
+	(void)ms;
+}

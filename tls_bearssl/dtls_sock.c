@@ -23,9 +23,13 @@
  * a HelloVerifyRequest and leaves no state (RFC 6347 s4.2.1); one with a
  * valid cookie starts the association, whose handshake then runs inside
  * recv and poll. One client at a time: while one is served, datagrams of
- * other peers get cookie answers only (a ClientHello with a valid cookie
- * from another address is dropped: the client retransmits it and gets in
- * once the current one has gone). A new valid ClientHello from the
+ * other peers get cookie answers only; a ClientHello with a valid cookie
+ * from another address is dropped (its client retransmits it and gets in
+ * once the current one has gone), unless the current client has sent
+ * nothing for CONFIG_ZSOCK_DTLS_SERVER_IDLE_MS: then the new client, which
+ * has just proved its address, takes the socket over. Without that, a
+ * client that vanished (a lost close_notify, a crash) would hold the
+ * server for good. A new valid ClientHello from the
  * current client's address after its handshake ended replaces the
  * association (RFC 6347 s4.2.8: the client restarted). The association
  * ends with the client's close_notify, a fatal alert, or a failed
@@ -98,6 +102,7 @@ struct zs_dtls_sock {
 	_Atomic int st;               /* enum ds_state */
 	_Atomic int ready;            /* ZSOCK_POLL* bits, see compute_ready() */
 	_Atomic int64_t tdl;          /* the core's timer (zs_port_now_ms scale), ZS_FOREVER: none */
+	int64_t last_rx;              /* server: when its client was last heard from */
 	int err;                      /* DS_FAILED: -errno */
 	int32_t rcvtimeo_ms, sndtimeo_ms;
 
@@ -440,6 +445,16 @@ size_t zs_dtls_sock_bytes(void)
 size_t zs_dtls_static_bytes(void)
 {
 	return sizeof(slots) + sizeof(csessions) + sizeof(scache) + sizeof(drbg);
+}
+
+#ifndef CONFIG_ZSOCK_DTLS_SERVER_IDLE_MS
+#define CONFIG_ZSOCK_DTLS_SERVER_IDLE_MS 10000 /* meson_options.txt's default */
+#endif
+static _Atomic int32_t server_idle_ms = CONFIG_ZSOCK_DTLS_SERVER_IDLE_MS;
+
+void zs_dtls_server_idle_set(int32_t ms)
+{
+	atomic_store(&server_idle_ms, ms < 0 ? 0 : ms);
 }
 
 /* ---- the retransmission timer of sockets nobody waits in -------------------------- */
@@ -786,8 +801,10 @@ static bool server_admit(struct zs_dtls_sock *s, const struct sockaddr_storage *
 
 	if (klen == 0)
 		return false;
-	if (current && st == DS_HANDSHAKE)
+	if (current && st == DS_HANDSHAKE) {
+		s->last_rx = zs_port_now_ms();
 		return true; /* the core answers its client's retransmissions */
+	}
 	rc = zs_dtls_cookie_answer(cookie_secret, sizeof(cookie_secret), key, klen, s->rx, len,
 				   reply, sizeof(reply), &rlen);
 	if (rc == 0) {
@@ -795,19 +812,26 @@ static bool server_admit(struct zs_dtls_sock *s, const struct sockaddr_storage *
 			       (const struct sockaddr *)from, from_len);
 		return false;
 	}
-	if (rc < 0)
-		return current; /* not a ClientHello: the current client's records */
-	if (st == DS_DONE) {
+	if (rc < 0) { /* not a ClientHello: the current client's records */
+		if (current)
+			s->last_rx = zs_port_now_ms();
+		return current;
+	}
+	if (st != DS_IDLE) {
 		const uint8_t *r = hello_random(s->rx, len);
+		/* the client started over (RFC 6347 s4.2.8) -- but a copy of the
+		 * hello that began this association (the network duplicates)
+		 * is not a new one */
+		bool restart = current && st == DS_DONE && r != NULL &&
+			       memcmp(r, s->d.client_random, 32) != 0;
+		/* the current client went silent: the new one takes over */
+		bool idle = !current &&
+			    zs_port_now_ms() - s->last_rx >= atomic_load(&server_idle_ms);
 
-		/* a copy of the hello that began this association (the network
-		 * duplicates) is not a new one */
-		if (!current || r == NULL || memcmp(r, s->d.client_random, 32) == 0)
+		if (!restart && !idle)
 			return false;
-		assoc_wipe(s); /* RFC 6347 s4.2.8: the client started over */
+		assoc_wipe(s);
 		atomic_store(&s->st, DS_IDLE);
-	} else if (st != DS_IDLE) {
-		return false;
 	}
 	memcpy(&s->peer, from, sizeof(*from));
 	s->peer_len = from_len;
@@ -818,6 +842,7 @@ static bool server_admit(struct zs_dtls_sock *s, const struct sockaddr_storage *
 		return false;
 	}
 	s->resumed = false;
+	s->last_rx = zs_port_now_ms();
 	atomic_store(&s->st, DS_HANDSHAKE);
 	return true;
 }

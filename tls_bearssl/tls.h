@@ -59,6 +59,14 @@ uint32_t zs_tls_high_water(void);
 uint32_t zs_tls_sessions_in_use(void);
 uint32_t zs_tls_sessions_high_water(void);
 
+/**
+ * Set how long a DTLS server's client may stay silent before a new client
+ * that passed the cookie check takes the socket over, in ms, from now on.
+ * Starts as CONFIG_ZSOCK_DTLS_SERVER_IDLE_MS. For tests, which shorten
+ * it; not in the public API. Any thread.
+ */
+void zs_dtls_server_idle_set(int32_t ms);
+
 /** DTLS sockets alive now, and the most ever alive at once. */
 uint32_t zs_dtls_sock_in_use(void);
 uint32_t zs_dtls_sock_high_water(void);

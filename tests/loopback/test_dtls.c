@@ -21,6 +21,10 @@
  *                           client's close: the server takes a new client
  *   resumption              TLS_SESSION_CACHE: the second association is
  *                           abbreviated (ZSOCK_TLS_SESSION_RESUMED)
+ *   idle_takeover           a client that went silent holds the server
+ *                           until CONFIG_ZSOCK_DTLS_SERVER_IDLE_MS, then a
+ *                           new client takes it over; the old one's
+ *                           records are dropped
  *   timeout                 a silent peer: ETIMEDOUT after the timer's
  *                           doublings from _MIN past _MAX
  *   cookie_flood            ClientHellos without a cookie from many ports:
@@ -570,6 +574,45 @@ ZT_TEST(dtls, resumption, .timeout = 60)
 		round_trip(fd, 300, (uint64_t)round);
 		zt_close(fd);
 	}
+	echo_stop(&e);
+}
+
+ZT_TEST(dtls, idle_takeover, .timeout = 60)
+{
+	struct echo e;
+	uint16_t port;
+	uint8_t buf[16];
+	int a, b;
+
+	creds_psk();
+	zs_dtls_server_idle_set(60000);
+	echo_start(&e, server_sock(AF_INET, TAG_PSK, TLS_SEC_TAG_NONE, &port));
+	a = client_sock(AF_INET, TAG_PSK, TLS_SEC_TAG_NONE, 0);
+	client_timeouts(a);
+	cr_assert_eq(dial(a, AF_INET, port), 0, "A: errno %d", errno);
+	round_trip(a, 10, 1);
+	/* A goes silent without close_notify (as if it crashed): B is kept out */
+	b = client_sock(AF_INET, TAG_PSK, TLS_SEC_TAG_NONE, 0);
+	set_timeouts(b, 100, 400);
+	cr_assert_eq(dial(b, AF_INET, port), -1, "B got in while A is served");
+	cr_assert_eq(errno, ETIMEDOUT, "B: errno %d (%s)", errno, strerror(errno));
+	zt_close(b);
+	/* once A has been silent longer than the idle limit, B takes over */
+	zs_dtls_server_idle_set(300);
+	b = client_sock(AF_INET, TAG_PSK, TLS_SEC_TAG_NONE, 0);
+	set_timeouts(b, 200, 6400);
+	client_timeouts(b);
+	cr_assert_eq(dial(b, AF_INET, port), 0, "B after A's silence: errno %d (%s)", errno,
+		     strerror(errno));
+	round_trip(b, 20, 2);
+	/* A's association is gone on the server: its records are dropped */
+	set_rcvtimeo(a, 300);
+	cr_assert_eq(zsock_send(a, "lost", 4, 0), 4);
+	cr_assert_eq(zsock_recv(a, buf, sizeof(buf), 0), -1, "A got an answer");
+	cr_assert_eq(errno, EAGAIN);
+	round_trip(b, 30, 3);
+	zt_close(a);
+	zt_close(b);
 	echo_stop(&e);
 }
 
