@@ -1065,10 +1065,9 @@ static int dtls_connect(void *obj, const struct sockaddr *addr, socklen_t len)
 	struct zs_dtls_sock *s = obj;
 	int rc;
 
-	if (s->server)
-		return -EOPNOTSUPP; /* a server's peer is whoever completes a handshake */
 	zs_lock_take(&s->lock);
-	rc = client_start(s, addr, len);
+	/* a server's peer is whoever completes a handshake */
+	rc = s->server ? -EOPNOTSUPP : client_start(s, addr, len);
 	if (rc == 0) {
 		rc = handshake_wait(s, 0, deadline_of(s->sndtimeo_ms));
 		if (rc == -EAGAIN && s->nonblock) {
