@@ -106,6 +106,8 @@ struct zsock_engine_stats {
 	uint32_t tls_cred_arena_used; /**< credential arena bytes in use (decoded
 					forms, including ones deleted but
 					still held by live sockets) */
+	uint32_t dtls_in_use;       /**< DTLS sockets alive */
+	uint32_t dtls_high_water;   /**< most DTLS sockets ever alive at once */
 };
 
 /**
@@ -133,8 +135,12 @@ struct zsock_engine_footprint {
 				        tcp_conn_bytes, a TLS listener
 				        tls_socket_bytes + tcp_conn_bytes */
 	uint64_t static_total;     /**< every static pool and table of the engine,
-				        lwIP's heap and pools and the TLS slots,
-				        caches and credential store included */
+				        lwIP's heap and pools and the TLS and
+				        DTLS slots, caches and credential store
+				        included */
+	uint32_t dtls_socket_bytes; /**< one DTLS socket (options, association,
+				        two datagram buffers); a DTLS socket
+				        costs this + udp_socket_bytes */
 };
 
 /**

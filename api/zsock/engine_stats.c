@@ -79,6 +79,8 @@ int zsock_engine_stats(struct zsock_engine_stats *out)
 	out->tls_high_water = zs_tls_high_water();
 	out->tls_sessions_in_use = zs_tls_sessions_in_use();
 	out->tls_sessions_high_water = zs_tls_sessions_high_water();
+	out->dtls_in_use = zs_dtls_sock_in_use();
+	out->dtls_high_water = zs_dtls_sock_high_water();
 	out->tls_cred_count = (uint32_t)zs_cred_count();
 	out->offload_in_use = zs_offload_in_use();
 	out->tls_cred_arena_used = (uint32_t)zs_cred_arena_used();
@@ -106,12 +108,14 @@ int zsock_engine_footprint(struct zsock_engine_footprint *out)
 	out->udp_socket_bytes = out->socket_bytes + out->fd_bytes + out->udp_pcb_bytes;
 	out->tls_socket_bytes = (uint32_t)zs_tls_socket_bytes();
 	out->tls_session_bytes = (uint32_t)zs_tls_session_bytes();
+	out->dtls_socket_bytes = (uint32_t)zs_dtls_sock_bytes();
 
 	total = (uint64_t)CONFIG_NET_MAX_CONTEXTS * out->socket_bytes +
 		(uint64_t)CONFIG_ZVFS_OPEN_MAX * out->fd_bytes +
 		(uint64_t)CONFIG_NET_BUF_TX_COUNT * out->tx_buf_bytes +
 		(uint64_t)CONFIG_NET_BUF_RX_COUNT * out->rx_buf_bytes +
-		zs_sockpair_bytes() + MEM_SIZE + zs_tls_static_bytes();
+		zs_sockpair_bytes() + MEM_SIZE + zs_tls_static_bytes() +
+		zs_dtls_static_bytes();
 	for (i = 0; i < MEMP_MAX; i++) /* lwIP's fixed pools: PCBs, segments, pbufs */
 		total += (uint64_t)memp_pools[i]->num * memp_pools[i]->size;
 	out->static_total = total;

@@ -57,7 +57,7 @@ bool zt_engine_idle(int wait_ms, struct zsock_engine_stats *out)
 		idle = st.sockets_in_use == 0 && st.fds_in_use == 0 &&
 		       st.tx_bufs_in_use == 0 && st.rx_bufs_in_use == 0 &&
 		       st.tls_in_use == 0 && st.tls_sessions_in_use == 0 &&
-		       st.offload_in_use == 0;
+		       st.offload_in_use == 0 && st.dtls_in_use == 0;
 		if (idle || zt_now_ms() >= end)
 			break;
 		zt_sleep_ms(10);
@@ -75,9 +75,10 @@ void zt_leak_check(void)
 	/* PRIu32: uint32_t is unsigned long on arm-none-eabi */
 	cr_assert(idle, "leak after %d ms: %" PRIu32 " fds, %" PRIu32 " sockets, "
 		  "%" PRIu32 " tx net_bufs, %" PRIu32 " rx net_bufs, %" PRIu32 " TLS sockets, "
-		  "%" PRIu32 " TLS sessions, %" PRIu32 " offloaded", ZT_LEAK_WAIT_MS, st.fds_in_use,
-		  st.sockets_in_use, st.tx_bufs_in_use, st.rx_bufs_in_use, st.tls_in_use,
-		  st.tls_sessions_in_use, st.offload_in_use);
+		  "%" PRIu32 " TLS sessions, %" PRIu32 " offloaded, %" PRIu32 " DTLS sockets",
+		  ZT_LEAK_WAIT_MS, st.fds_in_use, st.sockets_in_use, st.tx_bufs_in_use,
+		  st.rx_bufs_in_use, st.tls_in_use, st.tls_sessions_in_use, st.offload_in_use,
+		  st.dtls_in_use);
 #if !CONFIG_ZSOCK_HOSTED
 	last_test_clean = true;
 #endif
