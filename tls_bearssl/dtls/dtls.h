@@ -96,6 +96,9 @@
 /* Cipher suites offered or accepted, at most. */
 #define ZS_DTLS_MAX_SUITES 4
 
+/* ALPN protocol names (RFC 7301) offered or accepted, at most. */
+#define ZS_DTLS_MAX_ALPN 4
+
 /* Sessions a struct zs_dtls_cache holds (server side of resumption);
  * each slot costs sizeof(struct zs_dtls_session) + 4 = 120 bytes, the
  * cache 4 more in all. */
@@ -130,7 +133,9 @@ enum {
 	ZS_ALERT_DECRYPT_ERROR = 51,
 	ZS_ALERT_PROTOCOL_VERSION = 70,
 	ZS_ALERT_INTERNAL_ERROR = 80,
+	ZS_ALERT_UNSUPPORTED_EXTENSION = 110,
 	ZS_ALERT_UNKNOWN_PSK_IDENTITY = 115,
+	ZS_ALERT_NO_APPLICATION_PROTOCOL = 120, /* RFC 7301 s3.2 */
 };
 
 enum zs_dtls_state {
@@ -202,7 +207,7 @@ struct zs_dtls_cache {
 /**
  * What zs_dtls_init() reads. Every pointer is read during zs_dtls_init()
  * only, except psk_lookup / rand and their args, which the context calls
- * later, and cache: those MUST stay valid for the context's life.
+ * later, cache and alpn: those MUST stay valid for the context's life.
  */
 struct zs_dtls_config {
 	bool server;
@@ -236,6 +241,19 @@ struct zs_dtls_config {
 	uint32_t x509_days, x509_seconds;
 	const char *server_name;
 	bool verify_none;
+	/* ECDHE_ECDSA client: check the chain as with tas, but on failure
+	 * record the verdict (zs_dtls_verify_result) and go on with the
+	 * leaf's key (TLS_PEER_VERIFY_OPTIONAL). verify_none wins over it.
+	 * Allowed without trust anchors (every chain then fails, 62). */
+	bool verify_optional;
+	/* ALPN (RFC 7301): protocol names, NUL-terminated, 1..255 bytes
+	 * each, at most ZS_DTLS_MAX_ALPN; client: offered in this order;
+	 * server: its preference, the first of this list the client offers
+	 * wins (none in common: a fatal no_application_protocol alert).
+	 * Kept by pointer (array and strings): they MUST stay valid for the
+	 * context's life. n_alpn 0: no ALPN (a server ignores the client's). */
+	const char *const *alpn;
+	size_t n_alpn;
 	/* ECDHE_ECDSA, server: its chain (end entity first) and P-256 key,
 	 * kept by pointer likewise */
 	const br_x509_certificate *chain;
@@ -311,6 +329,11 @@ struct zs_dtls {
 	uint32_t x509_days, x509_seconds;
 	const char *server_name;
 	bool verify_none;
+	bool verify_optional;            /* never with verify_none */
+	uint8_t n_alpn;
+	uint8_t alpn_sel;                /* index into alpn[]; 255 none */
+	int8_t verify_res;               /* zs_dtls_verify_result() */
+	const char *const *alpn;
 	const br_x509_certificate *chain;
 	size_t chain_len;
 	const br_ec_private_key *ec_key;
@@ -390,9 +413,11 @@ struct zs_dtls {
 
 /**
  * sizeof(struct zs_dtls): the RAM one association takes, all of it. With
- * the defaults (2048-byte reassembly and flight buffers) 5960 bytes on
- * Cortex-M3 and 6032 on x86-64 (64 / 72 of them for resumption); PSK only
- * with both at 512: 2696 / 2768.
+ * the defaults (2048-byte reassembly and flight buffers) 5976 bytes on
+ * Cortex-M3 and 6048 on x86-64 (64 / 72 of them for resumption; 8 / 8 for
+ * ALPN and verify_optional: the list's pointer, its length, the selected
+ * index and the verdict, the last three in padding); PSK only with both
+ * at 512: 2712 / 2784.
  * Stack on top, per call: under 0.5 KiB for PSK; the ECDHE_ECDSA chain
  * check holds BearSSL's X.509 context (a 3.1 KiB frame) and ECDSA signing
  * about 1 KiB more.
@@ -407,7 +432,8 @@ size_t zs_dtls_ctx_size(void);
  * verify_none on a client, a chain and a P-256 key on a server); with no
  * list, every suite cfg allows, PSK first, CCM_8 before GCM.
  * Returns 0, or -EINVAL (a PSK or identity too long, no rand, an unknown or
- * undoable suite, no suite at all, mtu below 64, min timeout above max).
+ * undoable suite, no suite at all, mtu below 64, min timeout above max,
+ * more than ZS_DTLS_MAX_ALPN names or one empty, NULL or over 255 bytes).
  */
 int zs_dtls_init(struct zs_dtls *d, const struct zs_dtls_config *cfg,
 		 bool stream);
@@ -504,6 +530,21 @@ int zs_dtls_alert_received(const struct zs_dtls *d);
 int zs_dtls_alert_sent(const struct zs_dtls *d);
 /** Counters (drops, replays, retransmissions); inside d, read-only. */
 const struct zs_dtls_stats *zs_dtls_stats(const struct zs_dtls *d);
+
+/**
+ * The protocol ALPN selected (a pointer into the config's list), or NULL:
+ * none offered, none in common, or handshake not done.
+ */
+const char *zs_dtls_alpn(const struct zs_dtls *d);
+
+/**
+ * ECDHE_ECDSA client: 0 the chain verified, else BearSSL's X.509 error
+ * code (BR_ERR_X509_*: 62 not trusted, 56 bad server name, ...), -1
+ * nothing was checked (PSK, verify_none, server, no Certificate yet).
+ * A resumed session gives 0: a checking client offers only sessions
+ * whose chain verified (zs_dtls_session_set).
+ */
+int zs_dtls_verify_result(const struct zs_dtls *d);
 
 /* ---- resumption --------------------------------------------------------- */
 

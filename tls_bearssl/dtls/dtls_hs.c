@@ -819,6 +819,13 @@ bool zs_dtls_resumed(const struct zs_dtls *d)
 	return d->resumed && d->hs_step == HS_DONE;
 }
 
+const char *zs_dtls_alpn(const struct zs_dtls *d)
+{
+	if (d->hs_step != HS_DONE || d->alpn_sel >= d->n_alpn)
+		return NULL;
+	return d->alpn[d->alpn_sel];
+}
+
 /* ---- both --------------------------------------------------------------- */
 
 static int on_finished(struct zs_dtls *d, const uint8_t *msg, size_t n)

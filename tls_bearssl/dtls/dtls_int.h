@@ -22,6 +22,7 @@ enum {
 	HT_FINISHED = 20,
 };
 #define NO_ALERT 255
+#define ZS_DTLS_ALPN_NONE 255  /* d->alpn_sel: nothing selected */
 
 static inline void put16(uint8_t *p, uint32_t v)
 {

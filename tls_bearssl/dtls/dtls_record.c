@@ -170,7 +170,7 @@ static void cfg_can(const struct zs_dtls_config *cfg, bool *psk, bool *ec)
 		      && cfg->ec_key->curve == BR_EC_secp256r1;
 	} else {
 		*psk = cfg->psk_len > 0;
-		*ec = cfg->verify_none || cfg->n_tas > 0;
+		*ec = cfg->verify_none || cfg->verify_optional || cfg->n_tas > 0;
 	}
 }
 
@@ -201,6 +201,24 @@ static int cfg_suites(struct zs_dtls *d, const struct zs_dtls_config *cfg)
 	return d->n_suites ? 0 : -EINVAL;
 }
 
+/* RFC 7301 s3.1: names of 1..255 bytes, no more than we can carry. */
+static int cfg_alpn(const struct zs_dtls_config *cfg)
+{
+	if (cfg->n_alpn == 0)
+		return 0;
+	if (cfg->n_alpn > ZS_DTLS_MAX_ALPN || !cfg->alpn)
+		return -EINVAL;
+	for (size_t i = 0; i < cfg->n_alpn; i++) {
+		const char *a = cfg->alpn[i];
+		size_t n = 0;
+		while (a && n < 256 && a[n])
+			n++;
+		if (n == 0 || n > 255)
+			return -EINVAL;
+	}
+	return 0;
+}
+
 int zs_dtls_init(struct zs_dtls *d, const struct zs_dtls_config *cfg,
 		 bool stream)
 {
@@ -216,6 +234,8 @@ int zs_dtls_init(struct zs_dtls *d, const struct zs_dtls_config *cfg,
 	if (mtu < 64 || tmin > tmax)
 		return -EINVAL;
 	int rc = cfg_suites(d, cfg);
+	if (rc == 0)
+		rc = cfg_alpn(cfg);
 	if (rc < 0)
 		return rc;
 	d->server = cfg->server;
@@ -247,6 +267,11 @@ int zs_dtls_init(struct zs_dtls *d, const struct zs_dtls_config *cfg,
 	d->x509_seconds = cfg->x509_seconds;
 	d->server_name = cfg->server_name;
 	d->verify_none = cfg->verify_none;
+	d->verify_optional = cfg->verify_optional && !cfg->verify_none;
+	d->verify_res = -1;
+	d->alpn = cfg->n_alpn ? cfg->alpn : NULL;
+	d->n_alpn = (uint8_t)cfg->n_alpn;
+	d->alpn_sel = ZS_DTLS_ALPN_NONE;
 	d->chain = cfg->chain;
 	d->chain_len = cfg->chain_len;
 	d->ec_key = cfg->ec_key;
@@ -279,6 +304,11 @@ int zs_dtls_alert_received(const struct zs_dtls *d)
 int zs_dtls_alert_sent(const struct zs_dtls *d)
 {
 	return d->alert_sent == NO_ALERT ? -1 : d->alert_sent;
+}
+
+int zs_dtls_verify_result(const struct zs_dtls *d)
+{
+	return d->verify_res;
 }
 
 const struct zs_dtls_stats *zs_dtls_stats(const struct zs_dtls *d)
