@@ -160,6 +160,88 @@ Test(dtls_ecdhe, expired_at_given_time, .timeout = 60)
 	run_refused(ZS_ALERT_BAD_CERTIFICATE);
 }
 
+/* TLS_PEER_VERIFY_OPTIONAL: the chain is checked, a failure recorded
+ * (BearSSL's code), the handshake goes on with the leaf's key. */
+Test(dtls_ecdhe, verify_optional, .timeout = 60)
+{
+	/* a chain from an unknown CA: 62, BR_ERR_X509_NOT_TRUSTED */
+	setup(20, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);
+	static struct zs_dtls_cache cache;
+	zs_dtls_cache_init(&cache);
+	self_signed();
+	P.s.cfg.cache = &cache;
+	P.c.cfg.verify_optional = true;
+	run_ok();
+	cr_assert_eq(zs_dtls_verify_result(&P.c.d), BR_ERR_X509_NOT_TRUSTED);
+	cr_assert_eq(zs_dtls_verify_result(&P.c.d), 62);
+	cr_assert_eq(zs_dtls_verify_result(&P.s.d), -1, "server: nothing");
+	/* such a session is not marked verified, and never offered where
+	 * checks count (verify_optional among them) */
+	struct zs_dtls_session sess;
+	cr_assert_eq(zs_dtls_session_get(&P.c.d, &sess), 0);
+	cr_assert_not(sess.flags & ZS_DTLS_SESSION_VERIFIED);
+	cr_assert_eq(zs_dtls_init(&P.c.d, &P.c.cfg, false), 0);
+	cr_assert_eq(zs_dtls_session_set(&P.c.d, &sess), 0);
+	/* a good chain, a wrong name: 56, BR_ERR_X509_BAD_SERVER_NAME */
+	setup(21, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+	P.c.cfg.server_name = "other.test";
+	P.c.cfg.verify_optional = true;
+	run_ok();
+	cr_assert_eq(zs_dtls_verify_result(&P.c.d), 56);
+	/* a good chain: 0 */
+	setup(22, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);
+	P.c.cfg.verify_optional = true;
+	run_ok();
+	cr_assert_eq(zs_dtls_verify_result(&P.c.d), 0);
+	/* no trust anchors at all: every chain fails, the handshake not */
+	setup(23, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);
+	P.c.cfg.tas = NULL;
+	P.c.cfg.n_tas = 0;
+	P.c.cfg.verify_optional = true;
+	run_ok();
+	cr_assert_eq(zs_dtls_verify_result(&P.c.d), 62);
+	/* a key that is not the certificate's is still refused */
+	setup(24, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);
+	self_signed();
+	P.s.cfg.ec_key = br_skey_decoder_get_ec(&K.leaf_key);
+	P.c.cfg.verify_optional = true;
+	run_refused(ZS_ALERT_DECRYPT_ERROR);
+}
+
+/* The verdict in the other modes: required gives the code with its
+ * failure, verify_none (which wins over verify_optional) -1. */
+Test(dtls_ecdhe, verify_result_other_modes, .timeout = 60)
+{
+	setup(25, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);
+	run_ok();
+	cr_assert_eq(zs_dtls_verify_result(&P.c.d), 0);
+	setup(26, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);
+	P.c.cfg.server_name = "other.test";
+	run_refused(ZS_ALERT_BAD_CERTIFICATE);
+	cr_assert_eq(zs_dtls_verify_result(&P.c.d), 56);
+	setup(27, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);
+	self_signed();
+	P.c.cfg.verify_none = true;
+	P.c.cfg.verify_optional = true;
+	run_ok();
+	cr_assert_eq(zs_dtls_verify_result(&P.c.d), -1);
+}
+
+/* ALPN rides along with certificates as with PSK. */
+Test(dtls_ecdhe, alpn, .timeout = 60)
+{
+	static const char *const cl[] = { "coap", "mqtt" };
+	static const char *const sl[] = { "mqtt" };
+	setup(28, ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+	P.c.cfg.alpn = cl;
+	P.c.cfg.n_alpn = 2;
+	P.s.cfg.alpn = sl;
+	P.s.cfg.n_alpn = 1;
+	run_ok();
+	cr_assert_eq(zs_dtls_alpn(&P.c.d), cl[1]);
+	cr_assert_eq(zs_dtls_alpn(&P.s.d), sl[0]);
+}
+
 Test(dtls_ecdhe, config_checked)
 {
 	struct zs_dtls d;
@@ -170,6 +252,9 @@ Test(dtls_ecdhe, config_checked)
 	cr_assert_eq(zs_dtls_init(&d, &c, false), -EINVAL, "no chain");
 	c.server = false;
 	cr_assert_eq(zs_dtls_init(&d, &c, false), -EINVAL, "no anchors");
+	c.verify_optional = true;
+	cr_assert_eq(zs_dtls_init(&d, &c, false), 0, "optional: none needed");
+	c.verify_optional = false;
 	c.verify_none = true;
 	cr_assert_eq(zs_dtls_init(&d, &c, false), 0);
 }

@@ -850,3 +850,282 @@ Test(dtls, repeat_of_current_flight_no_ping_pong)
 	dp_run(&P, 20);                                 /* the timer clears it */
 	cr_assert(dp_done(&P));
 }
+
+/* ---- ALPN (RFC 7301), both modes ---------------------------------------- */
+
+static const char *const alpn_h2_h1[] = { "h2", "http/1.1" };
+static const char *const alpn_h1[] = { "http/1.1" };
+static const char *const alpn_abc[] = { "a", "b", "c" };
+static const char *const alpn_cb[] = { "c", "b" };
+static const char *const alpn_x[] = { "x" };
+static const char *const alpn_y[] = { "y" };
+
+static struct sp_side AC, AS;
+
+/* dp_init(seed) with these lists (n 0: none), client context made and
+ * connected in the mode asked for (its ClientHello queued, not sent). */
+static void alpn_start(bool stream, uint64_t seed, const char *const *cl,
+		       size_t nc, const char *const *sl, size_t ns)
+{
+	dp_init(&P, seed);
+	P.c.cfg.alpn = cl;
+	P.c.cfg.n_alpn = nc;
+	P.s.cfg.alpn = sl;
+	P.s.cfg.n_alpn = ns;
+	if (!stream) {
+		cr_assert_eq(dp_start(&P), 0);
+		return;
+	}
+	memset(&AC, 0, sizeof AC);
+	memset(&AS, 0, sizeof AS);
+	cr_assert_eq(zs_dtls_init(&AC.d, &P.c.cfg, true), 0);
+	cr_assert_eq(zs_dtls_init(&AS.d, &P.s.cfg, true), 0);
+	cr_assert_eq(zs_dtls_connect(&AC.d, 0), 0);
+}
+
+/* The two contexts of the mode. */
+static struct zs_dtls *alpn_c(bool stream)
+{
+	return stream ? &AC.d : &P.c.d;
+}
+
+static struct zs_dtls *alpn_s(bool stream)
+{
+	return stream ? &AS.d : &P.s.d;
+}
+
+/* DTLS: through the cookie round, up to the ClientHello with the cookie
+ * (in P.to_s, built from the client's list as it is now); a stream has
+ * none. */
+static void alpn_past_cookie(bool stream)
+{
+	if (stream)
+		return;
+	dp_step(&P);
+	cr_assert_eq(P.cookies_sent, 1);
+	cr_assert_eq(P.to_s.n, 1);
+}
+
+/* Run what alpn_start began to its end. */
+static void alpn_finish(bool stream)
+{
+	if (!stream) {
+		dp_run(&P, 40);
+		return;
+	}
+	/* sp_read() takes a random prefix: a 1 KiB record needs many */
+	uint64_t rng = P.rng;
+	for (int k = 0; k < 20000 && !AC.err && !AS.err
+			&& (zs_dtls_state(&AC.d) != ZS_DTLS_ESTABLISHED
+			    || zs_dtls_state(&AS.d) != ZS_DTLS_ESTABLISHED); k++) {
+		sp_move(&AC, &AS);
+		sp_move(&AS, &AC);
+		sp_read(&AS, &rng);
+		sp_read(&AC, &rng);
+	}
+	/* the alert of a failure across */
+	sp_run(&AC, &AS, &rng);
+}
+
+static void alpn_done(bool stream)
+{
+	cr_assert_eq(zs_dtls_state(alpn_c(stream)), ZS_DTLS_ESTABLISHED,
+		     "stream %d: client err %d alert sent %d rcvd %d", stream,
+		     zs_dtls_error(alpn_c(stream)),
+		     zs_dtls_alert_sent(alpn_c(stream)),
+		     zs_dtls_alert_received(alpn_c(stream)));
+	cr_assert_eq(zs_dtls_state(alpn_s(stream)), ZS_DTLS_ESTABLISHED);
+}
+
+/* Handshake with the lists; both established; what each side selected. */
+static void alpn_ok(bool stream, uint64_t seed, const char *const *cl,
+		    size_t nc, const char *const *sl, size_t ns)
+{
+	alpn_start(stream, seed, cl, nc, sl, ns);
+	cr_assert_null(zs_dtls_alpn(alpn_c(stream)), "not before the end");
+	alpn_finish(stream);
+	alpn_done(stream);
+}
+
+/* The handshake ended: the client with `by` (-ECONNRESET: an alert came),
+ * having sent or received alert `a`; the server likewise. */
+static void alpn_failed(bool stream, int c_err, int s_err, int alert)
+{
+	struct zs_dtls *c = alpn_c(stream), *s = alpn_s(stream);
+	cr_assert_eq(zs_dtls_state(c), ZS_DTLS_FAILED, "stream %d", stream);
+	cr_assert_eq(zs_dtls_state(s), ZS_DTLS_FAILED, "stream %d", stream);
+	cr_assert_eq(zs_dtls_error(c), c_err, "client %d", zs_dtls_error(c));
+	cr_assert_eq(zs_dtls_error(s), s_err, "server %d", zs_dtls_error(s));
+	struct zs_dtls *sender = c_err == -ECONNRESET ? s : c;
+	struct zs_dtls *rcvr = sender == s ? c : s;
+	cr_assert_eq(zs_dtls_alert_sent(sender), alert, "sent %d",
+		     zs_dtls_alert_sent(sender));
+	cr_assert_eq(zs_dtls_alert_received(rcvr), alert);
+	cr_assert_null(zs_dtls_alpn(c));
+	cr_assert_null(zs_dtls_alpn(s));
+}
+
+Test(dtls, alpn_match)
+{
+	for (int m = 0; m < 2; m++) {
+		alpn_ok(m, 70, alpn_h2_h1, 2, alpn_h1, 1);
+		/* pointers into each side's own list */
+		cr_assert_eq(zs_dtls_alpn(alpn_c(m)), alpn_h2_h1[1]);
+		cr_assert_eq(zs_dtls_alpn(alpn_s(m)), alpn_h1[0]);
+		cr_assert_eq(zs_dtls_verify_result(alpn_c(m)), -1, "PSK");
+		cr_assert_eq(zs_dtls_verify_result(alpn_s(m)), -1);
+	}
+}
+
+/* The server's order wins: the client prefers b, the server c. */
+Test(dtls, alpn_server_preference)
+{
+	for (int m = 0; m < 2; m++) {
+		alpn_ok(m, 71, alpn_abc + 1, 2, alpn_cb, 2);
+		cr_assert_str_eq(zs_dtls_alpn(alpn_c(m)), "c");
+		cr_assert_eq(zs_dtls_alpn(alpn_s(m)), alpn_cb[0]);
+		alpn_ok(m, 72, alpn_abc, 3, alpn_cb + 1, 1);
+		cr_assert_str_eq(zs_dtls_alpn(alpn_c(m)), "b");
+	}
+}
+
+/* RFC 7301 s3.2: nothing in common, no_application_protocol (120). */
+Test(dtls, alpn_no_overlap)
+{
+	for (int m = 0; m < 2; m++) {
+		alpn_start(m, 73, alpn_x, 1, alpn_y, 1);
+		alpn_finish(m);
+		alpn_failed(m, -ECONNRESET, -ECONNABORTED,
+			    ZS_ALERT_NO_APPLICATION_PROTOCOL);
+	}
+}
+
+/* Either side without a list: no ALPN, the handshake goes on. */
+Test(dtls, alpn_one_side_only)
+{
+	for (int m = 0; m < 2; m++) {
+		alpn_ok(m, 74, NULL, 0, alpn_h1, 1);
+		cr_assert_null(zs_dtls_alpn(alpn_c(m)));
+		cr_assert_null(zs_dtls_alpn(alpn_s(m)));
+		alpn_ok(m, 75, alpn_h1, 1, NULL, 0);
+		cr_assert_null(zs_dtls_alpn(alpn_c(m)));
+		cr_assert_null(zs_dtls_alpn(alpn_s(m)));
+	}
+}
+
+/* A ServerHello naming a protocol the client did not offer
+ * (illegal_parameter), or ALPN the client did not ask for
+ * (unsupported_extension, RFC 5246 s7.4.1.4): the client's list is
+ * changed under it once its ClientHello is made. */
+Test(dtls, alpn_client_refuses)
+{
+	for (int m = 0; m < 2; m++) {
+		alpn_start(m, 76, alpn_x, 1, alpn_x, 1);
+		alpn_past_cookie(m);
+		alpn_c(m)->alpn = alpn_y;
+		alpn_finish(m);
+		alpn_failed(m, -ECONNABORTED, -ECONNRESET,
+			    ZS_ALERT_ILLEGAL_PARAMETER);
+		alpn_start(m, 77, alpn_x, 1, alpn_x, 1);
+		alpn_past_cookie(m);
+		alpn_c(m)->n_alpn = 0;
+		alpn_finish(m);
+		alpn_failed(m, -ECONNABORTED, -ECONNRESET,
+			    ZS_ALERT_UNSUPPORTED_EXTENSION);
+	}
+}
+
+/* A malformed ALPN extension in the ClientHello: decode_error, from a
+ * server with a list or without. The ClientHello for the list {"zz"} is
+ * damaged in the client's flight before it goes. */
+Test(dtls, alpn_malformed)
+{
+	static const char *const zz[] = { "zz" };
+	static const uint8_t ext[] = { 0x00, 0x10, 0x00, 0x05, 0x00, 0x03,
+				       0x02, 'z', 'z' };
+	/* the byte to change (offset in ext) and its new value */
+	static const uint8_t edits[][2] = {
+		{ 6, 3 },    /* name runs past the list */
+		{ 6, 0 },    /* empty name */
+		{ 5, 4 },    /* list length off */
+		{ 5, 0 },    /* empty list */
+		{ 3, 6 },    /* extension length off (the block's too) */
+	};
+	for (int m = 0; m < 2; m++) {
+		for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+			for (int srv_list = 0; srv_list < 2; srv_list++) {
+				alpn_start(m, 78 + e, zz, 1, zz,
+					   (size_t)srv_list);
+				alpn_past_cookie(m);
+				/* DTLS: the datagram on its way; a stream:
+				 * the flight not yet output */
+				uint8_t *b = m ? AC.d.flight : P.to_s.q[0].b;
+				size_t len = m ? AC.d.flight_used
+					       : P.to_s.q[0].len;
+				uint8_t *at = NULL;
+				for (size_t i = 0; i + sizeof ext <= len; i++)
+					if (!memcmp(b + i, ext, sizeof ext))
+						at = b + i;
+				cr_assert_not_null(at);
+				at[edits[e][0]] = edits[e][1];
+				alpn_finish(m);
+				cr_assert_eq(zs_dtls_state(alpn_s(m)),
+					     ZS_DTLS_FAILED, "mode %d edit %zu",
+					     m, e);
+				cr_assert_eq(zs_dtls_alert_sent(alpn_s(m)),
+					     ZS_ALERT_DECODE_ERROR);
+			}
+		}
+	}
+}
+
+/* A list kept by pointer, checked at init. */
+Test(dtls, alpn_config_checked)
+{
+	struct zs_dtls d;
+	static char long_name[257];
+	memset(long_name, 'n', 256);
+	const char *const five[] = { "1", "2", "3", "4", "5" };
+	const char *const empty[] = { "" };
+	const char *const null[] = { NULL };
+	const char *const too_long[] = { long_name };
+	struct zs_dtls_config c = { .rand = dp_rand, .psk = dp_psk,
+				    .psk_len = sizeof dp_psk };
+	c.alpn = five;
+	c.n_alpn = 5;
+	cr_assert_eq(zs_dtls_init(&d, &c, false), -EINVAL, "5 names");
+	c.n_alpn = 4;
+	cr_assert_eq(zs_dtls_init(&d, &c, false), 0);
+	c.n_alpn = 1;
+	c.alpn = empty;
+	cr_assert_eq(zs_dtls_init(&d, &c, false), -EINVAL, "empty");
+	c.alpn = null;
+	cr_assert_eq(zs_dtls_init(&d, &c, false), -EINVAL, "NULL");
+	c.alpn = too_long;
+	cr_assert_eq(zs_dtls_init(&d, &c, true), -EINVAL, "256 bytes");
+	long_name[255] = 0;
+	cr_assert_eq(zs_dtls_init(&d, &c, true), 0, "255 bytes");
+	c.alpn = NULL;
+	cr_assert_eq(zs_dtls_init(&d, &c, false), -EINVAL, "no array");
+	c.n_alpn = 0;
+	cr_assert_eq(zs_dtls_init(&d, &c, false), 0);
+	cr_assert_null(zs_dtls_alpn(&d));
+}
+
+/* The longest list the core takes, 4 names of 255 bytes: a ClientHello
+ * of 1138 bytes with the cookie, in one datagram under the default MTU
+ * (1200; the stateless cookie gate takes unfragmented ClientHellos only). */
+Test(dtls, alpn_long_names)
+{
+	static char n[4][256];
+	static const char *names[4];
+	for (int i = 0; i < 4; i++) {
+		memset(n[i], 'a' + i, 255);
+		names[i] = n[i];
+	}
+	for (int m = 0; m < 2; m++) {
+		alpn_ok(m, 79, names, 4, names + 3, 1);
+		cr_assert_eq(zs_dtls_alpn(alpn_c(m)), names[3]);
+		cr_assert_eq(zs_dtls_alpn(alpn_s(m)), names[3]);
+	}
+}

@@ -470,6 +470,9 @@ Test(dtls_resume, ecdhe, .timeout = 60)
 		int o = start_with(&P, offer);
 		cr_assert_eq(o, round == 1 ? 1 : 0, "round %d", round);
 		run_done(&P);
+		/* resumed: the session's chain was checked when made */
+		cr_assert_eq(zs_dtls_verify_result(&P.c.d),
+			     round == 2 ? -1 : 0, "round %d", round);
 		if (round == 1) {
 			assert_abbreviated(&P);
 		} else {
@@ -493,6 +496,44 @@ Test(dtls_resume, ecdhe, .timeout = 60)
 			cr_assert_not(unchecked.flags & ZS_DTLS_SESSION_VERIFIED);
 		}
 	}
+}
+
+/* ALPN is negotiated again on a resumption (RFC 7301 s3.1 leaves the
+ * choice to each handshake); a resumption that fails on ALPN
+ * (no_application_protocol, before the server looks in its cache) does
+ * not cost the session. */
+Test(dtls_resume, alpn)
+{
+	static const char *const a[] = { "a" }, *const b[] = { "b" },
+				 *const ba[] = { "b", "a" };
+	struct zs_dtls_session s = resumable(600, 601);
+	P.c.cfg.alpn = ba;
+	P.c.cfg.n_alpn = 2;
+	P.s.cfg.alpn = a;
+	P.s.cfg.n_alpn = 1;
+	cr_assert_eq(start_with(&P, &s), 1);
+	run_done(&P);
+	assert_abbreviated(&P);
+	cr_assert_eq(zs_dtls_alpn(&P.c.d), ba[1]);
+	cr_assert_eq(zs_dtls_alpn(&P.s.d), a[0]);
+	/* nothing in common this time */
+	pair_psk(602, NULL);
+	P.c.cfg.alpn = b;
+	P.c.cfg.n_alpn = 1;
+	P.s.cfg.alpn = a;
+	P.s.cfg.n_alpn = 1;
+	cr_assert_eq(start_with(&P, &s), 1);
+	dp_run(&P, 20);
+	cr_assert_eq(zs_dtls_alert_sent(&P.s.d),
+		     ZS_ALERT_NO_APPLICATION_PROTOCOL);
+	cr_assert_eq(zs_dtls_error(&P.c.d), -ECONNRESET);
+	/* the session is still there: resumed without ALPN */
+	pair_psk(603, NULL);
+	cr_assert_eq(start_with(&P, &s), 1);
+	run_done(&P);
+	assert_abbreviated(&P);
+	cr_assert_null(zs_dtls_alpn(&P.c.d));
+	data_ok(&P);
 }
 
 /* ---- TLS 1.2 over a stream ---------------------------------------------- */

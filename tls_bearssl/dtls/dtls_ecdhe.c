@@ -148,13 +148,19 @@ int zs_dtls_check_certs(struct zs_dtls *d, const uint8_t *b, size_t n)
 		(*vt)->end_cert(vt);
 		p += 3 + len;
 	}
-	if ((*vt)->end_chain(vt) != 0)
+	unsigned err = (*vt)->end_chain(vt), usages = 0;
+	const br_x509_pkey *pk = err ? NULL : (*vt)->get_pkey(vt, &usages);
+	if (!err && !(usages & BR_KEYTYPE_SIGN))
+		err = BR_ERR_X509_FORBIDDEN_KEY_USAGE;
+	/* BR_ERR_X509_* codes are 32..63 */
+	d->verify_res = (int8_t)(err < 127 ? err : 127);
+	if (!err)
+		return take_key(d, pk);
+	if (!d->verify_optional)
 		return -EACCES;
-	unsigned usages;
-	const br_x509_pkey *pk = (*vt)->get_pkey(vt, &usages);
-	if (!(usages & BR_KEYTYPE_SIGN))
-		return -EACCES;
-	return take_key(d, pk);
+	/* TLS_PEER_VERIFY_OPTIONAL: the verdict is kept, the handshake goes
+	 * on with the leaf's key (its framing was checked above) */
+	return leaf_key(d, b + 6, get24(b + 3));
 }
 
 /* ---- ServerKeyExchange signature ---------------------------------------- */

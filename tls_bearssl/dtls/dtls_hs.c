@@ -205,6 +205,53 @@ static int put_finished(struct zs_dtls *d)
 	return 0;
 }
 
+/* ---- ALPN (RFC 7301) ----------------------------------------------------- */
+
+/* The ClientHello's ALPN extension, header included; 0: none. */
+static size_t alpn_ext_len(const struct zs_dtls *d)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < d->n_alpn; i++)
+		n += 1 + strlen(d->alpn[i]);
+	return n ? 4 + 2 + n : 0;
+}
+
+/* An ALPN extension_data: a list of 2..2^16-1 bytes that names tile
+ * exactly, none empty (s3.1). 1 well formed, 0 not. */
+static int alpn_list_ok(const uint8_t *v, size_t len)
+{
+	if (len < 3 || get16(v) != len - 2)
+		return 0;
+	for (size_t i = 2; i < len; i += 1 + v[i])
+		if (v[i] == 0 || v[i] > len - i - 1)
+			return 0;
+	return 1;
+}
+
+/* Index in our list of name[0..n), or ZS_DTLS_ALPN_NONE. */
+static uint8_t alpn_find(const struct zs_dtls *d, const uint8_t *name,
+			 size_t n)
+{
+	for (size_t i = 0; i < d->n_alpn; i++)
+		if (strlen(d->alpn[i]) == n && memcmp(d->alpn[i], name, n) == 0)
+			return (uint8_t)i;
+	return ZS_DTLS_ALPN_NONE;
+}
+
+/* Server: the first of our names that the client's list v (checked by
+ * alpn_list_ok) holds; ZS_DTLS_ALPN_NONE when none is there. */
+static uint8_t alpn_choose(const struct zs_dtls *d, const uint8_t *v,
+			   size_t len)
+{
+	uint8_t best = ZS_DTLS_ALPN_NONE;
+	for (size_t i = 2; i < len; i += 1 + v[i]) {
+		uint8_t k = alpn_find(d, v + i + 1, v[i]);
+		if (k < best)
+			best = k;
+	}
+	return best;
+}
+
 /* ---- client ------------------------------------------------------------- */
 
 static int put_client_hello(struct zs_dtls *d)
@@ -212,7 +259,8 @@ static int put_client_hello(struct zs_dtls *d)
 	size_t room;
 	uint8_t *b = msg_body(d, &room), *p = b;
 	bool ec = offers_ecdhe(d);
-	size_t ext = 5 + (ec ? 22 : 0);
+	size_t alpn = alpn_ext_len(d);
+	size_t ext = 5 + (ec ? 22 : 0) + alpn;
 	size_t sid = d->sess_offered ? d->sess_id_len : 0;
 	size_t need = 2 + 32 + 1 + sid + 1 + d->cookie_len + 2
 		      + 2 * d->n_suites + 2 + 2 + ext;
@@ -255,6 +303,20 @@ static int put_client_hello(struct zs_dtls *d)
 		memcpy(p, ec_ext, sizeof ec_ext);
 		p += sizeof ec_ext;
 	}
+	if (alpn) {
+		/* RFC 7301 s3.1: protocol_name_list<2..2^16-1> of
+		 * ProtocolName<1..2^8-1>, ours in order of preference */
+		put16(p, EXT_ALPN);
+		put16(p + 2, (uint32_t)(alpn - 4));
+		put16(p + 4, (uint32_t)(alpn - 6));
+		p += 6;
+		for (size_t i = 0; i < d->n_alpn; i++) {
+			size_t n = strlen(d->alpn[i]);
+			*p++ = (uint8_t)n;
+			memcpy(p, d->alpn[i], n);
+			p += n;
+		}
+	}
 	msg_end(d, HT_CLIENT_HELLO, (size_t)(p - b), 0);
 	return 0;
 }
@@ -295,6 +357,8 @@ struct ext_info {
 	bool reneg;        /* renegotiation_info, empty */
 	bool p256;         /* supported_groups absent or lists secp256r1 */
 	bool ecdsa_sha256; /* signature_algorithms absent or lists 0x0403 */
+	const uint8_t *alpn; /* ALPN's extension_data (well formed), or NULL */
+	size_t alpn_len;
 };
 
 static bool list16_has(const uint8_t *p, size_t n, uint32_t want)
@@ -312,6 +376,8 @@ static int scan_extensions(const uint8_t *p, size_t n, struct ext_info *x)
 {
 	x->reneg = false;
 	x->p256 = x->ecdsa_sha256 = true;
+	x->alpn = NULL;
+	x->alpn_len = 0;
 	if (n == 0)
 		return 1;
 	if (n < 2 || get16(p) != n - 2)
@@ -331,6 +397,12 @@ static int scan_extensions(const uint8_t *p, size_t n, struct ext_info *x)
 			x->p256 = list16_has(v, len, 23);
 		} else if (type == 0x000d) {
 			x->ecdsa_sha256 = list16_has(v, len, 0x0403);
+		} else if (type == EXT_ALPN) {
+			/* malformed, or twice (RFC 5246 s7.4.1.4) */
+			if (x->alpn || !alpn_list_ok(v, len))
+				return 0;
+			x->alpn = v;
+			x->alpn_len = len;
 		}
 		p += 4 + len;
 		n -= 4 + len;
@@ -363,6 +435,20 @@ static int on_server_hello(struct zs_dtls *d, const uint8_t *b, size_t n)
 				    -ECONNABORTED);
 	if (!scan_extensions(p + 3, n - (size_t)(p + 3 - b), &x))
 		return zs_dtls_fail(d, ZS_ALERT_DECODE_ERROR, -ECONNABORTED);
+	if (x.alpn) {
+		/* RFC 5246 s7.4.1.4: an extension we did not offer ends the
+		 * handshake; RFC 7301 s3.1: one name, one of ours */
+		if (!d->n_alpn)
+			return zs_dtls_fail(d, ZS_ALERT_UNSUPPORTED_EXTENSION,
+					    -ECONNABORTED);
+		if (x.alpn[2] != x.alpn_len - 3)
+			return zs_dtls_fail(d, ZS_ALERT_DECODE_ERROR,
+					    -ECONNABORTED);
+		d->alpn_sel = alpn_find(d, x.alpn + 3, x.alpn[2]);
+		if (d->alpn_sel == ZS_DTLS_ALPN_NONE)
+			return zs_dtls_fail(d, ZS_ALERT_ILLEGAL_PARAMETER,
+					    -ECONNABORTED);
+	}
 	memcpy(d->server_random, b + 2, 32);
 	d->suite = suite;
 	size_t sid_len = b[34];
@@ -373,6 +459,9 @@ static int on_server_hello(struct zs_dtls *d, const uint8_t *b, size_t n)
 			return zs_dtls_fail(d, ZS_ALERT_ILLEGAL_PARAMETER,
 					    -ECONNABORTED);
 		d->resumed = true;
+		/* a checking client offers verified sessions only */
+		if (d->sess_flags & ZS_DTLS_SESSION_VERIFIED)
+			d->verify_res = 0;
 		zs_dtls_install_keys(d);     /* master[]: the offered one */
 		d->hs_step = C_WAIT_FIN;
 		return 0;
@@ -407,6 +496,10 @@ static int on_certificate(struct zs_dtls *d, const uint8_t *b, size_t n)
 {
 	if (zs_dtls_check_certs(d, b, n) < 0)
 		return zs_dtls_fail(d, ZS_ALERT_BAD_CERTIFICATE, -ECONNABORTED);
+	/* verify_optional went on past a failed check: nothing to resume
+	 * where checks count (zs_dtls_session_set) */
+	if (d->verify_res != 0)
+		d->sess_flags &= (uint8_t)~ZS_DTLS_SESSION_VERIFIED;
 	sha256(d->peer_key, 65, d->peer_digest);     /* the session's peer */
 	d->hs_step = C_WAIT_SKE_EC;
 	return 0;
@@ -621,6 +714,15 @@ static int on_client_hello(struct zs_dtls *d, const uint8_t *b, size_t n)
 	for (size_t j = 0; j < ns; j += 2)
 		if (get16(s + j) == 0x00FF)
 			x.reneg = true;
+	/* ALPN, resumed or not (RFC 7301 s3.1); before the cache lookup,
+	 * so that this failure does not cost the session (s7.2.2 forgets
+	 * a session whose connection ends in a fatal alert) */
+	if (d->n_alpn && x.alpn && d->suite) {
+		d->alpn_sel = alpn_choose(d, x.alpn, x.alpn_len);
+		if (d->alpn_sel == ZS_DTLS_ALPN_NONE)
+			return zs_dtls_fail(d, ZS_ALERT_NO_APPLICATION_PROTOCOL,
+					    -ECONNABORTED);
+	}
 	resume_lookup(d, sid, sid_len, s, ns);
 	if (!d->suite)
 		return zs_dtls_fail(d, ZS_ALERT_HANDSHAKE_FAILURE,
@@ -659,7 +761,11 @@ static int put_server_flight(struct zs_dtls *d, bool reneg)
 {
 	size_t room;
 	uint8_t *b = msg_body(d, &room);
-	if (room < 38 + 32 + 7)
+	size_t alpn = d->alpn_sel == ZS_DTLS_ALPN_NONE
+			      ? 0
+			      : strlen(d->alpn[d->alpn_sel]);
+	size_t ext = (reneg ? 5 : 0) + (alpn ? 4 + 3 + alpn : 0);
+	if (room < 38 + 32 + 2 + ext)
 		return -ENOBUFS;
 	d->rand(d->rand_arg, d->server_random, 32);
 	put16(b, wire_version(d));
@@ -678,12 +784,24 @@ static int put_server_flight(struct zs_dtls *d, bool reneg)
 	put16(b + n, d->suite);
 	b[n + 2] = 0;
 	n += 3;
+	if (ext) {
+		put16(b + n, (uint32_t)ext);
+		n += 2;
+	}
 	if (reneg) {
-		put16(b + n, 5);
-		put16(b + n + 2, 0xFF01);
-		put16(b + n + 4, 1);
-		b[n + 6] = 0;
-		n += 7;
+		put16(b + n, 0xFF01);
+		put16(b + n + 2, 1);
+		b[n + 4] = 0;
+		n += 5;
+	}
+	if (alpn) {
+		/* RFC 7301 s3.1: the one protocol selected */
+		put16(b + n, EXT_ALPN);
+		put16(b + n + 2, (uint32_t)(3 + alpn));
+		put16(b + n + 4, (uint32_t)(1 + alpn));
+		b[n + 6] = (uint8_t)alpn;
+		memcpy(b + n + 7, d->alpn[d->alpn_sel], alpn);
+		n += 7 + alpn;
 	}
 	msg_end(d, HT_SERVER_HELLO, n, 0);
 	if (d->resumed) {

@@ -22,6 +22,7 @@ enum {
 	HT_FINISHED = 20,
 };
 #define NO_ALERT 255
+#define EXT_ALPN 0x0010  /* RFC 7301 s3.1 */
 #define ZS_DTLS_ALPN_NONE 255  /* d->alpn_sel: nothing selected */
 
 static inline void put16(uint8_t *p, uint32_t v)
@@ -101,7 +102,8 @@ int zs_dtls_ec_shared(struct zs_dtls *d, const uint8_t *peer, size_t len,
 /** Certificate body for d->chain into b; 0 if room is short. */
 size_t zs_dtls_put_certs(const struct zs_dtls *d, uint8_t *b, size_t room);
 /** Check a Certificate body and keep the leaf's P-256 key: 0, -EINVAL
- *  (malformed, not P-256), -EACCES (chain not trusted). */
+ *  (malformed, not P-256), -EACCES (chain not trusted). The verdict goes
+ *  to d->verify_res; verify_optional: 0 on an untrusted chain too. */
 int zs_dtls_check_certs(struct zs_dtls *d, const uint8_t *b, size_t n);
 size_t zs_dtls_ske_sign(const struct zs_dtls *d, const uint8_t *params,
 			size_t plen, uint8_t sig[72]);
