@@ -75,6 +75,12 @@ struct zs_psk_stream {
  * seeded with seed[0..seed_len), or by BearSSL's system seeder when seed
  * is NULL), and, for a client, queue its ClientHello, offering offer (a
  * session of an earlier connection, copied; NULL: none) if it fits.
+ * cfg->alpn (its array and names) is kept by pointer, as zs_dtls_init()
+ * says: it MUST stay valid until the connection ends; the protocol chosen
+ * is zs_dtls_alpn(&ps->d) once the handshake is done, and a server's
+ * refusal (no protocol in common) its no_application_protocol alert
+ * (zs_psk_last_error(): BR_ERR_SEND_FATAL_ALERT + 120, the client's
+ * BR_ERR_RECV_FATAL_ALERT + 120).
  * Returns 0, or zs_dtls_init()'s -EINVAL, -ENOBUFS when len cannot hold
  * two 512-byte records, -EIO when the system seeder fails.
  */

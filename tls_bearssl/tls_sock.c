@@ -56,7 +56,13 @@
  * TLS_SESSION_CACHE works on the PSK path too: clients keep the core's
  * sessions beside BearSSL's (the same key, plus the engine), servers share
  * the core's own LRU (psk_scache), both emptied by TLS_SESSION_CACHE_PURGE.
- * There is no ALPN, no peer certificate (ZSOCK_TLS_VERIFY_RESULT -1) and
+ * TLS_ALPN_LIST works on the PSK path too (the core's ALPN, RFC 7301;
+ * ZSOCK_TLS_ALPN_USED from zs_dtls_alpn()), with two differences from
+ * BearSSL's: a server whose list has nothing in common with the client's
+ * ends the handshake with no_application_protocol (120, RFC 7301 s3.2;
+ * BearSSL goes on without a protocol), and the list may hold at most
+ * ZS_DTLS_MAX_ALPN (4) names (more: the handshake's start fails with
+ * EINVAL). There is no peer certificate (ZSOCK_TLS_VERIFY_RESULT -1) and
  * no max_fragment_length; a record from the peer longer than the buffer's
  * input side ends the connection (with the default buffer, 16765 bytes:
  * any record). Everything else -- and every socket the rule does not
@@ -1094,6 +1100,10 @@ static int start_psk(struct zs_tls *t)
 	cfg.server = t->server;
 	cfg.suites = n > 0 ? suites : NULL;
 	cfg.n_suites = n;
+	/* kept by pointer: t->alpn lives as long as t, the names are the
+	 * caller's (TLS_ALPN_LIST); more than the core takes: -EINVAL */
+	cfg.alpn = t->nalpn > 0 ? t->alpn : NULL;
+	cfg.n_alpn = t->nalpn;
 	if (!t->server) {
 		cfg.psk = c->psk;
 		cfg.psk_len = c->psk_len;
@@ -2226,7 +2236,8 @@ static int get_tls_opt(struct zs_tls *t, int name, void *val, socklen_t *len)
 	case ZSOCK_TLS_ALPN_USED:
 		if (hs != HS_DONE)
 			return -ENOTCONN;
-		s = on_psk(t) ? NULL : br_ssl_engine_get_selected_protocol(eng(t));
+		s = on_psk(t) ? zs_dtls_alpn(&t->sess->ps.d) :
+				br_ssl_engine_get_selected_protocol(eng(t));
 		if (s == NULL)
 			s = "";
 		n = strlen(s) + 1;
@@ -2236,7 +2247,10 @@ static int get_tls_opt(struct zs_tls *t, int name, void *val, socklen_t *len)
 		*len = (socklen_t)n;
 		return 0;
 	case ZSOCK_TLS_VERIFY_RESULT:
-		return zs_optval_put_int(val, len, t->sess != NULL && !on_psk(t) ? t->sess->xw.result : -1);
+		if (t->sess == NULL)
+			return zs_optval_put_int(val, len, -1);
+		return zs_optval_put_int(val, len, on_psk(t) ? zs_dtls_verify_result(&t->sess->ps.d) :
+					 t->sess->xw.result);
 	case ZSOCK_TLS_SESSION_RESUMED:
 		if (hs != HS_DONE)
 			return -ENOTCONN;

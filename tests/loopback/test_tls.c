@@ -43,7 +43,9 @@
  *                             wrong key and unknown identity (ECONNABORTED
  *                             both ends), a non-blocking connect with
  *                             MSG_PEEK and EOF, the rule that picks PSK
- *                             or BearSSL, TLS_SESSION_CACHE resumption
+ *                             or BearSSL, TLS_SESSION_CACHE resumption,
+ *                             ALPN (psk_alpn: match, the server's order,
+ *                             one side only, no overlap: alert 120)
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -2383,6 +2385,74 @@ ZT_TEST(tls, psk_wrong_key, .timeout = 60)
 ZT_TEST(tls, psk_unknown_identity, .timeout = 60)
 {
 	psk_fails(TAG_PSK_STRANGER, 115); /* unknown_psk_identity */
+}
+
+/* TLS_ALPN_LIST on the PSK path (the core's ALPN; creds_psk() done):
+ * cli / srv lists (n 0: none set), want the protocol both ends report
+ * ("" none); want NULL: no protocol in common, both ends fail with
+ * ECONNABORTED, the server having sent no_application_protocol (120,
+ * RFC 7301 s3.2; BearSSL would go on without a protocol), and every slot
+ * comes back. */
+static void psk_alpn_case(const char **cli, int ncli, const char **srv, int nsrv,
+			  const char *want)
+{
+	const sec_tag_t tags[] = { TAG_PSK };
+	char buf[64];
+	uint16_t port;
+	int lfd, cfd, sfd;
+	struct hs h;
+
+	lfd = tls_listener(AF_INET, tags, 1, &port);
+	if (nsrv > 0)
+		set_opt(lfd, TLS_ALPN_LIST, srv, (socklen_t)(nsrv * sizeof(char *)));
+	cfd = tls_client(AF_INET, tags, 1, NULL);
+	if (ncli > 0)
+		set_opt(cfd, TLS_ALPN_LIST, cli, (socklen_t)(ncli * sizeof(char *)));
+	if (want == NULL) {
+		handshake(AF_INET, lfd, port, cfd, &h);
+		cr_assert_eq(h.rc, -1, "connect succeeded");
+		cr_assert_eq(h.err, ECONNABORTED, "connect: errno %d (%s)", h.err, strerror(h.err));
+		cr_assert_eq(last_error(cfd), 256 + 120, "client LAST_ERROR %d", last_error(cfd));
+		cr_assert_eq(h.acc.fd, -1, "accept succeeded");
+		cr_assert_eq(h.acc.err, ECONNABORTED, "accept: errno %d (%s)", h.acc.err,
+			     strerror(h.acc.err));
+		get_fails(cfd, SOL_TLS, ZSOCK_TLS_ALPN_USED, ENOTCONN);
+		zt_close(cfd);
+		zt_close(lfd);
+		assert_all_slots_free();
+		return;
+	}
+	sfd = pair(AF_INET, lfd, port, cfd);
+	cr_assert_eq(get_int(cfd, TLS_CIPHERSUITE_USED), PSK_CCM8, "not on the PSK path");
+	cr_assert_eq(alpn_used(cfd, buf, sizeof(buf)), strlen(want) + 1);
+	cr_assert_str_eq(buf, want, "client ALPN \"%s\", want \"%s\"", buf, want);
+	cr_assert_eq(alpn_used(sfd, buf, sizeof(buf)), strlen(want) + 1);
+	cr_assert_str_eq(buf, want, "server ALPN \"%s\", want \"%s\"", buf, want);
+	cr_assert_eq(get_int(cfd, ZSOCK_TLS_VERIFY_RESULT), -1);
+	cr_assert_eq(get_int(sfd, ZSOCK_TLS_VERIFY_RESULT), -1);
+	ping(cfd, sfd);
+	close_pair(cfd, sfd);
+	zt_close(lfd);
+	assert_all_slots_free();
+}
+
+ZT_TEST(tls, psk_alpn, .timeout = 60)
+{
+#if CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS >= 2
+	static const char *cli[] = { "spdy/1", "http/1.1" };
+	static const char *srv[] = { "h2", "http/1.1" };
+	static const char *pref[] = { "http/1.1", "spdy/1" };
+	static const char *other[] = { "coap" };
+
+	creds_psk();
+	psk_alpn_case(cli, 2, srv, 2, "http/1.1");
+	psk_alpn_case(cli, 2, pref, 2, "http/1.1"); /* the server's order */
+	psk_alpn_case(cli, 2, NULL, 0, "");
+	psk_alpn_case(NULL, 0, srv, 2, "");
+	psk_alpn_case(cli, 2, other, 1, NULL);      /* no overlap: alert 120 */
+#else
+	cr_skip_test("CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS < 2");
+#endif
 }
 
 /* A non-blocking PSK connect driven by poll alone, then MSG_PEEK,
