@@ -128,7 +128,8 @@ static void proc_stop(struct proc *p)
 		return;
 	kill(p->pid, SIGTERM);
 	waitpid(p->pid, NULL, 0);
-	close(p->in);
+	if (p->in >= 0)
+		close(p->in);
 	close(p->out);
 	p->pid = 0;
 }
@@ -1343,4 +1344,99 @@ Test(dtls_openssl, tls_server_ecdhe_ccm8, .timeout = 60)
 {
 	run_tcp_server(ZS_DTLS_ECDHE_ECDSA_WITH_AES_128_CCM_8,
 		       "ECDHE-ECDSA-AES128-CCM8");
+}
+
+/* ---- ALPN (RFC 7301) ---------------------------------------------------- */
+
+/* Waits up to ms for s in p's output. */
+static bool proc_wait_for(struct proc *p, const char *s, int ms)
+{
+	uint32_t end = now_ms() + (uint32_t)ms;
+	while (!proc_has(p, s) && (int32_t)(end - now_ms()) > 0) {
+		struct pollfd pf = { p->out, POLLIN, 0 };
+		poll(&pf, 1, 50);
+		proc_drain(p);
+	}
+	return proc_has(p, s);
+}
+
+/* Our client offers bar, foo to `s_server -dtls1_2 -alpn foo`. */
+Test(dtls_openssl, alpn_client, .timeout = 60)
+{
+	static const char *const offer[] = { "bar", "foo" };
+	uint16_t suite = ZS_DTLS_PSK_WITH_AES_128_CCM_8;
+	begin();
+	char accept[32];
+	int port = free_port(SOCK_DGRAM, accept);
+	struct zs_dtls_config cfg;
+	client_cfg(&cfg, &suite, 3200);
+	cfg.alpn = offer;
+	cfg.n_alpn = 2;
+	char *argv[20];
+	s_server_argv(argv, "-dtls1_2", accept, suite, "PSK-AES128-CCM8",
+		      NULL);
+	argv[12] = "-alpn";
+	argv[13] = "foo";
+	s_server_start(&O, argv);
+	side_client(port);
+	handshake(&cfg, NULL, 20000, "handshake");
+	cr_assert_eq(zs_dtls_alpn(&S.d), offer[1], "ALPN %s",
+		     zs_dtls_alpn(&S.d) ? zs_dtls_alpn(&S.d) : "(none)");
+	cr_assert(proc_wait_for(&O, "bar, foo", 5000),
+		  "s_server did not see our list:\n%s", O.buf);
+	exchange(&S, &O, NULL);
+	zs_dtls_close(&S.d);
+	send_out(&S);
+	proc_stop(&O);
+	close(S.fd);
+}
+
+/* Our server (foo) against `s_client -dtls1_2 -alpn bar,foo`: "ALPN
+ * protocol: foo" in its output; then a list in common with nothing:
+ * no_application_protocol, which s_client reports. */
+Test(dtls_openssl, alpn_server, .timeout = 60)
+{
+	static const char *const ours[] = { "foo" }, *const none[] = { "baz" };
+	uint16_t suite = ZS_DTLS_PSK_WITH_AES_128_GCM_SHA256;
+	begin();
+	for (int round = 0; round < 2; round++) {
+		int port = side_server();
+		struct zs_dtls_config cfg;
+		server_cfg(&cfg, &suite, NULL, NULL, 3200);
+		cfg.alpn = round ? none : ours;
+		cfg.n_alpn = 1;
+		char conn[32];
+		snprintf(conn, sizeof conn, "127.0.0.1:%d", port);
+		char *argv[] = { "openssl", "s_client", "-dtls1_2", "-connect",
+				 conn, "-psk", PSK_HEX, "-psk_identity", PSK_ID,
+				 "-cipher", "PSK-AES128-GCM-SHA256", "-alpn",
+				 "bar,foo", NULL };
+		proc_start(&O, argv);
+		bool ok = pump(&S, &O, &cfg, established, 20000);
+		if (round == 0) {
+			assert_established(&S.d, ok, S.err, "handshake", O.buf);
+			cr_assert_eq(zs_dtls_alpn(&S.d), ours[0]);
+			send_out(&S);   /* our Finished */
+			/* its stdout is a pipe, flushed when it ends: on
+			 * the EOF of its stdin */
+			close(O.in);
+			O.in = -1;
+			cr_assert(proc_wait_for(&O, "ALPN protocol: foo", 5000),
+				  "s_client:\n%s", O.buf);
+		} else {
+			cr_assert(ok);
+			cr_assert_eq(zs_dtls_state(&S.d), ZS_DTLS_FAILED);
+			cr_assert_eq(zs_dtls_error(&S.d), -ECONNABORTED);
+			send_out(&S);   /* the alert */
+			cr_assert_eq(zs_dtls_alert_sent(&S.d),
+				     ZS_ALERT_NO_APPLICATION_PROTOCOL);
+			close(O.in);
+			O.in = -1;
+			cr_assert(proc_wait_for(&O, "no application protocol",
+						5000),
+				  "s_client:\n%s", O.buf);
+		}
+		proc_stop(&O);
+		close(S.fd);
+	}
 }

@@ -834,16 +834,19 @@ static int put_server_flight(struct zs_dtls *d, bool reneg)
 static int on_client_hello_msg(struct zs_dtls *d, const uint8_t *msg,
 			       size_t n, uint64_t rec_seq)
 {
-	int reneg = on_client_hello(d, msg + HS_HDR, n);
-	if (reneg < 0)
-		return reneg;
 	/* RFC 6347 s4.2.2: our first message number follows the client's
 	 * (ServerHello is 1 after a cookie exchange); s4.2.1: reuse its
-	 * record number so that our reply does not look replayed to it */
+	 * record number so that our reply does not look replayed to it --
+	 * a fatal alert refusing the ClientHello as well (found with
+	 * OpenSSL, whose client dropped it as a replay of the
+	 * HelloVerifyRequest and waited on) */
 	if (!d->stream) {
 		d->tx_msg_seq = (uint16_t)get16(msg + 4);
 		d->w_seq[0] = rec_seq;
 	}
+	int reneg = on_client_hello(d, msg + HS_HDR, n);
+	if (reneg < 0)
+		return reneg;
 	br_sha256_init(&d->transcript);
 	hash_msg(d, msg, n);
 	zs_dtls_flight_start(d);
