@@ -23,6 +23,10 @@
  *                     refuse an identity it does not expect: it warns and
  *                     uses its key, so client_unknown_id pairs the unknown
  *                     identity with another key)
+ *   client_alpn,      TLS_ALPN_LIST on the PSK path: the zsock client's
+ *   server_alpn       list reaches s_server -alpn x, which picks x; the
+ *                     zsock server picks for s_client -alpn y,x, or
+ *                     refuses it (no_application_protocol)
  *   client_nonblocking  EINPROGRESS, poll until POLLOUT, data, close
  *   resumption_*      TLS_SESSION_CACHE: the zsock client's second session
  *                     resumes ("Reused session-id" from s_server), not after
@@ -607,6 +611,88 @@ ZI_TEST(tls_psk, server_wrong_psk, .timeout = 60)
 ZI_TEST(tls_psk, server_unknown_id, .timeout = 60)
 {
 	server_fails(PSK_HEX, "someone-else", "unknown psk identity");
+}
+
+/* ---- ALPN (TLS_ALPN_LIST on the core, RFC 7301) ----------------------------------------- */
+
+/* ZSOCK_TLS_ALPN_USED of fd ("" none). */
+static const char *alpn_of(int fd)
+{
+	static char buf[64];
+	socklen_t len = sizeof(buf);
+
+	cr_assert_eq(zsock_getsockopt(fd, SOL_TLS, ZSOCK_TLS_ALPN_USED, buf, &len), 0,
+		     "ZSOCK_TLS_ALPN_USED: errno %d", errno);
+	return buf;
+}
+
+/* The zsock client offers y, x to s_server -alpn x: x, and s_server saw
+ * both. */
+ZI_TEST(tls_psk, client_alpn, .timeout = 60)
+{
+	static const char *offer[] = { "y", "x" };
+	double secs;
+	char *out;
+	int h, fd, err;
+
+	psk_up(PSK_ID);
+	h = s_server(fmt("-naccept 1 -alpn x -psk %s -psk_identity %s -cipher PSK-AES128-CCM8",
+			 PSK_HEX, PSK_ID));
+	fd = z_socket(0);
+	timeouts(fd, 30);
+	set_opt(fd, TLS_ALPN_LIST, offer, sizeof(offer));
+	err = z_connect(fd, &secs);
+	cr_assert_eq(err, 0, "connect: errno %d (%s)", err, strerror(err));
+	cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), PSK_CCM8);
+	cr_assert_str_eq(alpn_of(fd), "x");
+	cr_assert_eq(opt_or(fd, ZSOCK_TLS_VERIFY_RESULT), -1);
+	zt_close(fd);
+	wait_exit(h, 10000);
+	out = zi_prog_stop(h, NULL);
+	cr_assert(has_line(out, "ALPN protocols advertised by the client", "y, x"),
+		  "s_server:\n%s", out);
+	free(out);
+	psk_down();
+	assert_tls_idle();
+}
+
+/* s_client -alpn y,x against the zsock server's x: "ALPN protocol: x";
+ * against a server with only z: no_application_protocol, accept fails
+ * with ECONNABORTED. */
+ZI_TEST(tls_psk, server_alpn, .timeout = 60)
+{
+	static const char *ours[] = { "x" }, *none[] = { "z" };
+	struct acc a;
+	char *out;
+	int lfd, h, st;
+
+	psk_up(PSK_ID);
+	for (int round = 0; round < 2; round++) {
+		lfd = z_listener(0);
+		set_opt(lfd, TLS_ALPN_LIST, round ? none : ours, sizeof(ours));
+		h = s_client(fmt("-alpn y,x -psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256",
+				 PSK_HEX, PSK_ID), NULL);
+		z_accept(lfd, &a);
+		if (round == 0) {
+			cr_assert_geq(a.fd, 0, "accept: errno %d (%s)", a.err, strerror(a.err));
+			cr_assert_str_eq(alpn_of(a.fd), "x");
+			zt_close(a.fd);
+		} else {
+			cr_assert_eq(a.fd, -1, "accept succeeded");
+			cr_assert_eq(a.err, ECONNABORTED, "accept: errno %d (%s)", a.err,
+				     strerror(a.err));
+		}
+		out = s_client_wait(h, &st);
+		if (round == 0)
+			cr_assert(has_line(out, "ALPN protocol: x", NULL), "s_client:\n%s", out);
+		else
+			cr_assert(has_line(out, "alert", "no application protocol"),
+				  "s_client:\n%s", out);
+		free(out);
+		zt_close(lfd);
+	}
+	psk_down();
+	assert_tls_idle();
 }
 
 /* ---- non-blocking ------------------------------------------------------------------------ */
