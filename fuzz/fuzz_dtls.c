@@ -24,7 +24,9 @@
  *           zs_dtls_cookie_answer() takes no fragments), unless cfg[2]
  *           bit 6 is set
  *   cfg[2]  retransmission timer: min 50 * (1 + bits 0-2) ms, max
- *           min << bits 3-5
+ *           min << bits 3-5; bit 7: ALPN on both sides (the client offers
+ *           zz, fuzz/1, the server takes fuzz/1) and an ECDHE client
+ *           with verify_optional (a chain that fails goes on)
  *   cfg[3]  seed of the cores' random numbers
  * An operation is one byte: kind = op & 15, dir = op >> 4 & 1 (0: the
  * queue towards the server, 1: towards the client; for APP and CLOSE the
@@ -1034,6 +1036,9 @@ static void setup(struct fz_in *in)
 	F.inj_seq = 0;
 	F.deliveries = 0;
 	F.c.suite = F.s.suite = all_suites[c0 >> 1 & 3];
+	static const char *const alpn_c[] = { "zz", "fuzz/1" };
+	static const char *const alpn_s[] = { "fuzz/1" };
+	bool alpn = (c2 & 0x80) != 0;
 
 	F.c.cfg = (struct zs_dtls_config){
 		.suites = (c0 & 8) ? NULL : &F.c.suite,
@@ -1045,6 +1050,8 @@ static void setup(struct fz_in *in)
 		.x509_days = PKI_DAYS, .x509_seconds = 0,
 		.server_name = "fuzz.test",
 		.verify_none = (c0 & 0x40) != 0,
+		.verify_optional = alpn,
+		.alpn = alpn ? alpn_c : NULL, .n_alpn = alpn ? 2 : 0,
 		.mtu = c_mtu, .timeout_min_ms = tmin, .timeout_max_ms = tmax,
 	};
 	F.s.cfg = (struct zs_dtls_config){
@@ -1057,6 +1064,7 @@ static void setup(struct fz_in *in)
 		.rand = fz_rand, .rand_arg = &F.rng,
 		.chain = pki_chain, .chain_len = 1,
 		.ec_key = br_skey_decoder_get_ec(&pki_key),
+		.alpn = alpn ? alpn_s : NULL, .n_alpn = alpn ? 1 : 0,
 		.mtu = mtu, .timeout_min_ms = tmin, .timeout_max_ms = tmax,
 	};
 	in_core = true;
@@ -1090,6 +1098,12 @@ static void check_pair(void)
 {
 	if (!established(&F.c) || !established(&F.s))
 		return;
+	/* both Finished cover both hellos: the two agree on ALPN, and with
+	 * the lists of setup() it can only be fuzz/1 */
+	const char *ca = zs_dtls_alpn(F.c.d), *sa = zs_dtls_alpn(F.s.d);
+	FZ_CHECK((ca == NULL) == (F.c.cfg.n_alpn == 0) && (sa == NULL) == (ca == NULL)
+			 && (ca == NULL || (strcmp(ca, "fuzz/1") == 0 && strcmp(sa, ca) == 0)),
+		 "ALPN: client %s, server %s", ca ? ca : "-", sa ? sa : "-");
 	if (F.stream && (F.tampered[0] || F.tampered[1]))
 		return; /* a changed byte stream fails at the MAC, rightly */
 	for (int dir = 0; dir < 2; dir++) {
@@ -1292,6 +1306,20 @@ static void write_seeds(const char *dir)
 	gen_full(dir, "stream-psk-gcm-hint", 1 | 2 | 32, 0);
 	gen_full(dir, "stream-ecdhe-ccm8", 1 | 4, 0);
 	gen_full(dir, "stream-ecdhe-gcm-verify-none", 1 | 6 | 64, 0);
+
+	/* cfg[2] bit 7: ALPN both sides, verify_optional */
+	const uint8_t alpn_c0[] = { 0, 1, 4, 1 | 6 };
+	const char *alpn_names[] = { "psk-alpn", "stream-psk-alpn",
+				     "ecdhe-alpn-optional", "stream-ecdhe-alpn-optional" };
+	for (int i = 0; i < 4; i++) {
+		gen_begin(dir, alpn_names[i], alpn_c0[i], 0, 0x18 | 0x80);
+		gen_run();
+		FZ_CHECK(zs_dtls_alpn(F.c.d) != NULL && zs_dtls_alpn(F.s.d) != NULL,
+			 "seed %s: no ALPN", alpn_names[i]);
+		gen_app(0, "alpn");
+		gen_run();
+		gen_end(true);
+	}
 
 	/* the stream cut into reads of one and of odd sizes */
 	gen_begin(dir, "stream-psk-split", 1, 0, 0x18);
