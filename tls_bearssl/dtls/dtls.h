@@ -32,7 +32,9 @@
  * AES-128-CCM_8 (RFC 6655, 7251) or AES-128-GCM (RFC 5288, 5289). No
  * renegotiation (an empty renegotiation_info is sent and answered,
  * RFC 5746), no extended master secret, no client certificates (a
- * CertificateRequest gets an empty Certificate).
+ * CertificateRequest gets an empty Certificate). ALPN (RFC 7301) in both
+ * roles, every handshake (a resumed one too): the server's order decides,
+ * nothing in common is a fatal no_application_protocol (zs_dtls_alpn).
  *
  * Session resumption by session ID (RFC 5246 s7.3, the abbreviated
  * handshake; its DTLS flights in RFC 6347 s4.2.4 Figure 2), no tickets.

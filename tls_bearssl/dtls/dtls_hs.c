@@ -33,6 +33,13 @@
  * the client's is the last one, sent again only when the server repeats
  * its flight. Any other answer (a new or empty ID) is a full handshake.
  *
+ * Extensions: ClientHello carries renegotiation_info (empty), for
+ * ECDHE_ECDSA supported_groups, ec_point_formats and signature_algorithms,
+ * and with a list ALPN (RFC 7301); ServerHello answers renegotiation_info
+ * and ALPN (the server's first name the client offers, chosen in every
+ * handshake, resumed or not). The chosen name is kept as an index into the
+ * caller's list (d->alpn_sel), never copied.
+ *
  * The same code runs TLS 1.2 over a stream (d->stream): no cookie round,
  * 4-byte message headers, no fragments or retransmission (stream_input()).
  *
