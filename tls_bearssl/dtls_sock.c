@@ -114,6 +114,8 @@ struct zs_dtls_sock {
 	uint16_t suites[ZS_DTLS_MAX_SUITES];
 	size_t nsuites;
 	int verify;                   /* -1: the role's default */
+	const char *alpn[ZS_DTLS_MAX_ALPN]; /* TLS_ALPN_LIST: the caller's strings */
+	size_t nalpn;
 	uint32_t tmo_min, tmo_max;    /* TLS_DTLS_HANDSHAKE_TIMEOUT_MIN/MAX, ms */
 	int cache, nocopy, native;
 
@@ -604,7 +606,7 @@ static int assoc_init(struct zs_dtls_sock *s)
 	const uint16_t *want = s->nsuites > 0 ? s->suites : core_suites;
 	size_t nwant = s->nsuites > 0 ? s->nsuites : ZS_DTLS_MAX_SUITES, i;
 	uint16_t suites[ZS_DTLS_MAX_SUITES];
-	bool verify_none = level_of(s) != TLS_PEER_VERIFY_REQUIRED;
+	bool verify_none = level_of(s) == TLS_PEER_VERIFY_NONE;
 	bool psk_ok, ec_ok;
 	int64_t unix_now;
 	int rc;
@@ -622,7 +624,7 @@ static int assoc_init(struct zs_dtls_sock *s)
 		ec_ok = c->chain != NULL && c->key_type == BR_KEYTYPE_EC;
 	} else {
 		psk_ok = c->psk != NULL && c->psk_id != NULL;
-		ec_ok = c->n_ta > 0 || verify_none;
+		ec_ok = c->n_ta > 0 || level_of(s) != TLS_PEER_VERIFY_REQUIRED;
 	}
 	for (i = 0; i < nwant; i++)
 		if (is_psk(want[i]) ? psk_ok : ec_ok)
@@ -645,6 +647,7 @@ static int assoc_init(struct zs_dtls_sock *s)
 		cfg.tas = c->ta;
 		cfg.n_tas = c->n_ta;
 		cfg.verify_none = verify_none;
+		cfg.verify_optional = level_of(s) == TLS_PEER_VERIFY_OPTIONAL;
 		cfg.server_name = s->has_host ? s->host : NULL;
 		/* days since 0000-01-01 and seconds in the day; no wall clock:
 		 * day 0, and a chain that is checked fails on its dates */
@@ -653,6 +656,8 @@ static int assoc_init(struct zs_dtls_sock *s)
 			cfg.x509_seconds = (uint32_t)(unix_now % 86400);
 		}
 	}
+	cfg.alpn = s->alpn;
+	cfg.n_alpn = s->nalpn;
 	cfg.rand = rnd;
 	cfg.mtu = HS_MTU;
 	cfg.timeout_min_ms = s->tmo_min;
@@ -1461,6 +1466,23 @@ static int set_opt(struct zs_dtls_sock *s, int name, const void *val, socklen_t 
 		else
 			s->tmo_max = u;
 		return 0;
+	case TLS_ALPN_LIST:
+		if (len % sizeof(const char *) != 0)
+			return -EINVAL;
+		n = len / sizeof(const char *);
+		if (n > ZS_DTLS_MAX_ALPN || n > CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS)
+			return -EINVAL;
+		for (i = 0; i < n; i++) {
+			const char *p;
+
+			memcpy(&p, (const char *const *)val + i, sizeof(p));
+			if (p == NULL || p[0] == 0 || strnlen(p, 256) > 255)
+				return -EINVAL;
+		}
+		if (n > 0)
+			memcpy(s->alpn, val, len);
+		s->nalpn = n;
+		return 0;
 	case TLS_CERT_NOCOPY:
 	case TLS_NATIVE:
 	case TLS_SESSION_CACHE:
@@ -1481,9 +1503,11 @@ static int set_opt(struct zs_dtls_sock *s, int name, const void *val, socklen_t 
 		return 0;
 	case TLS_CIPHERSUITE_USED:
 	case ZSOCK_TLS_SESSION_RESUMED:
+	case ZSOCK_TLS_ALPN_USED:
+	case ZSOCK_TLS_VERIFY_RESULT:
 		return -EINVAL; /* read only */
 	default:
-		return -ENOPROTOOPT; /* TLS_ALPN_LIST among them: the core has no ALPN */
+		return -ENOPROTOOPT;
 	}
 }
 
@@ -1547,6 +1571,31 @@ static int get_opt(struct zs_dtls_sock *s, int name, void *val, socklen_t *len)
 		if (st != DS_DONE)
 			return -ENOTCONN;
 		return zs_optval_put_int(val, len, s->resumed);
+	case TLS_ALPN_LIST:
+		n = *len / sizeof(const char *);
+		if (n > s->nalpn)
+			n = s->nalpn;
+		memcpy(val, s->alpn, n * sizeof(const char *));
+		*len = (socklen_t)(n * sizeof(const char *));
+		return 0;
+	case ZSOCK_TLS_ALPN_USED: {
+		const char *p;
+
+		if (st != DS_DONE)
+			return -ENOTCONN;
+		p = zs_dtls_alpn(&s->d);
+		if (p == NULL)
+			p = "";
+		n = strlen(p) + 1;
+		if (*len < n)
+			return -EINVAL;
+		memcpy(val, p, n);
+		*len = (socklen_t)n;
+		return 0;
+	}
+	case ZSOCK_TLS_VERIFY_RESULT:
+		return zs_optval_put_int(val, len, st == DS_HANDSHAKE || st == DS_DONE ?
+					 zs_dtls_verify_result(&s->d) : -1);
 	case TLS_HOSTNAME:
 	case TLS_SESSION_CACHE_PURGE:
 		return -EINVAL; /* write only */

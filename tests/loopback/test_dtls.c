@@ -15,6 +15,9 @@
  *   wrong_psk, unknown_identity, bad_chain
  *                           the client's connect fails with its errno; the
  *                           server serves the next client
+ *   verify_optional_and_alpn  TLS_PEER_VERIFY_OPTIONAL keeps the X.509
+ *                           verdict and goes on; TLS_ALPN_LIST, the
+ *                           server's order, ZSOCK_TLS_ALPN_USED
  *   nonblocking             connect EINPROGRESS, poll until done; a server
  *                           on poll is readable only with data
  *   close_notify            the server's close: the client reads 0; the
@@ -481,6 +484,46 @@ ZT_TEST(dtls, bad_chain, .timeout = 60)
 	connect_fails(TAG_RSA_CA, ECDSA_GCM, ECONNABORTED, ECONNABORTED); /* not our CA */
 }
 
+ZT_TEST(dtls, verify_optional_and_alpn, .timeout = 60)
+{
+	static const char *cli_alpn[2] = { "coap", "mqtt" }, *srv_alpn[2] = { "mqtt", "coap" };
+	char used[16];
+	socklen_t len = sizeof(used);
+	struct echo e;
+	uint16_t port;
+	int fd, srv;
+
+	creds_psk();
+	creds_ec();
+	srv = server_sock(AF_INET, TAG_EC_SRV, TLS_SEC_TAG_NONE, &port);
+	set_opt(srv, TLS_ALPN_LIST, srv_alpn, sizeof(srv_alpn));
+	echo_start(&e, srv);
+	/* not our CA, OPTIONAL: the handshake goes on, the verdict is kept */
+	fd = client_sock(AF_INET, TAG_RSA_CA, TLS_SEC_TAG_NONE, ECDSA_GCM);
+	set_int(fd, TLS_PEER_VERIFY, TLS_PEER_VERIFY_OPTIONAL);
+	set_opt(fd, TLS_ALPN_LIST, cli_alpn, sizeof(cli_alpn));
+	client_timeouts(fd);
+	cr_assert_eq(dial(fd, AF_INET, port), 0, "OPTIONAL: errno %d (%s)", errno, strerror(errno));
+	cr_assert_eq(get_int(fd, ZSOCK_TLS_VERIFY_RESULT), 62, "X.509 verdict %d",
+		     get_int(fd, ZSOCK_TLS_VERIFY_RESULT));
+	/* the server's preference wins */
+	cr_assert_eq(zsock_getsockopt(fd, SOL_TLS, ZSOCK_TLS_ALPN_USED, used, &len), 0);
+	cr_assert_str_eq(used, "mqtt");
+	round_trip(fd, 40, 4);
+	zt_close(fd);
+	/* the right CA: verdict 0 */
+	fd = client_sock(AF_INET, TAG_EC_CA, TLS_SEC_TAG_NONE, ECDSA_CCM8);
+	set_int(fd, TLS_PEER_VERIFY, TLS_PEER_VERIFY_OPTIONAL);
+	client_timeouts(fd);
+	cr_assert_eq(dial(fd, AF_INET, port), 0, "errno %d (%s)", errno, strerror(errno));
+	cr_assert_eq(get_int(fd, ZSOCK_TLS_VERIFY_RESULT), 0);
+	len = sizeof(used);
+	cr_assert_eq(zsock_getsockopt(fd, SOL_TLS, ZSOCK_TLS_ALPN_USED, used, &len), 0);
+	cr_assert_str_eq(used, "", "no ALPN offered: none used");
+	zt_close(fd);
+	echo_stop(&e);
+}
+
 ZT_TEST(dtls, nonblocking, .timeout = 60)
 {
 	uint16_t port;
@@ -768,8 +811,24 @@ ZT_TEST(dtls, options, .timeout = 30)
 	v = 1;
 	cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, TLS_CIPHERSUITE_USED, &v, sizeof(v)), -1);
 	cr_assert_eq(errno, EINVAL);
-	cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, TLS_ALPN_LIST, &v, sizeof(v)), -1);
+	cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, 0x7fff, &v, sizeof(v)), -1);
 	cr_assert_eq(errno, ENOPROTOOPT);
+	{ /* ALPN: at most four names (the core's limit), none empty */
+		const char *five[5] = { "a", "b", "c", "d", "e" }, *empty[1] = { "" };
+		const char *got[4];
+
+		cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, TLS_ALPN_LIST, five, sizeof(five)), -1);
+		cr_assert_eq(errno, EINVAL);
+		cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, TLS_ALPN_LIST, empty, sizeof(empty)), -1);
+		cr_assert_eq(errno, EINVAL);
+		set_opt(fd, TLS_ALPN_LIST, five, 2 * sizeof(five[0]));
+		len = sizeof(got);
+		cr_assert_eq(zsock_getsockopt(fd, SOL_TLS, TLS_ALPN_LIST, got, &len), 0);
+		cr_assert_eq(len, 2 * sizeof(got[0]));
+		cr_assert_eq(got[1], five[1]);
+		cr_assert_eq(zsock_getsockopt(fd, SOL_TLS, ZSOCK_TLS_ALPN_USED, got, &len), -1);
+		cr_assert_eq(errno, ENOTCONN);
+	}
 	cr_assert_eq(zsock_listen(fd, 1), -1);
 	cr_assert_eq(errno, EOPNOTSUPP);
 	cr_assert_eq(zsock_accept(fd, NULL, NULL), -1);
