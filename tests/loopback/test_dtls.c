@@ -521,6 +521,14 @@ ZT_TEST(dtls, verify_optional_and_alpn, .timeout = 60)
 	cr_assert_eq(zsock_getsockopt(fd, SOL_TLS, ZSOCK_TLS_ALPN_USED, used, &len), 0);
 	cr_assert_str_eq(used, "", "no ALPN offered: none used");
 	zt_close(fd);
+	/* nothing in common: no_application_protocol from the server */
+	fd = client_sock(AF_INET, TAG_EC_CA, TLS_SEC_TAG_NONE, ECDSA_GCM);
+	set_opt(fd, TLS_ALPN_LIST, cli_alpn, sizeof(cli_alpn[0])); /* coap */
+	set_opt(srv, TLS_ALPN_LIST, srv_alpn, sizeof(srv_alpn[0])); /* mqtt */
+	set_timeouts(fd, 200, 1600);
+	cr_assert_eq(dial(fd, AF_INET, port), -1, "connected with no protocol in common");
+	cr_assert_eq(errno, ECONNRESET, "errno %d (%s)", errno, strerror(errno));
+	zt_close(fd);
 	echo_stop(&e);
 }
 
