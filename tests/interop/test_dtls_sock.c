@@ -84,6 +84,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -134,8 +135,29 @@ static const struct suite S_EC_GCM = { 0xC02B, "ECDHE-ECDSA-AES128-GCM-SHA256", 
 
 /* ---- fixture ------------------------------------------------------------------ */
 
+static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
 /* This test's files (the peers' FIFOs and outputs): one process per test */
 static char tmpdir[64];
+
+/* The address family of this test's sockets (the *_v6 tests: AF_INET6) */
+static int family = AF_INET;
+
+static const char *linux_ip(void)
+{
+	return family == AF_INET ? ZI_LINUX_IP4 : ZI_LINUX_IP6;
+}
+
+static const char *engine_ip(void)
+{
+	return family == AF_INET ? ZI_ENGINE_IP4 : ZI_ENGINE_IP6;
+}
+
+/* host:port as openssl's -accept and -connect take it */
+static const char *ossl_addr(const char *ip)
+{
+	return family == AF_INET ? fmt("%s:%d", ip, PORT) : fmt("[%s]:%d", ip, PORT);
+}
 
 static void ds_fini(void)
 {
@@ -156,7 +178,6 @@ static void ds_fini(void)
 	}                                                        \
 	static void ds_body_##name(void)
 
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 
 /* printf into one of 8 rotating buffers */
 static const char *fmt(const char *f, ...)
@@ -217,7 +238,7 @@ static void ds_up(bool certs, bool lossy)
 	if (certs)
 		zt_certs_make();
 	/* ARP both ways before anything is timed or impaired */
-	zi_sh("ping -c 1 -W 2 " ZI_ENGINE_IP4 " >/dev/null");
+	zi_sh("ping -c 1 -W 2 %s >/dev/null", engine_ip());
 }
 
 static void add_psk(void)
@@ -262,7 +283,7 @@ static void set_timers(int fd, uint32_t min_ms, uint32_t max_ms)
  */
 static int z_socket(const struct suite *s, bool server, const char *host)
 {
-	int fd = zsock_socket(AF_INET, SOCK_DGRAM, IPPROTO_DTLS_1_2);
+	int fd = zsock_socket(family, SOCK_DGRAM, IPPROTO_DTLS_1_2);
 	struct timeval tv = { .tv_sec = 20 };
 	sec_tag_t tag;
 
@@ -280,7 +301,7 @@ static int z_socket(const struct suite *s, bool server, const char *host)
 	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
 	if (server) {
 		struct sockaddr_storage ss;
-		socklen_t len = zi_addr(ZI_ENGINE_IP4, PORT, &ss);
+		socklen_t len = zi_addr(engine_ip(), PORT, &ss);
 
 		set_int(fd, TLS_DTLS_ROLE, TLS_DTLS_ROLE_SERVER);
 		cr_assert_eq(zsock_bind(fd, (struct sockaddr *)&ss, len), 0, "bind: errno %d", errno);
@@ -292,7 +313,7 @@ static int z_socket(const struct suite *s, bool server, const char *host)
 static int z_connect(int fd, int64_t *us)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = zi_addr(ZI_LINUX_IP4, PORT, &ss);
+	socklen_t len = zi_addr(linux_ip(), PORT, &ss);
 	int64_t t0 = now_us();
 	int rc = zsock_connect(fd, (struct sockaddr *)&ss, len);
 	int err = rc == 0 ? 0 : errno;
@@ -313,7 +334,7 @@ static int z_connect(int fd, int64_t *us)
 static int z_connect_nb(int fd, int wait_ms, int64_t *us)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = zi_addr(ZI_LINUX_IP4, PORT, &ss);
+	socklen_t len = zi_addr(linux_ip(), PORT, &ss);
 	struct zsock_pollfd p = { .fd = fd, .events = ZSOCK_POLLOUT };
 	int64_t t0 = now_us();
 	int rc, err = 0;
@@ -553,9 +574,8 @@ static void s_server(struct peer *p, const struct suite *s, const char *auth)
 			fmt("%s -nocert", psk_args(PSK_HEX, PSK_ID)) :
 			fmt("-cert %s -key %s -cert_chain %s", zt_certs_path("ec_leaf.pem"),
 			    zt_certs_path("ec_leaf.key"), zt_certs_path("ec_int.pem"));
-	peer_start(p, 0, fmt("s_server -dtls1_2 -nbio -naccept 1 -accept " ZI_LINUX_IP4 ":%d "
-			     "-cipher %s %s",
-			     PORT, s->ossl, auth));
+	peer_start(p, 0, fmt("s_server -dtls1_2 -nbio -naccept 1 -accept %s -cipher %s %s",
+			     ossl_addr(linux_ip()), s->ossl, auth));
 	cr_assert(peer_wait(p, "ACCEPT", 15000), "s_server did not start:\n%s",
 		  p->buf != NULL ? p->buf : "");
 }
@@ -568,8 +588,8 @@ static void s_client(struct peer *p, int idx, const struct suite *s, const char 
 			psk_args(PSK_HEX, PSK_ID) :
 			fmt("-CAfile %s -verify_return_error -verify_hostname " SERVER_NAME
 			    " -servername " SERVER_NAME, zt_certs_path("ec_ca.pem"));
-	peer_start(p, idx, fmt("s_client -dtls1_2 -nbio -connect " ZI_ENGINE_IP4 ":%d -cipher %s %s",
-			       PORT, s->ossl, auth));
+	peer_start(p, idx, fmt("s_client -dtls1_2 -nbio -connect %s -cipher %s %s",
+			       ossl_addr(engine_ip()), s->ossl, auth));
 }
 
 /* ---- datagrams ------------------------------------------------------------------------- */
@@ -734,7 +754,7 @@ struct xfer {
 	int err;
 	char err_what[64];
 	bool from_bad;
-	char from_txt[64];
+	char from_txt[96];
 	int64_t ms;
 };
 
@@ -776,12 +796,14 @@ static void x_receive(struct xfer *x)
 					   (struct sockaddr *)&from, &fl);
 
 		if (n > 0) {
-			struct sockaddr_in *in = (struct sockaddr_in *)&from;
-			char a[INET_ADDRSTRLEN] = "?";
+			char a[INET6_ADDRSTRLEN] = "?";
 
 			if (from.ss_family == AF_INET)
-				inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-			if (!x->from_bad && (from.ss_family != AF_INET || strcmp(a, ZI_LINUX_IP4) != 0)) {
+				inet_ntop(AF_INET, &((struct sockaddr_in *)&from)->sin_addr, a, sizeof(a));
+			else if (from.ss_family == AF_INET6)
+				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, a,
+					  sizeof(a));
+			if (!x->from_bad && (from.ss_family != family || strcmp(a, linux_ip()) != 0)) {
 				x->from_bad = true;
 				snprintf(x->from_txt, sizeof(x->from_txt), "family %d address %s",
 					 from.ss_family, a);
@@ -900,7 +922,7 @@ static void x_check(struct xfer *x)
 
 	cr_assert_eq(x->err, 0, "%s: errno %d (%s); openssl said:\n%s", x->err_what, x->err,
 		     x->err > 0 ? strerror(x->err) : "-", peer_said(x->p));
-	cr_assert(!x->from_bad, "recvfrom gave the sender as %s, want " ZI_LINUX_IP4, x->from_txt);
+	cr_assert(!x->from_bad, "recvfrom gave the sender as %s, want %s", x->from_txt, linux_ip());
 	for (int i = 0; i < 2; i++) {
 		const char *name = i == 0 ? "zsock -> openssl" : "openssl -> zsock";
 
@@ -1141,9 +1163,9 @@ static void cell(const struct suite *s, bool server, bool lossy)
 		zt_close(fd);
 		fd = -1;
 	}
-	fprintf(stderr, "dtls_sock: %s %s %s: handshake %.1f ms; exchange %lld ms; "
+	fprintf(stderr, "dtls_sock: %s%s %s %s: handshake %.1f ms; exchange %lld ms; "
 		"zsock -> openssl: %s; openssl -> zsock: %s%s\n",
-		lossy ? "lossy" : "clean", role_name(server), s->ossl, (double)hs_us / 1000,
+		lossy ? "lossy" : "clean", family == AF_INET6 ? " IPv6" : "", role_name(server), s->ossl, (double)hs_us / 1000,
 		(long long)x.ms, flow_txt(&x.z2o), flow_txt(&x.o2z), wire_txt);
 	flow_free(&x.z2o);
 	flow_free(&x.o2z);
@@ -1160,6 +1182,19 @@ DS_TEST(server_psk_gcm, .timeout = 90) { cell(&S_PSK_GCM, true, false); }
 DS_TEST(server_ecdsa_ccm8, .timeout = 90) { cell(&S_EC_CCM8, true, false); }
 DS_TEST(server_ecdsa_gcm, .timeout = 90) { cell(&S_EC_GCM, true, false); }
 
+/* the same over IPv6, one suite per role */
+DS_TEST(client_psk_gcm_v6, .timeout = 90)
+{
+	family = AF_INET6;
+	cell(&S_PSK_GCM, false, false);
+}
+
+DS_TEST(server_ecdsa_ccm8_v6, .timeout = 90)
+{
+	family = AF_INET6;
+	cell(&S_EC_CCM8, true, false);
+}
+
 DS_TEST(lossy_client_psk_ccm8, .timeout = 150) { cell(&S_PSK_CCM8, false, true); }
 DS_TEST(lossy_client_psk_gcm, .timeout = 150) { cell(&S_PSK_GCM, false, true); }
 DS_TEST(lossy_client_ecdsa_ccm8, .timeout = 150) { cell(&S_EC_CCM8, false, true); }
@@ -1168,6 +1203,78 @@ DS_TEST(lossy_server_psk_ccm8, .timeout = 150) { cell(&S_PSK_CCM8, true, true); 
 DS_TEST(lossy_server_psk_gcm, .timeout = 150) { cell(&S_PSK_GCM, true, true); }
 DS_TEST(lossy_server_ecdsa_ccm8, .timeout = 150) { cell(&S_EC_CCM8, true, true); }
 DS_TEST(lossy_server_ecdsa_gcm, .timeout = 150) { cell(&S_EC_GCM, true, true); }
+
+/* ---- one record per recv ---------------------------------------------------------------- */
+
+/* Wait up to ms for POLLIN on fd; returns revents. */
+static short wait_in(int fd, int ms)
+{
+	struct zsock_pollfd p = { .fd = fd, .events = ZSOCK_POLLIN };
+
+	cr_assert_geq(zsock_poll(&p, 1, ms), 0, "poll: errno %d", errno);
+	return p.revents;
+}
+
+/*
+ * s_server's records as the zsock client receives them: no POLLIN before
+ * one is there; FIONREAD gives its size; MSG_PEEK | MSG_TRUNC its real
+ * length and leaves it; recvmsg into a short buffer takes the start, sets
+ * MSG_TRUNC and drops the rest; recv with MSG_TRUNC gives the real
+ * length; the next recv has the next record, whole.
+ */
+DS_TEST(client_recv_semantics, .timeout = 60)
+{
+	char line[4][512], buf[1024];
+	static const size_t lens[4] = { 300, 200, 100, 50 };
+	struct iovec iov = { .iov_base = buf, .iov_len = 16 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct peer p;
+	int64_t us;
+	int fd, err, n;
+
+	ds_up(false, false);
+	add_psk();
+	s_server(&p, &S_PSK_CCM8, NULL);
+	fd = z_socket(&S_PSK_CCM8, false, NULL);
+	err = z_connect(fd, &us);
+	cr_assert_eq(err, 0, "connect: errno %d (%s)", err, strerror(err));
+	for (int i = 0; i < 4; i++)
+		dg_fill('o', (uint32_t)i, lens[i], line[i]);
+	cr_assert_eq(wait_in(fd, 100) & ZSOCK_POLLIN, 0, "POLLIN with no record there");
+
+	peer_line(&p, fmt("%.*s", (int)lens[0], line[0]));
+	cr_assert(wait_in(fd, 5000) & ZSOCK_POLLIN, "no POLLIN for s_server's record");
+	cr_assert_eq(zsock_ioctl(fd, FIONREAD, &n), 0);
+	cr_assert_eq(n, (int)lens[0], "FIONREAD %d, want %zu", n, lens[0]);
+	cr_assert_eq(zsock_recv(fd, buf, 8, ZSOCK_MSG_PEEK | ZSOCK_MSG_TRUNC), (ssize_t)lens[0],
+		     "MSG_PEEK | MSG_TRUNC into 8 bytes: errno %d", errno);
+	cr_assert_arr_eq(buf, line[0], 8);
+	cr_assert_eq(zsock_recvmsg(fd, &m, 0), 16, "recvmsg: errno %d", errno);
+	cr_assert(m.msg_flags & MSG_TRUNC, "recvmsg into 16 bytes: msg_flags %#x, no MSG_TRUNC",
+		  m.msg_flags);
+	cr_assert_arr_eq(buf, line[0], 16);
+	cr_assert_eq(wait_in(fd, 50) & ZSOCK_POLLIN, 0, "POLLIN after the record was read");
+
+	peer_line(&p, fmt("%.*s", (int)lens[1], line[1]));
+	cr_assert(wait_in(fd, 5000) & ZSOCK_POLLIN);
+	cr_assert_eq(zsock_recv(fd, buf, sizeof(buf), 0), (ssize_t)lens[1]);
+	cr_assert_arr_eq(buf, line[1], lens[1]);
+
+	peer_line(&p, fmt("%.*s", (int)lens[2], line[2]));
+	cr_assert(wait_in(fd, 5000) & ZSOCK_POLLIN);
+	cr_assert_eq(zsock_recv(fd, buf, 10, ZSOCK_MSG_TRUNC), (ssize_t)lens[2],
+		     "MSG_TRUNC into 10 bytes: errno %d", errno);
+	cr_assert_arr_eq(buf, line[2], 10);
+	peer_line(&p, fmt("%.*s", (int)lens[3], line[3]));
+	cr_assert_eq(zsock_recv(fd, buf, sizeof(buf), 0), (ssize_t)lens[3],
+		     "the record after a truncated one");
+	cr_assert_arr_eq(buf, line[3], lens[3]);
+
+	zt_close(fd);
+	cr_assert(peer_exited(&p, 10000), "s_server did not end after our close");
+	peer_free(&p);
+	dtls_none_left();
+}
 
 /* ---- failures ------------------------------------------------------------------------------ */
 
