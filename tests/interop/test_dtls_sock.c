@@ -5,10 +5,21 @@
  *
  *   client_<suite>   zsock client -> openssl s_server -dtls1_2 at 192.0.2.1:4433
  *   server_<suite>   openssl s_client -dtls1_2 -> zsock server at 192.0.2.2:4433
+ *   *_v6             two of them over IPv6 (2001:db8::1 and ::2)
  *   lossy_*          the same through nfq_impair: 20 % loss, 25 % reordering,
- *                    5 % duplication, both directions (Linux side, NFQUEUE)
+ *                    5 % duplication, both directions (Linux side, NFQUEUE,
+ *                    the UDP packets of zt0), 64 KiB each way, our timer
+ *                    from 100 ms, the client's connect non-blocking. No
+ *                    datagram may arrive twice or damaged, and at least
+ *                    LOSSY_FLOOR % must arrive (about 80 % do). The wire is
+ *                    clean again before the close (a close_notify is one
+ *                    datagram, which it could drop).
+ *   client_recv_semantics  one record per recv with s_server's records:
+ *                    POLLIN, FIONREAD, MSG_PEEK, MSG_TRUNC, recvmsg
  *   fail_*           wrong PSK (both roles), unknown PSK identity, a
- *                    certificate or host name that does not verify
+ *                    certificate or host name that does not verify: the
+ *                    errno, the alert OpenSSL heard, a zsock server that
+ *                    serves the next client, every DTLS socket given back
  *
  * Suites, forced on both sides: PSK_WITH_AES_128_CCM_8 (0xC0A8),
  * PSK_WITH_AES_128_GCM_SHA256 (0x00A8), ECDHE_ECDSA_WITH_AES_128_CCM_8
@@ -44,22 +55,24 @@
  *
  * Sizes: zsock's datagrams go up to the largest send <zsock/socket.h>
  * allows, CONFIG_ZSOCK_DTLS_DATAGRAM_SIZE - 37 (2011 by default; IP
- * fragments on this 1500-byte link); one byte more must give EMSGSIZE. OpenSSL's
- * go up to 1400: it sets DF on its socket and fails a bigger write
- * (EMSGSIZE) on the 1500-byte link. Lossy cells: 1200 both ways.
+ * fragments on this 1500-byte link); one byte more must give EMSGSIZE.
+ * OpenSSL's go up to 1400: it sets DF on its socket and fails a bigger
+ * write (EMSGSIZE) on the 1500-byte link. Lossy cells: 1200 both ways.
  *
  * Closing: the zsock client closes and s_server (-naccept 1) must print
  * "CONNECTION CLOSED" (it read the close_notify) and exit 0. s_client ends
  * with its "Q" command, which sends close_notify; the zsock server then
- * has no client, so send() gives ENOTCONN. (The other way round cannot be
- * tested with the CLI: s_server's "q"/"Q" close its DTLS socket before
- * the close_notify, checked by capture, and s_client then never hears one.)
+ * has no client, so send() gives ENOTCONN. (A zsock client's recv
+ * returning 0 on the server's close_notify cannot be tested with the CLI:
+ * s_server's "q" and "Q" close its DTLS socket before it would send one;
+ * none is on the wire, checked by capture.)
  *
  * Each test prints one line "dtls_sock: ..." with its figures (handshake
  * time, datagrams delivered/lost/duplicated/reordered, nfq_impair counts).
- * The server-side handshake time runs from the first frame the engine
- * received after s_client started to TLS_CIPHERSUITE_USED becoming
- * readable; the client side's is connect().
+ * The client side's handshake time is connect()'s. The server side's runs
+ * from the last moment the engine had received no frame since s_client
+ * started (looked at before each poll of 1 ms) to TLS_CIPHERSUITE_USED
+ * becoming readable.
  *
  * Needs root, ip(8), the openssl CLI, iptables and nfq_impair
  * (ZSOCK_NFQ_IMPAIR, set by meson.build) for the lossy cells; otherwise
@@ -812,8 +825,7 @@ static void x_receive(struct xfer *x)
 			continue;
 		}
 		if (n == 0) {
-			x_error(x, "recv gave 0 (end) during the exchange", 0);
-			x->err = -1;
+			x_error(x, "recv gave 0 (end) during the exchange", -1);
 		} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			x_error(x, "recv", errno);
 		}
@@ -1050,7 +1062,7 @@ static void cell(const struct suite *s, bool server, bool lossy)
 	struct wire w = { .h = -1 };
 	struct xfer x;
 	int64_t hs_us;
-	const char *wire_txt = "";
+	char wire_txt[256] = "";
 	int fd, v;
 
 	ds_up(s->auth == AUTH_ECDSA, lossy);
@@ -1119,14 +1131,13 @@ static void cell(const struct suite *s, bool server, bool lossy)
 		cr_assert_gt(w.out.packets, x.o2z.n / 2, "nfq_impair saw only %lu packets to zsock",
 			     w.out.packets);
 		cr_assert_gt(w.in.dropped + w.out.dropped, 0, "nfq_impair dropped nothing");
-		wire_txt = fmt("; wire to zsock: %lu packets, %lu dropped, %lu duplicated, %lu "
-			       "reordered; from zsock: %lu, %lu, %lu, %lu",
-			       w.out.packets, w.out.dropped, w.out.duplicated, w.out.reordered,
-			       w.in.packets, w.in.dropped, w.in.duplicated, w.in.reordered);
+		snprintf(wire_txt, sizeof(wire_txt), "; wire to zsock: %lu packets, %lu dropped, "
+			 "%lu duplicated, %lu reordered; from zsock: %lu, %lu, %lu, %lu",
+			 w.out.packets, w.out.dropped, w.out.duplicated, w.out.reordered,
+			 w.in.packets, w.in.dropped, w.in.duplicated, w.in.reordered);
 	}
 	if (!server) {
 		zt_close(fd);
-		fd = -1;
 		cr_assert(peer_exited(&p, 10000), "s_server did not end after our close");
 		peer_stop(&p);
 		cr_assert_eq(p.status, 0, "s_server status %d:\n%s", p.status, peer_said(&p));
@@ -1161,26 +1172,50 @@ static void cell(const struct suite *s, bool server, bool lossy)
 			     "send after the client's close_notify went somewhere");
 		cr_assert_eq(errno, ENOTCONN, "send with no client: errno %d, want ENOTCONN", errno);
 		zt_close(fd);
-		fd = -1;
 	}
 	fprintf(stderr, "dtls_sock: %s%s %s %s: handshake %.1f ms; exchange %lld ms; "
 		"zsock -> openssl: %s; openssl -> zsock: %s%s\n",
-		lossy ? "lossy" : "clean", family == AF_INET6 ? " IPv6" : "", role_name(server), s->ossl, (double)hs_us / 1000,
-		(long long)x.ms, flow_txt(&x.z2o), flow_txt(&x.o2z), wire_txt);
+		lossy ? "lossy" : "clean", family == AF_INET6 ? " IPv6" : "", role_name(server),
+		s->ossl, (double)hs_us / 1000, (long long)x.ms, flow_txt(&x.z2o), flow_txt(&x.o2z),
+		wire_txt);
 	flow_free(&x.z2o);
 	flow_free(&x.o2z);
 	peer_free(&p);
 	dtls_none_left();
 }
 
-DS_TEST(client_psk_ccm8, .timeout = 90) { cell(&S_PSK_CCM8, false, false); }
-DS_TEST(client_psk_gcm, .timeout = 90) { cell(&S_PSK_GCM, false, false); }
-DS_TEST(client_ecdsa_ccm8, .timeout = 90) { cell(&S_EC_CCM8, false, false); }
-DS_TEST(client_ecdsa_gcm, .timeout = 90) { cell(&S_EC_GCM, false, false); }
-DS_TEST(server_psk_ccm8, .timeout = 90) { cell(&S_PSK_CCM8, true, false); }
-DS_TEST(server_psk_gcm, .timeout = 90) { cell(&S_PSK_GCM, true, false); }
-DS_TEST(server_ecdsa_ccm8, .timeout = 90) { cell(&S_EC_CCM8, true, false); }
-DS_TEST(server_ecdsa_gcm, .timeout = 90) { cell(&S_EC_GCM, true, false); }
+DS_TEST(client_psk_ccm8, .timeout = 90)
+{
+	cell(&S_PSK_CCM8, false, false);
+}
+DS_TEST(client_psk_gcm, .timeout = 90)
+{
+	cell(&S_PSK_GCM, false, false);
+}
+DS_TEST(client_ecdsa_ccm8, .timeout = 90)
+{
+	cell(&S_EC_CCM8, false, false);
+}
+DS_TEST(client_ecdsa_gcm, .timeout = 90)
+{
+	cell(&S_EC_GCM, false, false);
+}
+DS_TEST(server_psk_ccm8, .timeout = 90)
+{
+	cell(&S_PSK_CCM8, true, false);
+}
+DS_TEST(server_psk_gcm, .timeout = 90)
+{
+	cell(&S_PSK_GCM, true, false);
+}
+DS_TEST(server_ecdsa_ccm8, .timeout = 90)
+{
+	cell(&S_EC_CCM8, true, false);
+}
+DS_TEST(server_ecdsa_gcm, .timeout = 90)
+{
+	cell(&S_EC_GCM, true, false);
+}
 
 /* the same over IPv6, one suite per role */
 DS_TEST(client_psk_gcm_v6, .timeout = 90)
@@ -1195,14 +1230,38 @@ DS_TEST(server_ecdsa_ccm8_v6, .timeout = 90)
 	cell(&S_EC_CCM8, true, false);
 }
 
-DS_TEST(lossy_client_psk_ccm8, .timeout = 150) { cell(&S_PSK_CCM8, false, true); }
-DS_TEST(lossy_client_psk_gcm, .timeout = 150) { cell(&S_PSK_GCM, false, true); }
-DS_TEST(lossy_client_ecdsa_ccm8, .timeout = 150) { cell(&S_EC_CCM8, false, true); }
-DS_TEST(lossy_client_ecdsa_gcm, .timeout = 150) { cell(&S_EC_GCM, false, true); }
-DS_TEST(lossy_server_psk_ccm8, .timeout = 150) { cell(&S_PSK_CCM8, true, true); }
-DS_TEST(lossy_server_psk_gcm, .timeout = 150) { cell(&S_PSK_GCM, true, true); }
-DS_TEST(lossy_server_ecdsa_ccm8, .timeout = 150) { cell(&S_EC_CCM8, true, true); }
-DS_TEST(lossy_server_ecdsa_gcm, .timeout = 150) { cell(&S_EC_GCM, true, true); }
+DS_TEST(lossy_client_psk_ccm8, .timeout = 150)
+{
+	cell(&S_PSK_CCM8, false, true);
+}
+DS_TEST(lossy_client_psk_gcm, .timeout = 150)
+{
+	cell(&S_PSK_GCM, false, true);
+}
+DS_TEST(lossy_client_ecdsa_ccm8, .timeout = 150)
+{
+	cell(&S_EC_CCM8, false, true);
+}
+DS_TEST(lossy_client_ecdsa_gcm, .timeout = 150)
+{
+	cell(&S_EC_GCM, false, true);
+}
+DS_TEST(lossy_server_psk_ccm8, .timeout = 150)
+{
+	cell(&S_PSK_CCM8, true, true);
+}
+DS_TEST(lossy_server_psk_gcm, .timeout = 150)
+{
+	cell(&S_PSK_GCM, true, true);
+}
+DS_TEST(lossy_server_ecdsa_ccm8, .timeout = 150)
+{
+	cell(&S_EC_CCM8, true, true);
+}
+DS_TEST(lossy_server_ecdsa_gcm, .timeout = 150)
+{
+	cell(&S_EC_GCM, true, true);
+}
 
 /* ---- one record per recv ---------------------------------------------------------------- */
 
@@ -1432,7 +1491,8 @@ static void server_survives(const struct suite *s, const char *bad_args, const c
 		     "TLS_CIPHERSUITE_USED after a failed handshake: want ENOTCONN");
 	fprintf(stderr, "dtls_sock: server vs failing s_client (%s): s_client status %d: %s\n",
 		expect, p.status, peer_line_with(&p, expect));
-	cr_assert(strstr(p.buf, expect) != NULL, "s_client did not say \"%s\":\n%s", expect, peer_said(&p));
+	cr_assert(strstr(p.buf, expect) != NULL, "s_client did not say \"%s\":\n%s", expect,
+		  peer_said(&p));
 	peer_free(&p);
 
 	/* the same socket serves the next client */
