@@ -1073,11 +1073,17 @@ static int dtls_connect(void *obj, const struct sockaddr *addr, socklen_t len)
 	zs_lock_take(&s->lock);
 	/* a server's peer is whoever completes a handshake */
 	rc = s->server ? -EOPNOTSUPP : client_start(s, addr, len);
-	if (rc == 0) {
+	if (rc == 0 && s->nonblock) {
+		/* the first ClientHello goes; the rest is poll's (a fast peer's
+		 * answers would otherwise let the whole handshake run in here) */
+		uint32_t now = now32();
+
+		flush(s, now);
+		deadline_update(s, now);
+		rc = atomic_load(&s->st) == DS_FAILED ? s->err : -EINPROGRESS;
+	} else if (rc == 0) {
 		rc = handshake_wait(s, 0, deadline_of(s->sndtimeo_ms));
-		if (rc == -EAGAIN && s->nonblock) {
-			rc = -EINPROGRESS;
-		} else if (rc == -EAGAIN) { /* SO_SNDTIMEO passed */
+		if (rc == -EAGAIN) { /* SO_SNDTIMEO passed */
 			assoc_end(s, -ETIMEDOUT);
 			rc = -ETIMEDOUT;
 		}
