@@ -152,10 +152,14 @@ static int seed_err;                  /* -errno: the port gave no seed */
 static uint8_t cookie_secret[32];
 
 /* Client sessions, keyed by the peer's address and TLS_HOSTNAME. */
-struct csess {
-	uint8_t key[20];              /* family, port, address */
-	uint8_t key_len;              /* 0: free */
+struct ckey {
+	uint8_t addr[20];             /* family, port, address */
+	uint8_t addr_len;             /* 0: free */
 	uint8_t host_hash[32];
+};
+
+struct csess {
+	struct ckey k;
 	uint32_t stamp;
 	struct zs_dtls_session s;
 };
@@ -240,41 +244,57 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 	return n > 0 && n == addr_key(b, kb) && memcmp(ka, kb, n) == 0;
 }
 
-/* The client cache's key of s's peer. Lock held. */
-static size_t csess_key(struct zs_dtls_sock *s, uint8_t key[20], uint8_t host_hash[32])
+/* The client cache's key of s's peer. Returns false if it has none. Lock held. */
+static bool csess_key(struct zs_dtls_sock *s, struct ckey *k)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	br_sha256_context h;
 
 	memset(&ss, 0, sizeof(ss));
+	memset(k, 0, sizeof(*k));
 	if (s->ivt->getpeername(s->inner, (struct sockaddr *)&ss, &len) < 0)
-		return 0;
+		return false;
 	br_sha256_init(&h);
 	if (s->has_host)
 		br_sha256_update(&h, s->host, strlen(s->host) + 1);
-	br_sha256_out(&h, host_hash);
-	return addr_key(&ss, key);
+	br_sha256_out(&h, k->host_hash);
+	k->addr_len = (uint8_t)addr_key(&ss, k->addr);
+	return k->addr_len > 0;
+}
+
+/* The entry for k, or NULL; with lru, the entry to fill instead of NULL
+ * (a free one, else the least recently used). cache_lock held. */
+static struct csess *csess_find(const struct ckey *k, bool lru)
+{
+	struct csess *slot = NULL;
+	size_t i;
+
+	for (i = 0; i < CONFIG_NET_SOCKETS_TLS_MAX_CLIENT_SESSION_COUNT; i++) {
+		struct csess *c = &csessions[i];
+
+		if (memcmp(&c->k, k, sizeof(*k)) == 0)
+			return c;
+		if (lru && (slot == NULL || c->k.addr_len == 0 ||
+			    (slot->k.addr_len != 0 && c->stamp < slot->stamp)))
+			slot = c;
+	}
+	return slot;
 }
 
 /* Offer the session cached for s's peer, if any. Lock held. */
 static void csess_offer(struct zs_dtls_sock *s)
 {
-	uint8_t key[20], hh[32];
-	size_t n = csess_key(s, key, hh), i;
+	struct ckey k;
+	struct csess *c;
 
-	if (n == 0)
+	if (!csess_key(s, &k))
 		return;
 	zs_lock_take(&cache_lock);
-	for (i = 0; i < CONFIG_NET_SOCKETS_TLS_MAX_CLIENT_SESSION_COUNT; i++) {
-		struct csess *c = &csessions[i];
-
-		if (c->key_len == n && memcmp(c->key, key, n) == 0 &&
-		    memcmp(c->host_hash, hh, sizeof(hh)) == 0) {
-			zs_dtls_session_set(&s->d, &c->s);
-			c->stamp = ++cclock;
-			break;
-		}
+	c = csess_find(&k, false);
+	if (c != NULL) {
+		zs_dtls_session_set(&s->d, &c->s);
+		c->stamp = ++cclock;
 	}
 	zs_lock_give(&cache_lock);
 }
@@ -283,50 +303,32 @@ static void csess_offer(struct zs_dtls_sock *s)
 static void csess_store(struct zs_dtls_sock *s)
 {
 	struct zs_dtls_session sess;
-	uint8_t key[20], hh[32];
-	size_t n = csess_key(s, key, hh), i;
-	struct csess *slot = NULL;
+	struct ckey k;
+	struct csess *c;
 
-	if (n == 0 || zs_dtls_session_get(&s->d, &sess) < 0)
+	if (!csess_key(s, &k) || zs_dtls_session_get(&s->d, &sess) < 0)
 		return;
 	zs_lock_take(&cache_lock);
-	for (i = 0; i < CONFIG_NET_SOCKETS_TLS_MAX_CLIENT_SESSION_COUNT; i++) {
-		struct csess *c = &csessions[i];
-
-		if (c->key_len == n && memcmp(c->key, key, n) == 0 &&
-		    memcmp(c->host_hash, hh, sizeof(hh)) == 0) {
-			slot = c;
-			break;
-		}
-		if (slot == NULL || c->key_len == 0 || (slot->key_len != 0 && c->stamp < slot->stamp))
-			slot = c;
-	}
-	memcpy(slot->key, key, n);
-	slot->key_len = (uint8_t)n;
-	memcpy(slot->host_hash, hh, sizeof(hh));
-	slot->s = sess;
-	slot->stamp = ++cclock;
+	c = csess_find(&k, true);
+	c->k = k;
+	c->s = sess;
+	c->stamp = ++cclock;
 	zs_lock_give(&cache_lock);
 	wipe(&sess, sizeof(sess));
 }
 
-/* A failed or closed association's session must not come back (its
- * client entry, if it was the one offered). Lock held. */
+/* A failed association's session must not come back (RFC 5246 s7.2.2). Lock held. */
 static void csess_forget(struct zs_dtls_sock *s)
 {
-	uint8_t key[20], hh[32];
-	size_t n = csess_key(s, key, hh), i;
+	struct ckey k;
+	struct csess *c;
 
-	if (n == 0)
+	if (!csess_key(s, &k))
 		return;
 	zs_lock_take(&cache_lock);
-	for (i = 0; i < CONFIG_NET_SOCKETS_TLS_MAX_CLIENT_SESSION_COUNT; i++) {
-		struct csess *c = &csessions[i];
-
-		if (c->key_len == n && memcmp(c->key, key, n) == 0 &&
-		    memcmp(c->host_hash, hh, sizeof(hh)) == 0)
-			wipe(c, sizeof(*c));
-	}
+	c = csess_find(&k, false);
+	if (c != NULL)
+		wipe(c, sizeof(*c));
 	zs_lock_give(&cache_lock);
 }
 
