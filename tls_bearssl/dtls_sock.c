@@ -49,6 +49,7 @@
 #include "tls_bearssl/tls.h"
 #include "tls_bearssl/cred.h"
 #include "tls_bearssl/dtls/dtls.h"
+#include "tls_bearssl/secsock.h"
 
 #include <bearssl.h>
 #include <errno.h>
@@ -71,7 +72,6 @@
 #define APP_MAX (DGRAM - ZS_DTLS_RECORD_OVERHEAD)
 /* handshake datagrams: the core fragments its flights to this */
 #define HS_MTU (DGRAM < 1400 ? DGRAM : 1400)
-#define HOST_MAX 255
 /* datagrams one service() reads before it lets the caller go on */
 #define SERVICE_BUDGET 64
 
@@ -107,17 +107,10 @@ struct zs_dtls_sock {
 	int32_t rcvtimeo_ms, sndtimeo_ms;
 
 	/* options */
-	sec_tag_t tags[CONFIG_NET_SOCKETS_TLS_MAX_CREDENTIALS];
-	size_t ntags;
-	char host[HOST_MAX + 1];
-	bool has_host;
+	struct zs_secopt opt;         /* the SOL_TLS options TLS sockets also take */
 	uint16_t suites[ZS_DTLS_MAX_SUITES];
-	size_t nsuites;
-	int verify;                   /* -1: the role's default */
 	const char *alpn[ZS_DTLS_MAX_ALPN]; /* TLS_ALPN_LIST: the caller's strings */
-	size_t nalpn;
 	uint32_t tmo_min, tmo_max;    /* TLS_DTLS_HANDSHAKE_TIMEOUT_MIN/MAX, ms */
-	int cache, nocopy, native;
 
 	/* the association */
 	struct sockaddr_storage peer; /* server: the client served */
@@ -205,14 +198,6 @@ static void rnd(void *arg, void *buf, size_t len)
 	zs_lock_give(&drbg_lock);
 }
 
-static void wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
-}
-
 /* A transport address as bytes (family, port, address): the cookie's and
  * the client cache's key. Returns the length, 0 for an unknown family. */
 static size_t addr_key(const struct sockaddr_storage *ss, uint8_t out[20])
@@ -256,8 +241,8 @@ static bool csess_key(struct zs_dtls_sock *s, struct ckey *k)
 	if (s->ivt->getpeername(s->inner, (struct sockaddr *)&ss, &len) < 0)
 		return false;
 	br_sha256_init(&h);
-	if (s->has_host)
-		br_sha256_update(&h, s->host, strlen(s->host) + 1);
+	if (s->opt.has_host)
+		br_sha256_update(&h, s->opt.host, strlen(s->opt.host) + 1);
 	br_sha256_out(&h, k->host_hash);
 	k->addr_len = (uint8_t)addr_key(&ss, k->addr);
 	return k->addr_len > 0;
@@ -314,7 +299,7 @@ static void csess_store(struct zs_dtls_sock *s)
 	c->s = sess;
 	c->stamp = ++cclock;
 	zs_lock_give(&cache_lock);
-	wipe(&sess, sizeof(sess));
+	zs_secsock_wipe(&sess, sizeof(sess));
 }
 
 /* A failed association's session must not come back (RFC 5246 s7.2.2). Lock held. */
@@ -328,14 +313,14 @@ static void csess_forget(struct zs_dtls_sock *s)
 	zs_lock_take(&cache_lock);
 	c = csess_find(&k, false);
 	if (c != NULL)
-		wipe(c, sizeof(*c));
+		zs_secsock_wipe(c, sizeof(*c));
 	zs_lock_give(&cache_lock);
 }
 
 static void caches_purge(void)
 {
 	zs_lock_take(&cache_lock);
-	wipe(csessions, sizeof(csessions));
+	zs_secsock_wipe(csessions, sizeof(csessions));
 	zs_dtls_cache_init(&scache);
 	zs_lock_give(&cache_lock);
 }
@@ -371,7 +356,7 @@ static struct zs_dtls_sock *slot_alloc(void)
 	atomic_store(&s->ready, 0);
 	atomic_store(&s->closed, false);
 	atomic_store(&s->tdl, ZS_FOREVER);
-	s->verify = -1;
+	s->opt.verify = -1;
 	s->rcvtimeo_ms = -1;
 	s->sndtimeo_ms = -1;
 	return s;
@@ -386,7 +371,7 @@ static void assoc_wipe(struct zs_dtls_sock *s)
 	s->app = NULL;
 	s->app_len = 0;
 	s->rx_len = s->rx_off = 0;
-	wipe(&s->d, offsetof(struct zs_dtls_sock, tx) + sizeof(s->tx) - offsetof(struct zs_dtls_sock, d));
+	zs_secsock_wipe(&s->d, offsetof(struct zs_dtls_sock, tx) + sizeof(s->tx) - offsetof(struct zs_dtls_sock, d));
 	atomic_store(&s->tdl, ZS_FOREVER);
 }
 
@@ -422,13 +407,8 @@ static void dtls_unref(void *obj)
 
 static uint32_t pool_figure(const uint32_t *counter)
 {
-	uint32_t n;
-
 	dtls_init();
-	zs_lock_take(&pool_lock);
-	n = *counter;
-	zs_lock_give(&pool_lock);
-	return n;
+	return zs_secsock_figure(&pool_lock, counter);
 }
 
 uint32_t zs_dtls_sock_in_use(void)
@@ -552,11 +532,6 @@ static bool may_block(const struct zs_dtls_sock *s, int flags)
 	return !s->nonblock && !(flags & ZSOCK_MSG_DONTWAIT);
 }
 
-static int64_t deadline_of(int32_t ms)
-{
-	return ms < 0 ? ZS_FOREVER : zs_port_now_ms() + ms;
-}
-
 static uint32_t now32(void)
 {
 	return (uint32_t)zs_port_now_ms();
@@ -581,16 +556,14 @@ static bool suite_known(int v)
 static int psk_lookup(void *arg, const uint8_t *id, size_t id_len, uint8_t *psk, size_t psk_max)
 {
 	struct zs_dtls_sock *s = arg;
-	int n = zs_cred_psk_lookup(s->tags, s->ntags, id, id_len, psk, psk_max);
+	int n = zs_cred_psk_lookup(s->opt.tags, s->opt.ntags, id, id_len, psk, psk_max);
 
 	return n > 0 ? n : -1;
 }
 
 static int level_of(const struct zs_dtls_sock *s)
 {
-	if (s->verify >= 0)
-		return s->verify;
-	return s->server ? TLS_PEER_VERIFY_NONE : TLS_PEER_VERIFY_REQUIRED;
+	return zs_secopt_level(&s->opt, s->server);
 }
 
 /*
@@ -605,8 +578,8 @@ static int assoc_init(struct zs_dtls_sock *s)
 {
 	struct zs_dtls_config cfg;
 	struct zs_tls_creds *c = &s->creds;
-	const uint16_t *want = s->nsuites > 0 ? s->suites : core_suites;
-	size_t nwant = s->nsuites > 0 ? s->nsuites : ZS_DTLS_MAX_SUITES, i;
+	const uint16_t *want = s->opt.nsuites > 0 ? s->suites : core_suites;
+	size_t nwant = s->opt.nsuites > 0 ? s->opt.nsuites : ZS_DTLS_MAX_SUITES, i;
 	uint16_t suites[ZS_DTLS_MAX_SUITES];
 	bool verify_none = level_of(s) == TLS_PEER_VERIFY_NONE;
 	bool psk_ok, ec_ok;
@@ -615,7 +588,7 @@ static int assoc_init(struct zs_dtls_sock *s)
 
 	if (seed_err < 0)
 		return seed_err;
-	rc = zs_cred_acquire(s->tags, s->ntags, s->nocopy, c);
+	rc = zs_cred_acquire(s->opt.tags, s->opt.ntags, s->opt.nocopy, c);
 	if (rc < 0)
 		return rc;
 	s->creds_held = true;
@@ -640,7 +613,7 @@ static int assoc_init(struct zs_dtls_sock *s)
 		cfg.chain = c->chain;
 		cfg.chain_len = c->chain_len;
 		cfg.ec_key = c->key_type == BR_KEYTYPE_EC ? c->ec : NULL;
-		cfg.cache = s->cache ? &scache : NULL;
+		cfg.cache = s->opt.cache ? &scache : NULL;
 	} else {
 		cfg.psk = c->psk;
 		cfg.psk_len = c->psk_len;
@@ -650,7 +623,7 @@ static int assoc_init(struct zs_dtls_sock *s)
 		cfg.n_tas = c->n_ta;
 		cfg.verify_none = verify_none;
 		cfg.verify_optional = level_of(s) == TLS_PEER_VERIFY_OPTIONAL;
-		cfg.server_name = s->has_host ? s->host : NULL;
+		cfg.server_name = s->opt.has_host ? s->opt.host : NULL;
 		/* days since 0000-01-01 and seconds in the day; no wall clock:
 		 * day 0, and a chain that is checked fails on its dates */
 		if (zs_port_realtime(&unix_now) == 0 && unix_now >= 0) {
@@ -659,7 +632,7 @@ static int assoc_init(struct zs_dtls_sock *s)
 		}
 	}
 	cfg.alpn = s->alpn;
-	cfg.n_alpn = s->nalpn;
+	cfg.n_alpn = s->opt.nalpn;
 	cfg.rand = rnd;
 	cfg.mtu = HS_MTU;
 	cfg.timeout_min_ms = s->tmo_min;
@@ -718,7 +691,7 @@ static void assoc_end(struct zs_dtls_sock *s, int err)
 		s->eof = true;
 		return;
 	}
-	if (s->cache)
+	if (s->opt.cache)
 		csess_forget(s);
 	s->err = err;
 	atomic_store(&s->st, DS_FAILED);
@@ -728,7 +701,7 @@ static void assoc_end(struct zs_dtls_sock *s, int err)
 /* Feed records to the core; server contexts share the session cache. */
 static int input(struct zs_dtls_sock *s, uint32_t now, uint8_t **app, size_t *app_len)
 {
-	bool shared = s->server && s->cache;
+	bool shared = s->server && s->opt.cache;
 	int r;
 
 	if (shared)
@@ -769,7 +742,7 @@ static void open_record(struct zs_dtls_sock *s, uint32_t now)
 	case ZS_DTLS_ESTABLISHED:
 		if (atomic_load(&s->st) == DS_HANDSHAKE) {
 			s->resumed = zs_dtls_resumed(&s->d);
-			if (!s->server && s->cache)
+			if (!s->server && s->opt.cache)
 				csess_store(s);
 			atomic_store(&s->st, DS_DONE);
 		}
@@ -913,25 +886,11 @@ static int service(struct zs_dtls_sock *s)
  */
 static int wait_io(struct zs_dtls_sock *s, int events, int64_t deadline)
 {
-	struct zs_waiter *w = zs_waiter_self();
-	struct zs_wait_node node, pool_node;
-	bool pool = events & ZSOCK_POLLOUT;
 	int64_t until = atomic_load(&s->tdl);
-	int ev;
 
 	if (deadline < until)
 		until = deadline;
-	s->ivt->poll_link(s->inner, &node, w);
-	if (pool) /* POLLOUT of a native socket also needs room in the tx pool */
-		zs_waitq_add(zs_sock_pool_waitq(), &pool_node, w);
-	zs_lock_give(&s->lock);
-	ev = s->ivt->poll_events(s->inner);
-	if (!(ev & (events | ZSOCK_POLLERR | ZS_POLL_CLOSED)) && !atomic_load(&s->closed))
-		zs_event_wait(&w->ev, until);
-	zs_lock_take(&s->lock);
-	if (pool)
-		zs_waitq_del(zs_sock_pool_waitq(), &pool_node);
-	s->ivt->poll_unlink(s->inner, &node);
+	zs_secsock_wait(s->inner, s->ivt, &s->lock, &s->closed, events, until);
 	return zs_port_now_ms() >= deadline ? -ETIMEDOUT : 0;
 }
 
@@ -1054,7 +1013,7 @@ static int client_start(struct zs_dtls_sock *s, const struct sockaddr *addr, soc
 		return rc;
 	rc = assoc_init(s);
 	if (rc == 0) {
-		if (s->cache)
+		if (s->opt.cache)
 			csess_offer(s);
 		rc = zs_dtls_connect(&s->d, now32());
 	}
@@ -1084,7 +1043,7 @@ static int dtls_connect(void *obj, const struct sockaddr *addr, socklen_t len)
 		deadline_update(s, now);
 		rc = atomic_load(&s->st) == DS_FAILED ? s->err : -EINPROGRESS;
 	} else if (rc == 0) {
-		rc = handshake_wait(s, 0, deadline_of(s->sndtimeo_ms));
+		rc = handshake_wait(s, 0, zs_secsock_deadline(s->sndtimeo_ms));
 		if (rc == -EAGAIN) { /* SO_SNDTIMEO passed */
 			assoc_end(s, -ETIMEDOUT);
 			rc = -ETIMEDOUT;
@@ -1105,7 +1064,7 @@ static int need_assoc(struct zs_dtls_sock *s, int flags, int32_t timeo_ms)
 	case DS_IDLE:
 		return -ENOTCONN;
 	default:
-		return handshake_wait(s, flags, deadline_of(timeo_ms));
+		return handshake_wait(s, flags, zs_secsock_deadline(timeo_ms));
 	}
 }
 
@@ -1118,7 +1077,7 @@ static int need_assoc(struct zs_dtls_sock *s, int flags, int32_t timeo_ms)
  */
 static int wait_record(struct zs_dtls_sock *s, int flags)
 {
-	int64_t deadline = deadline_of(s->rcvtimeo_ms);
+	int64_t deadline = zs_secsock_deadline(s->rcvtimeo_ms);
 
 	for (;;) {
 		int st = atomic_load(&s->st);
@@ -1242,7 +1201,7 @@ static ssize_t dtls_recvmsg(void *obj, struct msghdr *msg, int flags)
  */
 static ssize_t send_record(struct zs_dtls_sock *s, const void *data, size_t len, int flags)
 {
-	int64_t deadline = deadline_of(s->sndtimeo_ms);
+	int64_t deadline = zs_secsock_deadline(s->sndtimeo_ms);
 	int n;
 
 	if (s->wr_shut || s->eof || zs_dtls_state(&s->d) != ZS_DTLS_ESTABLISHED)
@@ -1397,61 +1356,29 @@ static int get_u32(const void *val, socklen_t len, uint32_t *out)
 	return 0;
 }
 
-static int set_opt(struct zs_dtls_sock *s, int name, const void *val, socklen_t len)
+/* Where s keeps its lists, for zs_secopt_set and _get. */
+static void lists_of(struct zs_dtls_sock *s, struct zs_secopt_lists *l)
 {
-	size_t n, i;
+	l->suites = s->suites;
+	l->suites_max = ZS_DTLS_MAX_SUITES;
+	l->suite_known = suite_known;
+	l->suites_all = core_suites;
+	l->n_suites_all = ZS_DTLS_MAX_SUITES;
+	l->alpn = s->alpn;
+	l->alpn_max = ZS_DTLS_MAX_ALPN < CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS ?
+		      ZS_DTLS_MAX_ALPN : CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS;
+}
+
+/* SOL_TLS, lock held (zs_secsock_edge's set_tls). */
+static int set_opt(void *obj, int name, const void *val, socklen_t len)
+{
+	struct zs_dtls_sock *s = obj;
+	struct zs_secopt_lists l;
 	uint32_t u;
 	int v, rc;
 
+	lists_of(s, &l);
 	switch (name) {
-	case TLS_SEC_TAG_LIST:
-		if (len % sizeof(sec_tag_t) != 0)
-			return -EINVAL;
-		n = len / sizeof(sec_tag_t);
-		if (n > CONFIG_NET_SOCKETS_TLS_MAX_CREDENTIALS)
-			return -EINVAL;
-		if (n > 0)
-			memcpy(s->tags, val, len);
-		s->ntags = n;
-		return 0;
-	case TLS_HOSTNAME:
-		if (val == NULL || len == 0) {
-			s->has_host = false;
-			s->host[0] = 0;
-			return 0;
-		}
-		n = strnlen(val, len);
-		if (n > HOST_MAX)
-			return -EINVAL;
-		memcpy(s->host, val, n);
-		s->host[n] = 0;
-		s->has_host = true;
-		return 0;
-	case TLS_CIPHERSUITE_LIST:
-		if (len % sizeof(int) != 0)
-			return -EINVAL;
-		n = len / sizeof(int);
-		if (n > ZS_DTLS_MAX_SUITES)
-			return -EINVAL;
-		for (i = 0; i < n; i++) {
-			memcpy(&v, (const int *)val + i, sizeof(v));
-			if (!suite_known(v))
-				return -EINVAL;
-		}
-		for (i = 0; i < n; i++) {
-			memcpy(&v, (const int *)val + i, sizeof(v));
-			s->suites[i] = (uint16_t)v;
-		}
-		s->nsuites = n;
-		return 0;
-	case TLS_PEER_VERIFY:
-		rc = zs_optval_get_int(val, len, &v);
-		if (rc < 0)
-			return rc;
-		if (v < TLS_PEER_VERIFY_NONE || v > TLS_PEER_VERIFY_REQUIRED)
-			return -EINVAL;
-		s->verify = v;
-		return 0;
 	case TLS_DTLS_ROLE:
 		rc = zs_optval_get_int(val, len, &v);
 		if (rc < 0)
@@ -1474,38 +1401,6 @@ static int set_opt(struct zs_dtls_sock *s, int name, const void *val, socklen_t 
 		else
 			s->tmo_max = u;
 		return 0;
-	case TLS_ALPN_LIST:
-		if (len % sizeof(const char *) != 0)
-			return -EINVAL;
-		n = len / sizeof(const char *);
-		if (n > ZS_DTLS_MAX_ALPN || n > CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS)
-			return -EINVAL;
-		for (i = 0; i < n; i++) {
-			const char *p;
-
-			memcpy(&p, (const char *const *)val + i, sizeof(p));
-			if (p == NULL || p[0] == 0 || strnlen(p, 256) > 255)
-				return -EINVAL;
-		}
-		if (n > 0)
-			memcpy(s->alpn, val, len);
-		s->nalpn = n;
-		return 0;
-	case TLS_CERT_NOCOPY:
-	case TLS_NATIVE:
-	case TLS_SESSION_CACHE:
-		rc = zs_optval_get_int(val, len, &v);
-		if (rc < 0)
-			return rc;
-		if (v != 0 && v != 1)
-			return -EINVAL;
-		if (name == TLS_CERT_NOCOPY)
-			s->nocopy = v;
-		else if (name == TLS_NATIVE)
-			s->native = v;
-		else
-			s->cache = v;
-		return 0;
 	case TLS_SESSION_CACHE_PURGE:
 		caches_purge();
 		return 0;
@@ -1515,7 +1410,7 @@ static int set_opt(struct zs_dtls_sock *s, int name, const void *val, socklen_t 
 	case ZSOCK_TLS_VERIFY_RESULT:
 		return -EINVAL; /* read only */
 	default:
-		return -ENOPROTOOPT;
+		return zs_secopt_set(&s->opt, &l, name, val, len);
 	}
 }
 
@@ -1527,38 +1422,21 @@ static uint32_t tmo_of(const struct zs_dtls_sock *s, int name)
 	return s->tmo_max != 0 ? s->tmo_max : 60000;
 }
 
-static int get_opt(struct zs_dtls_sock *s, int name, void *val, socklen_t *len)
+/* SOL_TLS, lock held (zs_secsock_edge's get_tls). */
+static int get_opt(void *obj, int name, void *val, socklen_t *len)
 {
-	const uint16_t *list = s->nsuites > 0 ? s->suites : core_suites;
-	size_t total = s->nsuites > 0 ? s->nsuites : ZS_DTLS_MAX_SUITES, n, i;
+	struct zs_dtls_sock *s = obj;
+	struct zs_secopt_lists l;
 	int st = atomic_load(&s->st);
+	size_t n;
 	uint32_t u;
 
+	lists_of(s, &l);
 	switch (name) {
-	case TLS_SEC_TAG_LIST:
-		n = *len / sizeof(sec_tag_t);
-		if (n > s->ntags)
-			n = s->ntags;
-		memcpy(val, s->tags, n * sizeof(sec_tag_t));
-		*len = (socklen_t)(n * sizeof(sec_tag_t));
-		return 0;
-	case TLS_CIPHERSUITE_LIST:
-		n = *len / sizeof(int);
-		if (n > total)
-			n = total;
-		for (i = 0; i < n; i++) {
-			int v = list[i];
-
-			memcpy((int *)val + i, &v, sizeof(v));
-		}
-		*len = (socklen_t)(n * sizeof(int));
-		return 0;
 	case TLS_CIPHERSUITE_USED:
 		if (st != DS_DONE)
 			return -ENOTCONN;
 		return zs_optval_put_int(val, len, zs_dtls_suite(&s->d));
-	case TLS_PEER_VERIFY:
-		return zs_optval_put_int(val, len, level_of(s));
 	case TLS_DTLS_ROLE:
 		return zs_optval_put_int(val, len, s->server ? TLS_DTLS_ROLE_SERVER : TLS_DTLS_ROLE_CLIENT);
 	case TLS_DTLS_HANDSHAKE_TIMEOUT_MIN:
@@ -1569,23 +1447,10 @@ static int get_opt(struct zs_dtls_sock *s, int name, void *val, socklen_t *len)
 		memcpy(val, &u, sizeof(u));
 		*len = sizeof(u);
 		return 0;
-	case TLS_CERT_NOCOPY:
-		return zs_optval_put_int(val, len, s->nocopy);
-	case TLS_NATIVE:
-		return zs_optval_put_int(val, len, s->native);
-	case TLS_SESSION_CACHE:
-		return zs_optval_put_int(val, len, s->cache);
 	case ZSOCK_TLS_SESSION_RESUMED:
 		if (st != DS_DONE)
 			return -ENOTCONN;
 		return zs_optval_put_int(val, len, s->resumed);
-	case TLS_ALPN_LIST:
-		n = *len / sizeof(const char *);
-		if (n > s->nalpn)
-			n = s->nalpn;
-		memcpy(val, s->alpn, n * sizeof(const char *));
-		*len = (socklen_t)(n * sizeof(const char *));
-		return 0;
 	case ZSOCK_TLS_ALPN_USED: {
 		const char *p;
 
@@ -1604,71 +1469,46 @@ static int get_opt(struct zs_dtls_sock *s, int name, void *val, socklen_t *len)
 	case ZSOCK_TLS_VERIFY_RESULT:
 		return zs_optval_put_int(val, len, st == DS_HANDSHAKE || st == DS_DONE ?
 					 zs_dtls_verify_result(&s->d) : -1);
-	case TLS_HOSTNAME:
 	case TLS_SESSION_CACHE_PURGE:
 		return -EINVAL; /* write only */
 	default:
-		return -ENOPROTOOPT;
+		return zs_secopt_get(&s->opt, &l, s->server, name, val, len);
 	}
+}
+
+static void edge_of(struct zs_dtls_sock *s, struct zs_secsock_edge *e)
+{
+	*e = (struct zs_secsock_edge){
+		.obj = s,
+		.set_tls = set_opt,
+		.get_tls = get_opt,
+		.proto = IPPROTO_DTLS_1_2,
+		.inner = s->inner,
+		.ivt = s->ivt,
+		.lock = &s->lock,
+		.rcvtimeo_ms = &s->rcvtimeo_ms,
+		.sndtimeo_ms = &s->sndtimeo_ms,
+		.st = &s->st,
+		.failed = DS_FAILED,
+		.err = &s->err,
+		.err_reported = &s->err_reported,
+	};
 }
 
 static int dtls_setsockopt(void *obj, int level, int name, const void *val, socklen_t len)
 {
-	struct zs_dtls_sock *s = obj;
-	_Atomic int32_t ms;
-	int rc;
+	struct zs_secsock_edge e;
 
-	if ((int)len < 0)
-		return -EINVAL;
-	if (level == SOL_TLS) {
-		if (val == NULL && len > 0 && name != TLS_HOSTNAME)
-			return -EFAULT;
-		zs_lock_take(&s->lock);
-		rc = set_opt(s, name, val, len);
-		zs_lock_give(&s->lock);
-		return rc;
-	}
-	rc = s->ivt->setsockopt(s->inner, level, name, val, len);
-	if (rc == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
-	    zs_optval_get_timeo(val, len, &ms) == 0) {
-		zs_lock_take(&s->lock);
-		if (name == SO_RCVTIMEO)
-			s->rcvtimeo_ms = atomic_load(&ms);
-		else
-			s->sndtimeo_ms = atomic_load(&ms);
-		zs_lock_give(&s->lock);
-	}
-	return rc;
+	edge_of(obj, &e);
+	return zs_secsock_setsockopt(&e, level, name, val, len);
 }
 
 static int dtls_getsockopt(void *obj, int level, int name, void *val, socklen_t *len)
 {
-	struct zs_dtls_sock *s = obj;
-	int rc;
+	struct zs_secsock_edge e;
 
-	if (val == NULL || len == NULL)
-		return -EFAULT;
-	if ((int)*len < 0)
-		return -EINVAL;
-	if (level == SOL_TLS) {
-		zs_lock_take(&s->lock);
-		rc = get_opt(s, name, val, len);
-		zs_lock_give(&s->lock);
-		return rc;
-	}
-	if (level == SOL_SOCKET && name == SO_PROTOCOL)
-		return zs_optval_put_int(val, len, IPPROTO_DTLS_1_2);
-	if (level == SOL_SOCKET && name == SO_ERROR) {
-		zs_lock_take(&s->lock);
-		if (atomic_load(&s->st) == DS_FAILED && !s->err_reported) {
-			s->err_reported = true;
-			rc = zs_optval_put_int(val, len, -s->err);
-			zs_lock_give(&s->lock);
-			return rc;
-		}
-		zs_lock_give(&s->lock);
-	}
-	return s->ivt->getsockopt(s->inner, level, name, val, len);
+	edge_of(obj, &e);
+	return zs_secsock_getsockopt(&e, level, name, val, len);
 }
 
 static int dtls_getsockname(void *obj, struct sockaddr *addr, socklen_t *len)

@@ -73,6 +73,7 @@
 #include "tls_bearssl/tls.h"
 #include "tls_bearssl/cred.h"
 #include "tls_bearssl/psk_stream.h"
+#include "tls_bearssl/secsock.h"
 
 #include <bearssl.h>
 #include <errno.h>
@@ -99,7 +100,6 @@ enum hs_state {
 };
 
 #define N_ALPN (CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS > 0 ? CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS : 1)
-#define HOST_MAX 255
 
 /*
  * The X.509 engine BearSSL calls: the minimal validator wrapped so that
@@ -143,16 +143,9 @@ struct zs_tls {
 				       * (zs_port_now_ms() scale), ZS_FOREVER: none */
 
 	/* options */
-	sec_tag_t tags[CONFIG_NET_SOCKETS_TLS_MAX_CREDENTIALS];
-	size_t ntags;
-	char host[HOST_MAX + 1];
-	bool has_host;
+	struct zs_secopt opt;         /* the SOL_TLS options DTLS sockets also take */
 	uint16_t suites[CONFIG_NET_SOCKETS_TLS_MAX_CIPHERSUITES];
-	size_t nsuites;
-	int verify;                   /* -1: the role's default */
 	const char *alpn[N_ALPN];
-	size_t nalpn;
-	int nocopy, native, cache;
 
 	/* the session */
 	struct zs_tls_creds creds;
@@ -249,7 +242,6 @@ static struct zs_dtls_cache psk_scache;
 #define PSK_SCACHE_BYTES 0
 #endif
 
-static void wipe(void *p, size_t n);
 
 static struct zs_tls *of_server_ctx(br_ssl_server_context *sc)
 {
@@ -297,9 +289,9 @@ static uint64_t host_hash(const struct zs_tls *t)
 	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
 	const char *c;
 
-	if (!t->has_host)
+	if (!t->opt.has_host)
 		return 0;
-	for (c = t->host; *c; c++)
+	for (c = t->opt.host; *c; c++)
 		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
 	return h | 1;
 }
@@ -326,7 +318,7 @@ static bool csession_key(struct zs_tls *t, struct csession *k)
 		k->port = in6->sin6_port;
 	}
 	k->host_hash = host_hash(t);
-	k->level = t->verify;
+	k->level = t->opt.verify;
 	k->psk = t->sess != NULL && t->sess->psk;
 	return true;
 }
@@ -383,7 +375,7 @@ static void csession_store(const struct csession *k)
 static void caches_purge(void)
 {
 	zs_lock_take(&cache_lock);
-	wipe(csessions, sizeof(csessions));
+	zs_secsock_wipe(csessions, sizeof(csessions));
 #if CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE > 0
 	zs_dtls_cache_init(&psk_scache);
 #endif
@@ -569,19 +561,11 @@ static struct zs_tls *slot_alloc(void)
 	atomic_store(&t->hs, HS_IDLE);
 	atomic_store(&t->ready, 0);
 	atomic_store(&t->closed, false);
-	t->verify = -1;
+	t->opt.verify = -1;
 	t->rcvtimeo_ms = -1;
 	t->sndtimeo_ms = -1;
 	atomic_store(&t->hs_deadline, ZS_FOREVER);
 	return t;
-}
-
-static void wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
 }
 
 /* A free session for t, or NULL. */
@@ -620,7 +604,7 @@ static void slot_free(struct zs_tls *t)
 	t->inner = NULL;
 	t->sess = NULL;
 	if (ss != NULL) /* keys, secrets and plaintext */
-		wipe(&ss->xw, sizeof(*ss) - offsetof(struct tls_session, xw));
+		zs_secsock_wipe(&ss->xw, sizeof(*ss) - offsetof(struct tls_session, xw));
 	zs_lock_take(&pool_lock);
 	if (ss != NULL) {
 		ss->used = false;
@@ -648,13 +632,8 @@ static void tls_unref(void *obj)
 /* One of the pool's counters, read under its lock. */
 static uint32_t pool_figure(const uint32_t *counter)
 {
-	uint32_t n;
-
 	tls_init();
-	zs_lock_take(&pool_lock);
-	n = *counter;
-	zs_lock_give(&pool_lock);
-	return n;
+	return zs_secsock_figure(&pool_lock, counter);
 }
 
 uint32_t zs_tls_in_use(void)
@@ -753,7 +732,7 @@ static void recvrec_ack(struct zs_tls *t, size_t len)
 	/* a PSK server's handshake may read and write the shared session
 	 * cache here (dtls.h: calls on contexts sharing one MUST NOT run at
 	 * once); its records after the handshake do not */
-	bool shared = on_psk(t) && t->server && t->cache && atomic_load(&t->hs) == HS_RUNNING;
+	bool shared = on_psk(t) && t->server && t->opt.cache && atomic_load(&t->hs) == HS_RUNNING;
 
 	if (!on_psk(t)) {
 		br_ssl_engine_recvrec_ack(eng(t), len);
@@ -892,32 +871,15 @@ static int wanted(struct zs_tls *t)
  */
 static int wait_io(struct zs_tls *t, int events, int64_t deadline)
 {
-	struct zs_waiter *w = zs_waiter_self();
-	struct zs_wait_node node, pool_node;
-	bool pool = events & ZSOCK_POLLOUT;
-	int ev, rc = 0;
-
-	t->ivt->poll_link(t->inner, &node, w);
-	if (pool) /* POLLOUT of a native socket also needs room in the tx pool */
-		zs_waitq_add(zs_sock_pool_waitq(), &pool_node, w);
-	zs_lock_give(&t->lock);
-	ev = t->ivt->poll_events(t->inner);
-	if (!(ev & (events | ZSOCK_POLLERR | ZSOCK_POLLHUP | ZS_POLL_CLOSED)) && !atomic_load(&t->closed))
-		rc = zs_event_wait(&w->ev, deadline);
-	zs_lock_take(&t->lock);
-	if (pool)
-		zs_waitq_del(zs_sock_pool_waitq(), &pool_node);
-	t->ivt->poll_unlink(t->inner, &node);
-	return rc;
+	return zs_secsock_wait(t->inner, t->ivt, &t->lock, &t->closed, events | ZSOCK_POLLHUP,
+			       deadline);
 }
 
 /* ---- handshake ------------------------------------------------------------------- */
 
 static int level_of(const struct zs_tls *t)
 {
-	if (t->verify >= 0)
-		return t->verify;
-	return t->server ? TLS_PEER_VERIFY_NONE : TLS_PEER_VERIFY_REQUIRED;
+	return zs_secopt_level(&t->opt, t->server);
 }
 
 static void fail(struct zs_tls *t, int err)
@@ -944,10 +906,10 @@ static void done(struct zs_tls *t)
 		struct csession k;
 
 		t->resumed = zs_dtls_resumed(&t->sess->ps.d);
-		if (!t->server && t->cache && !t->resumed && csession_key(t, &k)) {
+		if (!t->server && t->opt.cache && !t->resumed && csession_key(t, &k)) {
 			if (zs_dtls_session_get(&t->sess->ps.d, &k.ds) == 0)
 				csession_store(&k);
-			wipe(&k, sizeof(k));
+			zs_secsock_wipe(&k, sizeof(k));
 		}
 		atomic_store(&t->hs, HS_DONE);
 		return;
@@ -955,16 +917,16 @@ static void done(struct zs_tls *t)
 	br_ssl_engine_get_session_parameters(eng(t), &p);
 	t->resumed = t->sid_len != 0 && p.session_id_len == t->sid_len &&
 		     memcmp(p.session_id, t->sid, t->sid_len) == 0;
-	if (!t->server && t->cache && !t->resumed && p.session_id_len != 0) {
+	if (!t->server && t->opt.cache && !t->resumed && p.session_id_len != 0) {
 		struct csession k;
 
 		if (csession_key(t, &k)) {
 			k.p = p;
 			csession_store(&k);
-			wipe(&k, sizeof(k));
+			zs_secsock_wipe(&k, sizeof(k));
 		}
 	}
-	wipe(&p, sizeof(p));
+	zs_secsock_wipe(&p, sizeof(p));
 	atomic_store(&t->hs, HS_DONE);
 }
 
@@ -1029,7 +991,7 @@ static bool list_names_psk(const struct zs_tls *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->nsuites; i++)
+	for (i = 0; i < t->opt.nsuites; i++)
 		if (psk_suite(t->suites[i]))
 			return true;
 	return false;
@@ -1041,12 +1003,12 @@ static bool tags_have_psk(const struct zs_tls *t)
 {
 	size_t i, n;
 
-	for (i = 0; i < t->ntags; i++) {
+	for (i = 0; i < t->opt.ntags; i++) {
 		n = 0;
-		if (tls_credential_get(t->tags[i], TLS_CREDENTIAL_PSK, NULL, &n) != -EFBIG)
+		if (tls_credential_get(t->opt.tags[i], TLS_CREDENTIAL_PSK, NULL, &n) != -EFBIG)
 			continue;
 		n = 0;
-		if (tls_credential_get(t->tags[i], TLS_CREDENTIAL_PSK_ID, NULL, &n) == -EFBIG)
+		if (tls_credential_get(t->opt.tags[i], TLS_CREDENTIAL_PSK_ID, NULL, &n) == -EFBIG)
 			return true;
 	}
 	return false;
@@ -1057,7 +1019,7 @@ static bool wants_psk(const struct zs_tls *t)
 {
 	const struct zs_tls_creds *c = &t->creds;
 
-	if (t->version != BR_TLS12 || (t->nsuites > 0 && !list_names_psk(t)))
+	if (t->version != BR_TLS12 || (t->opt.nsuites > 0 && !list_names_psk(t)))
 		return false;
 	if (!t->server)
 		return c->psk != NULL && c->psk_id != NULL;
@@ -1072,7 +1034,7 @@ static bool wants_psk(const struct zs_tls *t)
 static int psk_lookup(void *arg, const uint8_t *id, size_t id_len, uint8_t *psk, size_t max)
 {
 	const struct zs_tls *t = arg;
-	int rc = zs_cred_psk_lookup(t->tags, t->ntags, id, id_len, psk, max);
+	int rc = zs_cred_psk_lookup(t->opt.tags, t->opt.ntags, id, id_len, psk, max);
 
 	return rc > 0 ? rc : -1; /* unknown identity: unknown_psk_identity */
 }
@@ -1094,7 +1056,7 @@ static int start_psk(struct zs_tls *t)
 	memset(&k, 0, sizeof(k));
 	/* the list's PSK suites in its order (zs_dtls_init() refuses the
 	 * rest); none set: the core's own, CCM_8 first */
-	for (i = 0; i < t->nsuites && n < ZS_DTLS_MAX_SUITES; i++)
+	for (i = 0; i < t->opt.nsuites && n < ZS_DTLS_MAX_SUITES; i++)
 		if (psk_suite(t->suites[i]))
 			suites[n++] = t->suites[i];
 	cfg.server = t->server;
@@ -1102,8 +1064,8 @@ static int start_psk(struct zs_tls *t)
 	cfg.n_suites = n;
 	/* kept by pointer: t->alpn lives as long as t, the names are the
 	 * caller's (TLS_ALPN_LIST); more than the core takes: -EINVAL */
-	cfg.alpn = t->nalpn > 0 ? t->alpn : NULL;
-	cfg.n_alpn = t->nalpn;
+	cfg.alpn = t->opt.nalpn > 0 ? t->alpn : NULL;
+	cfg.n_alpn = t->opt.nalpn;
 	if (!t->server) {
 		cfg.psk = c->psk;
 		cfg.psk_len = c->psk_len;
@@ -1113,12 +1075,12 @@ static int start_psk(struct zs_tls *t)
 		cfg.psk_lookup = psk_lookup;
 		cfg.psk_arg = t;
 #if CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE > 0
-		if (t->cache)
+		if (t->opt.cache)
 			cfg.cache = &psk_scache; /* used under cache_lock: recvrec_ack() */
 #endif
 	}
 	ss->psk = true;
-	if (!t->server && t->cache && csession_key(t, &k) && csession_find(&k, &k))
+	if (!t->server && t->opt.cache && csession_key(t, &k) && csession_find(&k, &k))
 		offer = &k.ds;
 	if (port_seed) {
 		rc = zs_port_entropy(seed, sizeof(seed));
@@ -1127,8 +1089,8 @@ static int start_psk(struct zs_tls *t)
 	}
 	rc = zs_psk_start(&ss->ps, &cfg, ss->iobuf, sizeof(ss->iobuf), port_seed ? seed : NULL,
 			  port_seed ? sizeof(seed) : 0, offer);
-	wipe(seed, sizeof(seed));
-	wipe(&k, sizeof(k));
+	zs_secsock_wipe(seed, sizeof(seed));
+	zs_secsock_wipe(&k, sizeof(k));
 	return rc;
 }
 
@@ -1147,7 +1109,7 @@ static int start(struct zs_tls *t)
 		return -ENOMEM;
 	ss = t->sess;
 	ss->psk = false;
-	rc = zs_cred_acquire(t->tags, t->ntags, t->nocopy, c);
+	rc = zs_cred_acquire(t->opt.tags, t->opt.ntags, t->opt.nocopy, c);
 	if (rc < 0)
 		return rc;
 	t->creds_held = true;
@@ -1189,16 +1151,16 @@ static int start(struct zs_tls *t)
 			if (level == TLS_PEER_VERIFY_OPTIONAL)
 				br_ssl_engine_add_flags(e, BR_OPT_TOLERATE_NO_CLIENT_AUTH);
 		}
-		if (t->cache && CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE > 0)
+		if (t->opt.cache && CONFIG_ZSOCK_TLS_SERVER_SESSION_CACHE > 0)
 			br_ssl_server_set_cache(&ss->ctx.s, &scache.vtable);
 	}
 	br_ssl_engine_set_versions(e, t->version, t->version);
-	if (t->nsuites > 0) {
+	if (t->opt.nsuites > 0) {
 		/* the list less the PSK suites, which BearSSL does not know */
 		uint16_t own[CONFIG_NET_SOCKETS_TLS_MAX_CIPHERSUITES];
 		size_t i, n = 0;
 
-		for (i = 0; i < t->nsuites; i++)
+		for (i = 0; i < t->opt.nsuites; i++)
 			if (!psk_suite(t->suites[i]))
 				own[n++] = t->suites[i];
 		if (n == 0)
@@ -1206,8 +1168,8 @@ static int start(struct zs_tls *t)
 		br_ssl_engine_set_suites(e, own, n);
 	} else if (!t->server)
 		br_ssl_engine_set_suites(e, all_suites, n_all_suites);
-	if (t->nalpn > 0)
-		br_ssl_engine_set_protocol_names(e, t->alpn, t->nalpn);
+	if (t->opt.nalpn > 0)
+		br_ssl_engine_set_protocol_names(e, t->alpn, t->opt.nalpn);
 	set_buffers(e, ss->iobuf, sizeof(ss->iobuf));
 	if (port_seed) {
 		unsigned char seed[32];
@@ -1216,22 +1178,22 @@ static int start(struct zs_tls *t)
 		if (rc < 0)
 			return rc;
 		br_ssl_engine_inject_entropy(e, seed, sizeof(seed));
-		wipe(seed, sizeof(seed));
+		zs_secsock_wipe(seed, sizeof(seed));
 	}
 	if (t->server)
 		return br_ssl_server_reset(&ss->ctx.s) ? 0 : -EINVAL;
 
 	{
 		struct csession k;
-		bool resume = t->cache && csession_key(t, &k) && csession_find(&k, &k);
+		bool resume = t->opt.cache && csession_key(t, &k) && csession_find(&k, &k);
 
 		if (resume) {
 			br_ssl_engine_set_session_parameters(e, &k.p);
 			memcpy(t->sid, k.p.session_id, k.p.session_id_len);
 			t->sid_len = k.p.session_id_len;
-			wipe(&k, sizeof(k));
+			zs_secsock_wipe(&k, sizeof(k));
 		}
-		rc = br_ssl_client_reset(&ss->ctx.c, t->has_host ? t->host : NULL, resume);
+		rc = br_ssl_client_reset(&ss->ctx.c, t->opt.has_host ? t->opt.host : NULL, resume);
 	}
 	return rc ? 0 : -EINVAL;
 }
@@ -1349,17 +1311,11 @@ static int handshake_wait(struct zs_tls *t, int64_t deadline)
 	}
 }
 
-/* Absolute deadline of a timeout in ms (-1: none). */
-static int64_t deadline_of(int32_t ms)
-{
-	return ms < 0 ? ZS_FOREVER : zs_port_now_ms() + ms;
-}
-
 /* How long a blocking call may wait for the handshake: SO_SNDTIMEO, or the
  * default deadline of a server handshake. Lock held. */
 static int64_t hs_wait_deadline(const struct zs_tls *t)
 {
-	int64_t d = deadline_of(t->sndtimeo_ms), h = atomic_load(&t->hs_deadline);
+	int64_t d = zs_secsock_deadline(t->sndtimeo_ms), h = atomic_load(&t->hs_deadline);
 
 	return h < d ? h : d;
 }
@@ -1510,7 +1466,7 @@ static ssize_t tls_recvfrom(void *obj, void *buf, size_t len, int flags,
 	zs_lock_take(&t->lock);
 	rc = need_session(t, flags);
 	if (rc == 0)
-		deadline = deadline_of(t->rcvtimeo_ms);
+		deadline = zs_secsock_deadline(t->rcvtimeo_ms);
 	while (rc == 0 && got < len) {
 		unsigned st = state(t);
 
@@ -1591,7 +1547,7 @@ static ssize_t tls_sendto(void *obj, const void *buf, size_t len, int flags,
 	if (rc == 0 && t->wr_shut)
 		rc = -EPIPE;
 	if (rc == 0)
-		deadline = deadline_of(t->sndtimeo_ms);
+		deadline = zs_secsock_deadline(t->sndtimeo_ms);
 	while (rc == 0 && sent < len) {
 		unsigned st = state(t);
 
@@ -1737,7 +1693,7 @@ static int tls_connect(void *obj, const struct sockaddr *addr, socklen_t len)
 				rc = atomic_load(&t->hs) == HS_DONE ? 0 :
 				     atomic_load(&t->hs) == HS_FAILED ? t->err : -EINPROGRESS;
 			} else {
-				rc = handshake_wait(t, deadline_of(t->sndtimeo_ms));
+				rc = handshake_wait(t, zs_secsock_deadline(t->sndtimeo_ms));
 			}
 		}
 	}
@@ -1880,16 +1836,16 @@ static void inherit(struct zs_tls *c, const struct zs_tls *l)
 	c->family = l->family;
 	c->proto = l->proto;
 	c->version = l->version;
-	memcpy(c->tags, l->tags, sizeof(l->tags));
-	c->ntags = l->ntags;
+	memcpy(c->opt.tags, l->opt.tags, sizeof(l->opt.tags));
+	c->opt.ntags = l->opt.ntags;
 	memcpy(c->suites, l->suites, sizeof(l->suites));
-	c->nsuites = l->nsuites;
-	c->verify = l->verify;
+	c->opt.nsuites = l->opt.nsuites;
+	c->opt.verify = l->opt.verify;
 	memcpy(c->alpn, l->alpn, sizeof(l->alpn));
-	c->nalpn = l->nalpn;
-	c->nocopy = l->nocopy;
-	c->native = l->native;
-	c->cache = l->cache;
+	c->opt.nalpn = l->opt.nalpn;
+	c->opt.nocopy = l->opt.nocopy;
+	c->opt.native = l->opt.native;
+	c->opt.cache = l->opt.cache;
 	c->rcvtimeo_ms = l->rcvtimeo_ms;
 	c->sndtimeo_ms = l->sndtimeo_ms;
 	c->server = true;
@@ -2004,7 +1960,7 @@ static int tls_shutdown(void *obj, int how)
 	}
 	if (how != ZSOCK_SHUT_RD && !t->wr_shut && !t->listening) {
 		close_notify(t);
-		drain(t, !t->nonblock, deadline_of(t->sndtimeo_ms));
+		drain(t, !t->nonblock, zs_secsock_deadline(t->sndtimeo_ms));
 		t->wr_shut = true;
 	}
 	if (how != ZSOCK_SHUT_WR)
@@ -2064,104 +2020,41 @@ static int tls_close(void *obj)
 
 /* ---- options ------------------------------------------------------------------------ */
 
-static bool suite_known(uint16_t s)
+/* TLS_CIPHERSUITE_LIST may name BearSSL's suites and the PSK core's. */
+static bool suite_known(int v)
 {
 	size_t i;
 
-	if (psk_suite(s))
+	if (v < 0 || v > 0xffff)
+		return false;
+	if (psk_suite((uint16_t)v))
 		return true;
 	for (i = 0; i < n_all_suites; i++)
-		if (all_suites[i] == s)
+		if (all_suites[i] == v)
 			return true;
 	return false;
 }
 
-static int set_tls_opt(struct zs_tls *t, int name, const void *val, socklen_t len)
+/* Where t keeps its lists, for zs_secopt_set and _get. */
+static void lists_of(struct zs_tls *t, struct zs_secopt_lists *l)
 {
-	size_t n, i;
-	int v, rc;
+	l->suites = t->suites;
+	l->suites_max = CONFIG_NET_SOCKETS_TLS_MAX_CIPHERSUITES;
+	l->suite_known = suite_known;
+	l->suites_all = all_suites;
+	l->n_suites_all = n_all_suites;
+	l->alpn = t->alpn;
+	l->alpn_max = CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS;
+}
 
+/* SOL_TLS, lock held (zs_secsock_edge's set_tls). */
+static int set_tls_opt(void *obj, int name, const void *val, socklen_t len)
+{
+	struct zs_tls *t = obj;
+	struct zs_secopt_lists l;
+
+	lists_of(t, &l);
 	switch (name) {
-	case TLS_SEC_TAG_LIST:
-		if (len % sizeof(sec_tag_t) != 0 || (val == NULL && len > 0))
-			return -EINVAL;
-		n = len / sizeof(sec_tag_t);
-		if (n > CONFIG_NET_SOCKETS_TLS_MAX_CREDENTIALS)
-			return -EINVAL;
-		if (n > 0)
-			memcpy(t->tags, val, len);
-		t->ntags = n;
-		return 0;
-	case TLS_HOSTNAME:
-		if (val == NULL || len == 0) {
-			t->has_host = false;
-			t->host[0] = 0;
-			return 0;
-		}
-		n = strnlen(val, len);
-		if (n > HOST_MAX)
-			return -EINVAL;
-		memcpy(t->host, val, n);
-		t->host[n] = 0;
-		t->has_host = true;
-		return 0;
-	case TLS_CIPHERSUITE_LIST:
-		if (len % sizeof(int) != 0 || (val == NULL && len > 0))
-			return -EINVAL;
-		n = len / sizeof(int);
-		if (n > CONFIG_NET_SOCKETS_TLS_MAX_CIPHERSUITES)
-			return -EINVAL;
-		for (i = 0; i < n; i++) {
-			memcpy(&v, (const int *)val + i, sizeof(v));
-			if (v < 0 || v > 0xffff || !suite_known((uint16_t)v))
-				return -EINVAL;
-		}
-		for (i = 0; i < n; i++) {
-			memcpy(&v, (const int *)val + i, sizeof(v));
-			t->suites[i] = (uint16_t)v;
-		}
-		t->nsuites = n;
-		return 0;
-	case TLS_PEER_VERIFY:
-		rc = zs_optval_get_int(val, len, &v);
-		if (rc < 0)
-			return rc;
-		if (v < TLS_PEER_VERIFY_NONE || v > TLS_PEER_VERIFY_REQUIRED)
-			return -EINVAL;
-		t->verify = v;
-		return 0;
-	case TLS_ALPN_LIST:
-		if (len % sizeof(const char *) != 0 || (val == NULL && len > 0))
-			return -EINVAL;
-		n = len / sizeof(const char *);
-		if (n > CONFIG_NET_SOCKETS_TLS_MAX_APP_PROTOCOLS)
-			return -EINVAL;
-		for (i = 0; i < n; i++) {
-			const char *p;
-
-			memcpy(&p, (const char *const *)val + i, sizeof(p));
-			if (p == NULL || p[0] == 0 || strnlen(p, 256) > 255)
-				return -EINVAL;
-		}
-		if (n > 0)
-			memcpy(t->alpn, val, len);
-		t->nalpn = n;
-		return 0;
-	case TLS_CERT_NOCOPY:
-	case TLS_NATIVE:
-	case TLS_SESSION_CACHE:
-		rc = zs_optval_get_int(val, len, &v);
-		if (rc < 0)
-			return rc;
-		if (v != 0 && v != 1)
-			return -EINVAL;
-		if (name == TLS_CERT_NOCOPY)
-			t->nocopy = v;
-		else if (name == TLS_NATIVE)
-			t->native = v;
-		else
-			t->cache = v;
-		return 0;
 	case TLS_SESSION_CACHE_PURGE:
 		caches_purge();
 		return 0;
@@ -2171,40 +2064,22 @@ static int set_tls_opt(struct zs_tls *t, int name, const void *val, socklen_t le
 	case ZSOCK_TLS_SESSION_RESUMED:
 	case ZSOCK_TLS_LAST_ERROR:
 		return -EINVAL; /* read only */
-	default:
-		return -ENOPROTOOPT; /* the DTLS options among them: dtls_sock.c's */
+	default: /* the DTLS options: -ENOPROTOOPT, dtls_sock.c's */
+		return zs_secopt_set(&t->opt, &l, name, val, len);
 	}
 }
 
-static int get_tls_opt(struct zs_tls *t, int name, void *val, socklen_t *len)
+/* SOL_TLS, lock held (zs_secsock_edge's get_tls). */
+static int get_tls_opt(void *obj, int name, void *val, socklen_t *len)
 {
-	size_t n, i;
+	struct zs_tls *t = obj;
+	struct zs_secopt_lists l;
+	size_t n;
 	const char *s;
 	int hs = atomic_load(&t->hs);
 
+	lists_of(t, &l);
 	switch (name) {
-	case TLS_SEC_TAG_LIST:
-		n = *len / sizeof(sec_tag_t);
-		if (n > t->ntags)
-			n = t->ntags;
-		memcpy(val, t->tags, n * sizeof(sec_tag_t));
-		*len = (socklen_t)(n * sizeof(sec_tag_t));
-		return 0;
-	case TLS_CIPHERSUITE_LIST: {
-		const uint16_t *list = t->nsuites > 0 ? t->suites : all_suites;
-		size_t total = t->nsuites > 0 ? t->nsuites : n_all_suites;
-
-		n = *len / sizeof(int);
-		if (n > total)
-			n = total;
-		for (i = 0; i < n; i++) {
-			int v = list[i];
-
-			memcpy((int *)val + i, &v, sizeof(v));
-		}
-		*len = (socklen_t)(n * sizeof(int));
-		return 0;
-	}
 	case TLS_CIPHERSUITE_USED: {
 		br_ssl_session_parameters p;
 		int rc;
@@ -2215,24 +2090,9 @@ static int get_tls_opt(struct zs_tls *t, int name, void *val, socklen_t *len)
 			return zs_optval_put_int(val, len, zs_dtls_suite(&t->sess->ps.d));
 		br_ssl_engine_get_session_parameters(eng(t), &p);
 		rc = zs_optval_put_int(val, len, p.cipher_suite);
-		wipe(&p, sizeof(p));
+		zs_secsock_wipe(&p, sizeof(p));
 		return rc;
 	}
-	case TLS_PEER_VERIFY:
-		return zs_optval_put_int(val, len, level_of(t));
-	case TLS_ALPN_LIST:
-		n = *len / sizeof(const char *);
-		if (n > t->nalpn)
-			n = t->nalpn;
-		memcpy(val, t->alpn, n * sizeof(const char *));
-		*len = (socklen_t)(n * sizeof(const char *));
-		return 0;
-	case TLS_CERT_NOCOPY:
-		return zs_optval_put_int(val, len, t->nocopy);
-	case TLS_NATIVE:
-		return zs_optval_put_int(val, len, t->native);
-	case TLS_SESSION_CACHE:
-		return zs_optval_put_int(val, len, t->cache);
 	case ZSOCK_TLS_ALPN_USED:
 		if (hs != HS_DONE)
 			return -ENOTCONN;
@@ -2258,75 +2118,47 @@ static int get_tls_opt(struct zs_tls *t, int name, void *val, socklen_t *len)
 	case ZSOCK_TLS_LAST_ERROR:
 		return zs_optval_put_int(val, len, t->sess == NULL || hs == HS_IDLE ||
 					 hs == HS_CONNECTING ? 0 : last_error(t));
-	case TLS_HOSTNAME:
 	case TLS_SESSION_CACHE_PURGE:
 		return -EINVAL; /* write only */
 	default:
-		return -ENOPROTOOPT;
+		return zs_secopt_get(&t->opt, &l, t->server, name, val, len);
 	}
+}
+
+static void edge_of(struct zs_tls *t, struct zs_secsock_edge *e)
+{
+	*e = (struct zs_secsock_edge){
+		.obj = t,
+		.set_tls = set_tls_opt,
+		.get_tls = get_tls_opt,
+		.proto = t->proto,
+		.inner = t->inner,
+		.ivt = t->ivt,
+		.lock = &t->lock,
+		.rcvtimeo_ms = &t->rcvtimeo_ms,
+		.sndtimeo_ms = &t->sndtimeo_ms,
+		.snd_clears = &t->hs_deadline, /* an explicit SO_SNDTIMEO rules */
+		.st = &t->hs,
+		.failed = HS_FAILED,
+		.err = &t->err,
+		.err_reported = &t->err_reported,
+	};
 }
 
 static int tls_setsockopt(void *obj, int level, int name, const void *val, socklen_t len)
 {
-	struct zs_tls *t = obj;
-	_Atomic int32_t ms;
-	int rc;
+	struct zs_secsock_edge e;
 
-	if ((int)len < 0)
-		return -EINVAL;
-	if (level == SOL_TLS) {
-		/* as the engine's sockets: a value the length says is there
-		 * (TLS_HOSTNAME NULL means "none") */
-		if (val == NULL && len > 0 && name != TLS_HOSTNAME)
-			return -EFAULT;
-		zs_lock_take(&t->lock);
-		rc = set_tls_opt(t, name, val, len);
-		zs_lock_give(&t->lock);
-		return rc;
-	}
-	rc = t->ivt->setsockopt(t->inner, level, name, val, len);
-	if (rc == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
-	    zs_optval_get_timeo(val, len, &ms) == 0) {
-		zs_lock_take(&t->lock);
-		if (name == SO_RCVTIMEO) {
-			t->rcvtimeo_ms = atomic_load(&ms);
-		} else {
-			t->sndtimeo_ms = atomic_load(&ms);
-			atomic_store(&t->hs_deadline, ZS_FOREVER); /* an explicit SO_SNDTIMEO rules */
-		}
-		zs_lock_give(&t->lock);
-	}
-	return rc;
+	edge_of(obj, &e);
+	return zs_secsock_setsockopt(&e, level, name, val, len);
 }
 
 static int tls_getsockopt(void *obj, int level, int name, void *val, socklen_t *len)
 {
-	struct zs_tls *t = obj;
-	int rc;
+	struct zs_secsock_edge e;
 
-	if (val == NULL || len == NULL)
-		return -EFAULT;
-	if ((int)*len < 0)
-		return -EINVAL;
-	if (level == SOL_TLS) {
-		zs_lock_take(&t->lock);
-		rc = get_tls_opt(t, name, val, len);
-		zs_lock_give(&t->lock);
-		return rc;
-	}
-	if (level == SOL_SOCKET && name == SO_PROTOCOL)
-		return zs_optval_put_int(val, len, t->proto);
-	if (level == SOL_SOCKET && name == SO_ERROR) {
-		zs_lock_take(&t->lock);
-		if (atomic_load(&t->hs) == HS_FAILED && !t->err_reported) {
-			t->err_reported = true;
-			rc = zs_optval_put_int(val, len, -t->err);
-			zs_lock_give(&t->lock);
-			return rc;
-		}
-		zs_lock_give(&t->lock);
-	}
-	return t->ivt->getsockopt(t->inner, level, name, val, len);
+	edge_of(obj, &e);
+	return zs_secsock_getsockopt(&e, level, name, val, len);
 }
 
 static int tls_getsockname(void *obj, struct sockaddr *addr, socklen_t *len)
