@@ -83,13 +83,12 @@ enum ds_state {
 };
 
 struct zs_dtls_sock {
+	struct zs_secsock_io io;      /* the UDP socket, one reference of ours; first (secsock.h) */
 	_Atomic int refs;
 	bool used;                    /* slot taken (pool_lock) */
 	bool lock_ready;
 	struct zs_lock lock;
 
-	void *inner;                  /* the UDP socket; one reference of ours */
-	const struct zs_fd_vtable *ivt;
 	int family;
 	bool server;                  /* TLS_DTLS_ROLE */
 	bool nonblock;
@@ -238,7 +237,7 @@ static bool csess_key(struct zs_dtls_sock *s, struct ckey *k)
 
 	memset(&ss, 0, sizeof(ss));
 	memset(k, 0, sizeof(*k));
-	if (s->ivt->getpeername(s->inner, (struct sockaddr *)&ss, &len) < 0)
+	if (s->io.ivt->getpeername(s->io.inner, (struct sockaddr *)&ss, &len) < 0)
 		return false;
 	br_sha256_init(&h);
 	if (s->opt.has_host)
@@ -350,7 +349,8 @@ static struct zs_dtls_sock *slot_alloc(void)
 		s->lock_ready = true;
 	}
 	/* options and state; the association and buffers were wiped when freed */
-	memset(&s->inner, 0, offsetof(struct zs_dtls_sock, d) - offsetof(struct zs_dtls_sock, inner));
+	memset(&s->io, 0, sizeof(s->io));
+	memset(&s->family, 0, offsetof(struct zs_dtls_sock, d) - offsetof(struct zs_dtls_sock, family));
 	atomic_store(&s->refs, 1);
 	atomic_store(&s->st, DS_IDLE);
 	atomic_store(&s->ready, 0);
@@ -371,7 +371,8 @@ static void assoc_wipe(struct zs_dtls_sock *s)
 	s->app = NULL;
 	s->app_len = 0;
 	s->rx_len = s->rx_off = 0;
-	zs_secsock_wipe(&s->d, offsetof(struct zs_dtls_sock, tx) + sizeof(s->tx) - offsetof(struct zs_dtls_sock, d));
+	zs_secsock_wipe(&s->d, offsetof(struct zs_dtls_sock, tx) + sizeof(s->tx) -
+			       offsetof(struct zs_dtls_sock, d));
 	atomic_store(&s->tdl, ZS_FOREVER);
 }
 
@@ -381,11 +382,11 @@ static void slot_free(struct zs_dtls_sock *s)
 
 	assoc_wipe(s);
 	zs_lock_take(&pool_lock); /* the timer looks at inner under it */
-	inner = s->inner;
-	s->inner = NULL;
+	inner = s->io.inner;
+	s->io.inner = NULL;
 	zs_lock_give(&pool_lock);
 	if (inner != NULL)
-		s->ivt->unref(inner);
+		s->io.ivt->unref(inner);
 	zs_lock_take(&pool_lock);
 	s->used = false;
 	pool_used--;
@@ -405,20 +406,14 @@ static void dtls_unref(void *obj)
 		slot_free(s);
 }
 
-static uint32_t pool_figure(const uint32_t *counter)
-{
-	dtls_init();
-	return zs_secsock_figure(&pool_lock, counter);
-}
-
 uint32_t zs_dtls_sock_in_use(void)
 {
-	return pool_figure(&pool_used);
+	return zs_secsock_figure(dtls_init, &pool_lock, &pool_used);
 }
 
 uint32_t zs_dtls_sock_high_water(void)
 {
-	return pool_figure(&pool_high);
+	return zs_secsock_figure(dtls_init, &pool_lock, &pool_high);
 }
 
 size_t zs_dtls_sock_bytes(void)
@@ -456,7 +451,7 @@ static void timer_arm_locked(void)
 	for (i = 0; i < CONFIG_ZSOCK_DTLS_SOCKETS; i++) {
 		int64_t d = atomic_load(&slots[i].tdl);
 
-		if (slots[i].used && slots[i].inner != NULL && d < next)
+		if (slots[i].used && slots[i].io.inner != NULL && d < next)
 			next = d;
 	}
 	if (next == atomic_load(&timer_at))
@@ -470,10 +465,7 @@ static void timer_arm_locked(void)
 
 static void timer_fire(void *arg)
 {
-	static struct { /* the reactor is the only caller */
-		void *inner;
-		const struct zs_fd_vtable *ivt;
-	} wake[CONFIG_ZSOCK_DTLS_SOCKETS];
+	static struct zs_secsock_io wake[CONFIG_ZSOCK_DTLS_SOCKETS]; /* the reactor's alone */
 	int64_t now = zs_port_now_ms();
 	size_t i, n = 0;
 
@@ -483,23 +475,17 @@ static void timer_fire(void *arg)
 	for (i = 0; i < CONFIG_ZSOCK_DTLS_SOCKETS; i++) {
 		struct zs_dtls_sock *s = &slots[i];
 
-		if (!s->used || s->inner == NULL || atomic_load(&s->tdl) > now)
+		if (!s->used || s->io.inner == NULL || atomic_load(&s->tdl) > now)
 			continue;
 		/* the woken service sets the next one; until then none, so a
 		 * socket that nobody services does not keep the reactor busy */
 		atomic_store(&s->tdl, ZS_FOREVER);
-		if (s->ivt->poll_wake != NULL) {
-			s->ivt->ref(s->inner);
-			wake[n].inner = s->inner;
-			wake[n++].ivt = s->ivt;
-		}
+		if (zs_secsock_hold(&s->io, &wake[n]))
+			n++;
 	}
 	timer_arm_locked();
 	zs_lock_give(&pool_lock);
-	for (i = 0; i < n; i++) {
-		wake[i].ivt->poll_wake(wake[i].inner);
-		wake[i].ivt->unref(wake[i].inner);
-	}
+	zs_secsock_wake_all(wake, n);
 }
 
 static void arm_work_fn(struct zs_work *w)
@@ -645,9 +631,9 @@ static int assoc_init(struct zs_dtls_sock *s)
 static ssize_t put(struct zs_dtls_sock *s, const uint8_t *b, size_t n)
 {
 	if (s->server)
-		return s->ivt->sendto(s->inner, b, n, ZSOCK_MSG_DONTWAIT,
-				      (const struct sockaddr *)&s->peer, s->peer_len);
-	return s->ivt->sendto(s->inner, b, n, ZSOCK_MSG_DONTWAIT, NULL, 0);
+		return s->io.ivt->sendto(s->io.inner, b, n, ZSOCK_MSG_DONTWAIT,
+					 (const struct sockaddr *)&s->peer, s->peer_len);
+	return s->io.ivt->sendto(s->io.inner, b, n, ZSOCK_MSG_DONTWAIT, NULL, 0);
 }
 
 static void assoc_end(struct zs_dtls_sock *s, int err);
@@ -788,8 +774,8 @@ static bool server_admit(struct zs_dtls_sock *s, const struct sockaddr_storage *
 	rc = zs_dtls_cookie_answer(cookie_secret, sizeof(cookie_secret), key, klen, s->rx, len,
 				   reply, sizeof(reply), &rlen);
 	if (rc == 0) {
-		s->ivt->sendto(s->inner, reply, rlen, ZSOCK_MSG_DONTWAIT,
-			       (const struct sockaddr *)from, from_len);
+		s->io.ivt->sendto(s->io.inner, reply, rlen, ZSOCK_MSG_DONTWAIT,
+				  (const struct sockaddr *)from, from_len);
 		return false;
 	}
 	if (rc < 0) { /* not a ClientHello: the current client's records */
@@ -836,8 +822,8 @@ static int take_datagram(struct zs_dtls_sock *s)
 	ssize_t n;
 
 	memset(&from, 0, sizeof(from));
-	n = s->ivt->recvfrom(s->inner, s->rx, sizeof(s->rx), ZSOCK_MSG_DONTWAIT | ZSOCK_MSG_TRUNC,
-			     (struct sockaddr *)&from, &from_len);
+	n = s->io.ivt->recvfrom(s->io.inner, s->rx, sizeof(s->rx), ZSOCK_MSG_DONTWAIT | ZSOCK_MSG_TRUNC,
+				(struct sockaddr *)&from, &from_len);
 	if (n < 0)
 		return 0; /* EAGAIN; a UDP socket has no other lasting error */
 	if ((size_t)n > sizeof(s->rx))
@@ -873,8 +859,8 @@ static int service(struct zs_dtls_sock *s)
 		moved++;
 		budget--;
 	}
-	if (budget == 0 && s->ivt->poll_wake != NULL)
-		s->ivt->poll_wake(s->inner); /* more queued: let a poller come back */
+	if (budget == 0 && s->io.ivt->poll_wake != NULL)
+		s->io.ivt->poll_wake(s->io.inner); /* more queued: let a poller come back */
 	deadline_update(s, now);
 	return moved;
 }
@@ -890,7 +876,7 @@ static int wait_io(struct zs_dtls_sock *s, int events, int64_t deadline)
 
 	if (deadline < until)
 		until = deadline;
-	zs_secsock_wait(s->inner, s->ivt, &s->lock, &s->closed, events, until);
+	zs_secsock_wait(&s->io, &s->lock, &s->closed, events, until);
 	return zs_port_now_ms() >= deadline ? -ETIMEDOUT : 0;
 }
 
@@ -942,12 +928,12 @@ static int compute_ready(struct zs_dtls_sock *s, int iev)
 /* Release the lock, first publishing s's readiness; wake its pollers if it changed. */
 static void unlock(struct zs_dtls_sock *s)
 {
-	int ev = compute_ready(s, s->ivt->poll_events(s->inner));
+	int ev = compute_ready(s, s->io.ivt->poll_events(s->io.inner));
 	int old = atomic_exchange(&s->ready, ev);
 
 	zs_lock_give(&s->lock);
-	if (ev != old && s->ivt->poll_wake != NULL)
-		s->ivt->poll_wake(s->inner);
+	if (ev != old && s->io.ivt->poll_wake != NULL)
+		s->io.ivt->poll_wake(s->io.inner);
 }
 
 static int dtls_poll_events(void *obj)
@@ -957,7 +943,7 @@ static int dtls_poll_events(void *obj)
 
 	if (atomic_load(&s->closed))
 		return ZS_POLL_CLOSED;
-	iev = s->ivt->poll_events(s->inner);
+	iev = s->io.ivt->poll_events(s->io.inner);
 	if (iev & ZS_POLL_CLOSED)
 		return iev;
 	if (atomic_load(&s->st) == DS_IDLE && !s->server)
@@ -967,28 +953,6 @@ static int dtls_poll_events(void *obj)
 		unlock(s);
 	}
 	return atomic_load(&s->ready);
-}
-
-static void dtls_poll_link(void *obj, struct zs_wait_node *node, struct zs_waiter *w)
-{
-	struct zs_dtls_sock *s = obj;
-
-	s->ivt->poll_link(s->inner, node, w);
-}
-
-static void dtls_poll_unlink(void *obj, struct zs_wait_node *node)
-{
-	struct zs_dtls_sock *s = obj;
-
-	s->ivt->poll_unlink(s->inner, node);
-}
-
-static void dtls_poll_wake(void *obj)
-{
-	struct zs_dtls_sock *s = obj;
-
-	if (s->ivt->poll_wake != NULL)
-		s->ivt->poll_wake(s->inner);
 }
 
 /* ---- connect and the handshake -------------------------------------------------------- */
@@ -1008,7 +972,7 @@ static int client_start(struct zs_dtls_sock *s, const struct sockaddr *addr, soc
 	default:
 		break;
 	}
-	rc = s->ivt->connect(s->inner, addr, len); /* UDP: fixes the peer, no packet */
+	rc = s->io.ivt->connect(s->io.inner, addr, len); /* UDP: fixes the peer, no packet */
 	if (rc < 0)
 		return rc;
 	rc = assoc_init(s);
@@ -1111,7 +1075,7 @@ static void peer_addr(struct zs_dtls_sock *s, struct sockaddr *to, socklen_t *le
 	socklen_t n;
 
 	if (!s->server) {
-		s->ivt->getpeername(s->inner, to, len);
+		s->io.ivt->getpeername(s->io.inner, to, len);
 		return;
 	}
 	n = *len < s->peer_len ? *len : s->peer_len;
@@ -1297,13 +1261,6 @@ static ssize_t dtls_sendmsg(void *obj, const struct msghdr *msg, int flags)
 
 /* ---- the rest of the socket calls --------------------------------------------------------- */
 
-static int dtls_bind(void *obj, const struct sockaddr *addr, socklen_t len)
-{
-	struct zs_dtls_sock *s = obj;
-
-	return s->ivt->bind(s->inner, addr, len);
-}
-
 static int dtls_shutdown(void *obj, int how)
 {
 	struct zs_dtls_sock *s = obj;
@@ -1342,7 +1299,7 @@ static int dtls_close(void *obj)
 	atomic_store(&s->closed, true);
 	atomic_store(&s->tdl, ZS_FOREVER);
 	zs_lock_give(&s->lock);
-	rc = s->ivt->close(s->inner); /* wakes whoever waits on it */
+	rc = s->io.ivt->close(s->io.inner); /* wakes whoever waits on it */
 	dtls_unref(s);
 	return rc;
 }
@@ -1483,8 +1440,7 @@ static void edge_of(struct zs_dtls_sock *s, struct zs_secsock_edge *e)
 		.set_tls = set_opt,
 		.get_tls = get_opt,
 		.proto = IPPROTO_DTLS_1_2,
-		.inner = s->inner,
-		.ivt = s->ivt,
+		.io = s->io,
 		.lock = &s->lock,
 		.rcvtimeo_ms = &s->rcvtimeo_ms,
 		.sndtimeo_ms = &s->sndtimeo_ms,
@@ -1511,20 +1467,13 @@ static int dtls_getsockopt(void *obj, int level, int name, void *val, socklen_t 
 	return zs_secsock_getsockopt(&e, level, name, val, len);
 }
 
-static int dtls_getsockname(void *obj, struct sockaddr *addr, socklen_t *len)
-{
-	struct zs_dtls_sock *s = obj;
-
-	return s->ivt->getsockname(s->inner, addr, len);
-}
-
 static int dtls_getpeername(void *obj, struct sockaddr *addr, socklen_t *len)
 {
 	struct zs_dtls_sock *s = obj;
 	int rc = 0;
 
 	if (!s->server)
-		return s->ivt->getpeername(s->inner, addr, len);
+		return zs_secsock_getpeername(s, addr, len);
 	zs_lock_take(&s->lock);
 	if (atomic_load(&s->st) != DS_DONE) /* a client is in once its handshake is */
 		rc = -ENOTCONN;
@@ -1537,14 +1486,8 @@ static int dtls_getpeername(void *obj, struct sockaddr *addr, socklen_t *len)
 static int dtls_fcntl(void *obj, int cmd, int flags)
 {
 	struct zs_dtls_sock *s = obj;
-	int rc = s->ivt->fcntl(s->inner, cmd, flags);
 
-	if (rc >= 0 && cmd == F_SETFL) {
-		zs_lock_take(&s->lock);
-		s->nonblock = (flags & O_NONBLOCK) != 0;
-		zs_lock_give(&s->lock);
-	}
-	return rc;
+	return zs_secsock_fcntl(&s->io, &s->lock, &s->nonblock, cmd, flags);
 }
 
 static int dtls_ioctl(void *obj, unsigned long request, void *arg)
@@ -1573,7 +1516,7 @@ static const struct zs_fd_vtable dtls_vtable = {
 	.ref = dtls_ref,
 	.unref = dtls_unref,
 	.close = dtls_close,
-	.bind = dtls_bind,
+	.bind = zs_secsock_bind,
 	.connect = dtls_connect,
 	/* listen, accept: EOPNOTSUPP, as on UDP */
 	.sendto = dtls_sendto,
@@ -1581,7 +1524,7 @@ static const struct zs_fd_vtable dtls_vtable = {
 	.shutdown = dtls_shutdown,
 	.getsockopt = dtls_getsockopt,
 	.setsockopt = dtls_setsockopt,
-	.getsockname = dtls_getsockname,
+	.getsockname = zs_secsock_getsockname,
 	.getpeername = dtls_getpeername,
 	.fcntl = dtls_fcntl,
 	.sendmsg = dtls_sendmsg,
@@ -1589,9 +1532,9 @@ static const struct zs_fd_vtable dtls_vtable = {
 	.ioctl = dtls_ioctl,
 	/* recv_buf, send_buf: the zero-copy API is the engine's own sockets' */
 	.poll_events = dtls_poll_events,
-	.poll_link = dtls_poll_link,
-	.poll_unlink = dtls_poll_unlink,
-	.poll_wake = dtls_poll_wake,
+	.poll_link = zs_secsock_poll_link,
+	.poll_unlink = zs_secsock_poll_unlink,
+	.poll_wake = zs_secsock_poll_wake,
 };
 
 /* ---- creation ----------------------------------------------------------------------------- */
@@ -1623,8 +1566,8 @@ int zs_dtls_sock_create(int family, int type)
 	}
 	ivt->ref(inner); /* ours; the table's goes with close() */
 	zs_lock_take(&pool_lock);
-	s->inner = inner;
-	s->ivt = ivt;
+	s->io.inner = inner;
+	s->io.ivt = ivt;
 	zs_lock_give(&pool_lock);
 	s->family = family;
 	s->nonblock = (type & SOCK_NONBLOCK) != 0;

@@ -178,7 +178,7 @@ int64_t zs_secsock_deadline(int32_t ms)
 }
 
 /* see secsock.h */
-int zs_secsock_wait(void *inner, const struct zs_fd_vtable *ivt, struct zs_lock *lock,
+int zs_secsock_wait(const struct zs_secsock_io *io, struct zs_lock *lock,
 		    const _Atomic bool *closed, int events, int64_t until)
 {
 	struct zs_waiter *w = zs_waiter_self();
@@ -186,25 +186,26 @@ int zs_secsock_wait(void *inner, const struct zs_fd_vtable *ivt, struct zs_lock 
 	bool pool = events & ZSOCK_POLLOUT;
 	int ev, rc = 0;
 
-	ivt->poll_link(inner, &node, w);
+	io->ivt->poll_link(io->inner, &node, w);
 	if (pool) /* POLLOUT of a native socket also needs room in the tx pool */
 		zs_waitq_add(zs_sock_pool_waitq(), &pool_node, w);
 	zs_lock_give(lock);
-	ev = ivt->poll_events(inner);
+	ev = io->ivt->poll_events(io->inner);
 	if (!(ev & (events | ZSOCK_POLLERR | ZS_POLL_CLOSED)) && !atomic_load(closed))
 		rc = zs_event_wait(&w->ev, until);
 	zs_lock_take(lock);
 	if (pool)
 		zs_waitq_del(zs_sock_pool_waitq(), &pool_node);
-	ivt->poll_unlink(inner, &node);
+	io->ivt->poll_unlink(io->inner, &node);
 	return rc;
 }
 
 /* see secsock.h */
-uint32_t zs_secsock_figure(struct zs_lock *lock, const uint32_t *counter)
+uint32_t zs_secsock_figure(void (*init)(void), struct zs_lock *lock, const uint32_t *counter)
 {
 	uint32_t n;
 
+	init();
 	zs_lock_take(lock);
 	n = *counter;
 	zs_lock_give(lock);
@@ -230,7 +231,7 @@ int zs_secsock_setsockopt(const struct zs_secsock_edge *e, int level, int name,
 		zs_lock_give(e->lock);
 		return rc;
 	}
-	rc = e->ivt->setsockopt(e->inner, level, name, val, len);
+	rc = e->io.ivt->setsockopt(e->io.inner, level, name, val, len);
 	if (rc == 0 && level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
 	    zs_optval_get_timeo(val, len, &ms) == 0) {
 		zs_lock_take(e->lock);
@@ -274,5 +275,89 @@ int zs_secsock_getsockopt(const struct zs_secsock_edge *e, int level, int name, 
 		}
 		zs_lock_give(e->lock);
 	}
-	return e->ivt->getsockopt(e->inner, level, name, val, len);
+	return e->io.ivt->getsockopt(e->io.inner, level, name, val, len);
+}
+
+/* see secsock.h */
+int zs_secsock_fcntl(const struct zs_secsock_io *io, struct zs_lock *lock, bool *nonblock,
+		     int cmd, int flags)
+{
+	int rc = io->ivt->fcntl(io->inner, cmd, flags);
+
+	if (rc >= 0 && cmd == F_SETFL) {
+		zs_lock_take(lock);
+		*nonblock = (flags & O_NONBLOCK) != 0;
+		zs_lock_give(lock);
+	}
+	return rc;
+}
+
+/* see secsock.h */
+bool zs_secsock_hold(const struct zs_secsock_io *io, struct zs_secsock_io *to)
+{
+	if (io->ivt->poll_wake == NULL)
+		return false;
+	io->ivt->ref(io->inner);
+	*to = *io;
+	return true;
+}
+
+/* see secsock.h */
+void zs_secsock_wake_all(struct zs_secsock_io *held, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		held[i].ivt->poll_wake(held[i].inner);
+		held[i].ivt->unref(held[i].inner);
+	}
+}
+
+/* see secsock.h */
+int zs_secsock_bind(void *obj, const struct sockaddr *addr, socklen_t len)
+{
+	const struct zs_secsock_io *io = obj;
+
+	return io->ivt->bind(io->inner, addr, len);
+}
+
+/* see secsock.h */
+int zs_secsock_getsockname(void *obj, struct sockaddr *addr, socklen_t *len)
+{
+	const struct zs_secsock_io *io = obj;
+
+	return io->ivt->getsockname(io->inner, addr, len);
+}
+
+/* see secsock.h */
+int zs_secsock_getpeername(void *obj, struct sockaddr *addr, socklen_t *len)
+{
+	const struct zs_secsock_io *io = obj;
+
+	return io->ivt->getpeername(io->inner, addr, len);
+}
+
+/* see secsock.h */
+void zs_secsock_poll_link(void *obj, struct zs_wait_node *node, struct zs_waiter *w)
+{
+	const struct zs_secsock_io *io = obj;
+
+	io->ivt->poll_link(io->inner, node, w);
+}
+
+/* see secsock.h */
+void zs_secsock_poll_unlink(void *obj, struct zs_wait_node *node)
+{
+	const struct zs_secsock_io *io = obj;
+
+	io->ivt->poll_unlink(io->inner, node);
+}
+
+/* see secsock.h */
+void zs_secsock_poll_wake(void *obj)
+{
+	const struct zs_secsock_io *io = obj;
+
+	if (io->ivt->poll_wake != NULL)
+		io->ivt->poll_wake(io->inner);
 }

@@ -7,8 +7,11 @@
  * suite and ALPN lists have a capacity that differs by kind, so their
  * entries stay in the socket and a struct zs_secopt_lists, filled by the
  * caller for each call, says where they are and what they may hold; their
- * counts are in the zs_secopt. Every function here runs under the
- * socket's lock.
+ * counts are in the zs_secopt. The zs_secopt_* functions run under the
+ * socket's lock; the others say what they take.
+ *
+ * The socket's transport is a struct zs_secsock_io at its start, so that
+ * the vtable functions that only forward to it are these, for both kinds.
  */
 #ifndef ZSOCK_TLS_SECSOCK_H
 #define ZSOCK_TLS_SECSOCK_H
@@ -24,6 +27,16 @@
 #include "engine/port/port.h"
 
 #define ZS_SECOPT_HOST_MAX 255
+
+/*
+ * The transport a socket owns (one reference of the socket's), held
+ * through its vtable. It MUST be the first member of the socket: the
+ * zs_secsock_* vtable functions below take the socket as a pointer to it.
+ */
+struct zs_secsock_io {
+	void *inner;
+	const struct zs_fd_vtable *ivt;
+};
 
 /* The SOL_TLS options both kinds keep; all zero but verify (-1) when a socket is made. */
 struct zs_secopt {
@@ -82,11 +95,11 @@ int64_t zs_secsock_deadline(int32_t ms);
  * waits for room in the native sockets' tx pool. Returns zs_event_wait()'s
  * result, 0 when it did not sleep.
  */
-int zs_secsock_wait(void *inner, const struct zs_fd_vtable *ivt, struct zs_lock *lock,
+int zs_secsock_wait(const struct zs_secsock_io *io, struct zs_lock *lock,
 		    const _Atomic bool *closed, int events, int64_t until);
 
-/* One of a pool's counters, read under the pool's lock. */
-uint32_t zs_secsock_figure(struct zs_lock *lock, const uint32_t *counter);
+/* One of a pool's counters, read under the pool's lock once init has run. */
+uint32_t zs_secsock_figure(void (*init)(void), struct zs_lock *lock, const uint32_t *counter);
 
 /*
  * A socket as its setsockopt and getsockopt see it: what the edges below
@@ -97,8 +110,7 @@ struct zs_secsock_edge {
 	int (*set_tls)(void *obj, int name, const void *val, socklen_t len);
 	int (*get_tls)(void *obj, int name, void *val, socklen_t *len);
 	int proto;                    /* SO_PROTOCOL */
-	void *inner;                  /* the transport */
-	const struct zs_fd_vtable *ivt;
+	struct zs_secsock_io io;      /* the transport */
 	struct zs_lock *lock;         /* the socket's */
 	int32_t *rcvtimeo_ms, *sndtimeo_ms; /* SO_RCVTIMEO, SO_SNDTIMEO as set; -1: none */
 	_Atomic int64_t *snd_clears;  /* set to ZS_FOREVER by SO_SNDTIMEO, or NULL */
@@ -123,5 +135,28 @@ int zs_secsock_setsockopt(const struct zs_secsock_edge *e, int level, int name,
  */
 int zs_secsock_getsockopt(const struct zs_secsock_edge *e, int level, int name, void *val,
 			  socklen_t *len);
+
+/*
+ * F_SETFL on the transport: when it took it, *nonblock records O_NONBLOCK
+ * under lock. Returns the transport's result.
+ */
+int zs_secsock_fcntl(const struct zs_secsock_io *io, struct zs_lock *lock, bool *nonblock,
+		     int cmd, int flags);
+
+/*
+ * Sockets to wake after a lock is given: zs_secsock_hold() takes a
+ * reference to io's transport into *to if it has poll_wake (returns
+ * whether it did), zs_secsock_wake_all() wakes the n held and drops them.
+ */
+bool zs_secsock_hold(const struct zs_secsock_io *io, struct zs_secsock_io *to);
+void zs_secsock_wake_all(struct zs_secsock_io *held, size_t n);
+
+/* Vtable functions that forward to the transport (obj: the socket, its io first). */
+int zs_secsock_bind(void *obj, const struct sockaddr *addr, socklen_t len);
+int zs_secsock_getsockname(void *obj, struct sockaddr *addr, socklen_t *len);
+int zs_secsock_getpeername(void *obj, struct sockaddr *addr, socklen_t *len);
+void zs_secsock_poll_link(void *obj, struct zs_wait_node *node, struct zs_waiter *w);
+void zs_secsock_poll_unlink(void *obj, struct zs_wait_node *node);
+void zs_secsock_poll_wake(void *obj);
 
 #endif

@@ -117,13 +117,12 @@ struct xwrap {
 };
 
 struct zs_tls {
+	struct zs_secsock_io io;      /* the transport, one reference of ours; first (secsock.h) */
 	_Atomic int refs;
 	bool used;                    /* slot taken (pool_lock) */
 	bool lock_ready;
 	struct zs_lock lock;
 
-	void *inner;                  /* the transport; one reference of ours */
-	const struct zs_fd_vtable *ivt;
 	int family;
 	int proto;
 	uint16_t version;             /* BR_TLS10 .. BR_TLS12 */
@@ -303,7 +302,7 @@ static bool csession_key(struct zs_tls *t, struct csession *k)
 	socklen_t len = sizeof(ss);
 
 	memset(k, 0, sizeof(*k));
-	if (t->ivt->getpeername(t->inner, (struct sockaddr *)&ss, &len) < 0)
+	if (t->io.ivt->getpeername(t->io.inner, (struct sockaddr *)&ss, &len) < 0)
 		return false;
 	k->family = ss.ss_family;
 	if (ss.ss_family == AF_INET) {
@@ -556,7 +555,8 @@ static struct zs_tls *slot_alloc(void)
 		t->lock_ready = true;
 	}
 	/* the options and state; the session was wiped when freed */
-	memset(&t->inner, 0, sizeof(*t) - offsetof(struct zs_tls, inner));
+	memset(&t->io, 0, sizeof(t->io));
+	memset(&t->family, 0, sizeof(*t) - offsetof(struct zs_tls, family));
 	atomic_store(&t->refs, 1);
 	atomic_store(&t->hs, HS_IDLE);
 	atomic_store(&t->ready, 0);
@@ -599,9 +599,9 @@ static void slot_free(struct zs_tls *t)
 	if (t->creds_held)
 		zs_cred_release(&t->creds);
 	t->creds_held = false;
-	if (t->inner != NULL)
-		t->ivt->unref(t->inner);
-	t->inner = NULL;
+	if (t->io.inner != NULL)
+		t->io.ivt->unref(t->io.inner);
+	t->io.inner = NULL;
 	t->sess = NULL;
 	if (ss != NULL) /* keys, secrets and plaintext */
 		zs_secsock_wipe(&ss->xw, sizeof(*ss) - offsetof(struct tls_session, xw));
@@ -629,31 +629,24 @@ static void tls_unref(void *obj)
 		slot_free(t);
 }
 
-/* One of the pool's counters, read under its lock. */
-static uint32_t pool_figure(const uint32_t *counter)
-{
-	tls_init();
-	return zs_secsock_figure(&pool_lock, counter);
-}
-
 uint32_t zs_tls_in_use(void)
 {
-	return pool_figure(&pool_used);
+	return zs_secsock_figure(tls_init, &pool_lock, &pool_used);
 }
 
 uint32_t zs_tls_high_water(void)
 {
-	return pool_figure(&pool_high);
+	return zs_secsock_figure(tls_init, &pool_lock, &pool_high);
 }
 
 uint32_t zs_tls_sessions_in_use(void)
 {
-	return pool_figure(&sess_used);
+	return zs_secsock_figure(tls_init, &pool_lock, &sess_used);
 }
 
 uint32_t zs_tls_sessions_high_water(void)
 {
-	return pool_figure(&sess_high);
+	return zs_secsock_figure(tls_init, &pool_lock, &sess_high);
 }
 
 size_t zs_tls_socket_bytes(void)
@@ -814,7 +807,7 @@ static int pump(struct zs_tls *t)
 			break;
 		if (st & BR_SSL_SENDREC) {
 			buf = sendrec_buf(t, &len);
-			n = t->ivt->sendto(t->inner, buf, len, ZSOCK_MSG_DONTWAIT, NULL, 0);
+			n = t->io.ivt->sendto(t->io.inner, buf, len, ZSOCK_MSG_DONTWAIT, NULL, 0);
 			if (n > 0) {
 				sendrec_ack(t, (size_t)n);
 				moved++;
@@ -832,7 +825,7 @@ static int pump(struct zs_tls *t)
 			break;
 		if ((st & BR_SSL_RECVREC) && !t->eof) {
 			buf = recvrec_buf(t, &len);
-			n = t->ivt->recvfrom(t->inner, buf, len, ZSOCK_MSG_DONTWAIT, NULL, NULL);
+			n = t->io.ivt->recvfrom(t->io.inner, buf, len, ZSOCK_MSG_DONTWAIT, NULL, NULL);
 			if (n > 0) {
 				recvrec_ack(t, (size_t)n);
 				moved++;
@@ -871,8 +864,7 @@ static int wanted(struct zs_tls *t)
  */
 static int wait_io(struct zs_tls *t, int events, int64_t deadline)
 {
-	return zs_secsock_wait(t->inner, t->ivt, &t->lock, &t->closed, events | ZSOCK_POLLHUP,
-			       deadline);
+	return zs_secsock_wait(&t->io, &t->lock, &t->closed, events | ZSOCK_POLLHUP, deadline);
 }
 
 /* ---- handshake ------------------------------------------------------------------- */
@@ -1235,7 +1227,7 @@ static void alert_peer(struct zs_tls *t)
 	rec[3] = 0;
 	rec[4] = 2;
 	rec[5] = 2;  /* fatal */
-	t->ivt->sendto(t->inner, rec, sizeof(rec), ZSOCK_MSG_DONTWAIT, NULL, 0);
+	t->io.ivt->sendto(t->io.inner, rec, sizeof(rec), ZSOCK_MSG_DONTWAIT, NULL, 0);
 }
 
 /*
@@ -1248,13 +1240,13 @@ static void advance(struct zs_tls *t)
 	unsigned st;
 
 	if (hs == HS_CONNECTING) {
-		int ev = t->ivt->poll_events(t->inner);
+		int ev = t->io.ivt->poll_events(t->io.inner);
 
 		if (ev & ZSOCK_POLLERR) {
 			int e = 0;
 			socklen_t len = sizeof(e);
 
-			t->ivt->getsockopt(t->inner, SOL_SOCKET, SO_ERROR, &e, &len);
+			t->io.ivt->getsockopt(t->io.inner, SOL_SOCKET, SO_ERROR, &e, &len);
 			fail(t, e != 0 ? -e : -ECONNREFUSED);
 			return;
 		}
@@ -1380,12 +1372,12 @@ static int compute_ready(struct zs_tls *t, int iev)
  */
 static void unlock(struct zs_tls *t)
 {
-	int ev = compute_ready(t, t->ivt->poll_events(t->inner));
+	int ev = compute_ready(t, t->io.ivt->poll_events(t->io.inner));
 	int old = atomic_exchange(&t->ready, ev);
 
 	zs_lock_give(&t->lock);
-	if (ev != old && t->ivt->poll_wake != NULL)
-		t->ivt->poll_wake(t->inner);
+	if (ev != old && t->io.ivt->poll_wake != NULL)
+		t->io.ivt->poll_wake(t->io.inner);
 }
 
 static int tls_poll_events(void *obj)
@@ -1395,7 +1387,7 @@ static int tls_poll_events(void *obj)
 
 	if (atomic_load(&t->closed))
 		return ZS_POLL_CLOSED;
-	iev = t->ivt->poll_events(t->inner);
+	iev = t->io.ivt->poll_events(t->io.inner);
 	if ((iev & ZS_POLL_CLOSED) || t->listening || atomic_load(&t->hs) == HS_IDLE)
 		return iev;
 	if (zs_lock_try(&t->lock)) {
@@ -1403,28 +1395,6 @@ static int tls_poll_events(void *obj)
 		unlock(t);
 	}
 	return atomic_load(&t->ready);
-}
-
-static void tls_poll_link(void *obj, struct zs_wait_node *node, struct zs_waiter *w)
-{
-	struct zs_tls *t = obj;
-
-	t->ivt->poll_link(t->inner, node, w);
-}
-
-static void tls_poll_unlink(void *obj, struct zs_wait_node *node)
-{
-	struct zs_tls *t = obj;
-
-	t->ivt->poll_unlink(t->inner, node);
-}
-
-static void tls_poll_wake(void *obj)
-{
-	struct zs_tls *t = obj;
-
-	if (t->ivt->poll_wake != NULL)
-		t->ivt->poll_wake(t->inner);
 }
 
 /* ---- data ------------------------------------------------------------------------------ */
@@ -1507,7 +1477,7 @@ static ssize_t tls_recvfrom(void *obj, void *buf, size_t len, int flags,
 	unlock(t);
 	if (got > 0 || len == 0) {
 		if (from != NULL)
-			t->ivt->getpeername(t->inner, from, fromlen);
+			t->io.ivt->getpeername(t->io.inner, from, fromlen);
 		return (ssize_t)got;
 	}
 	return rc;
@@ -1643,13 +1613,6 @@ static ssize_t tls_recvmsg(void *obj, struct msghdr *msg, int flags)
 
 /* ---- connection calls ---------------------------------------------------------------- */
 
-static int tls_bind(void *obj, const struct sockaddr *addr, socklen_t len)
-{
-	struct zs_tls *t = obj;
-
-	return t->ivt->bind(t->inner, addr, len);
-}
-
 static int tls_connect(void *obj, const struct sockaddr *addr, socklen_t len)
 {
 	struct zs_tls *t = obj;
@@ -1676,7 +1639,7 @@ static int tls_connect(void *obj, const struct sockaddr *addr, socklen_t len)
 	if (rc < 0)
 		return rc;
 
-	rc = t->ivt->connect(t->inner, addr, len); /* may block: no lock held */
+	rc = t->io.ivt->connect(t->io.inner, addr, len); /* may block: no lock held */
 	zs_lock_take(&t->lock);
 	if (rc == -EINPROGRESS) {
 		/* poll or the next call finishes it */
@@ -1711,7 +1674,7 @@ static int tls_listen(void *obj, int backlog)
 		zs_lock_give(&t->lock);
 		return -EINVAL;
 	}
-	rc = t->ivt->listen(t->inner, backlog);
+	rc = t->io.ivt->listen(t->io.inner, backlog);
 	if (rc == 0) {
 		t->server = true;
 		atomic_store(&t->listening, true);
@@ -1730,7 +1693,7 @@ static int tls_listen(void *obj, int backlog)
  * ETIMEDOUT and poll reports POLLERR. watch[] is guarded by pool_lock; a
  * watched socket holds a session, so CONFIG_ZSOCK_TLS_SESSIONS entries
  * always suffice, and slot_free() takes a socket out before its transport
- * goes, so the timer may take a reference on t->inner under pool_lock.
+ * goes, so the timer may take a reference on t->io.inner under pool_lock.
  */
 static struct zs_tls *watch[CONFIG_ZSOCK_TLS_SESSIONS];
 static int64_t watch_at = ZS_FOREVER; /* when the armed timer fires; ZS_FOREVER: none */
@@ -1752,10 +1715,7 @@ static void watch_arm_locked(int64_t deadline)
 
 static void watch_fire(void *arg)
 {
-	static struct { /* the reactor is the only caller */
-		void *inner;
-		const struct zs_fd_vtable *ivt;
-	} wake[CONFIG_ZSOCK_TLS_SESSIONS];
+	static struct zs_secsock_io wake[CONFIG_ZSOCK_TLS_SESSIONS]; /* the reactor's alone */
 	int64_t now = zs_port_now_ms(), next = ZS_FOREVER;
 	size_t i, n = 0;
 
@@ -1773,11 +1733,8 @@ static void watch_fire(void *arg)
 			watch[i] = NULL; /* over, or an explicit SO_SNDTIMEO took over */
 		} else if (now >= d) {
 			watch[i] = NULL;
-			if (t->ivt->poll_wake != NULL) {
-				t->ivt->ref(t->inner);
-				wake[n].inner = t->inner;
-				wake[n++].ivt = t->ivt;
-			}
+			if (zs_secsock_hold(&t->io, &wake[n]))
+				n++;
 		} else if (d < next) {
 			next = d;
 		}
@@ -1785,10 +1742,7 @@ static void watch_fire(void *arg)
 	if (next != ZS_FOREVER)
 		watch_arm_locked(next);
 	zs_lock_give(&pool_lock);
-	for (i = 0; i < n; i++) {
-		wake[i].ivt->poll_wake(wake[i].inner);
-		wake[i].ivt->unref(wake[i].inner);
-	}
+	zs_secsock_wake_all(wake, n);
 }
 
 static int watch_arm_call(void *arg)
@@ -1867,7 +1821,7 @@ static int accept_one(struct zs_tls *t, struct sockaddr *addr, socklen_t *len, b
 	int fd, rc;
 
 	*dropped = false;
-	fd = t->ivt->accept(t->inner, addr, len);
+	fd = t->io.ivt->accept(t->io.inner, addr, len);
 	if (fd < 0)
 		return fd;
 	c = slot_alloc();
@@ -1880,8 +1834,8 @@ static int accept_one(struct zs_tls *t, struct sockaddr *addr, socklen_t *len, b
 		tls_unref(c);
 		return -ECONNABORTED;
 	}
-	c->inner = cobj;
-	c->ivt = cvt;
+	c->io.inner = cobj;
+	c->io.ivt = cvt;
 	cvt->ref(cobj); /* ours; the table's one came with the detach */
 	zs_lock_take(&t->lock);
 	inherit(c, t);
@@ -1966,7 +1920,7 @@ static int tls_shutdown(void *obj, int how)
 	if (how != ZSOCK_SHUT_WR)
 		t->rd_shut = true;
 	unlock(t);
-	return t->ivt->shutdown(t->inner, how);
+	return t->io.ivt->shutdown(t->io.inner, how);
 }
 
 /*
@@ -1985,12 +1939,12 @@ static void linger_failed(struct zs_tls *t)
 	unsigned char sink[256];
 
 	/* a handshake that timed out sent no alert: nothing to protect */
-	if (t->ioerr != 0 || t->eof || t->ivt->shutdown == NULL || t->err == -ETIMEDOUT)
+	if (t->ioerr != 0 || t->eof || t->io.ivt->shutdown == NULL || t->err == -ETIMEDOUT)
 		return;
-	t->ivt->shutdown(t->inner, ZSOCK_SHUT_WR);
+	t->io.ivt->shutdown(t->io.inner, ZSOCK_SHUT_WR);
 	for (;;) {
-		ssize_t n = t->ivt->recvfrom(t->inner, sink, sizeof(sink), ZSOCK_MSG_DONTWAIT,
-					     NULL, NULL);
+		ssize_t n = t->io.ivt->recvfrom(t->io.inner, sink, sizeof(sink), ZSOCK_MSG_DONTWAIT,
+						NULL, NULL);
 
 		if (n > 0)
 			continue;
@@ -2013,7 +1967,7 @@ static int tls_close(void *obj)
 	}
 	atomic_store(&t->closed, true);
 	zs_lock_give(&t->lock);
-	rc = t->ivt->close(t->inner); /* wakes whoever waits on it */
+	rc = t->io.ivt->close(t->io.inner); /* wakes whoever waits on it */
 	tls_unref(t);
 	return rc;
 }
@@ -2132,8 +2086,7 @@ static void edge_of(struct zs_tls *t, struct zs_secsock_edge *e)
 		.set_tls = set_tls_opt,
 		.get_tls = get_tls_opt,
 		.proto = t->proto,
-		.inner = t->inner,
-		.ivt = t->ivt,
+		.io = t->io,
 		.lock = &t->lock,
 		.rcvtimeo_ms = &t->rcvtimeo_ms,
 		.sndtimeo_ms = &t->sndtimeo_ms,
@@ -2161,31 +2114,11 @@ static int tls_getsockopt(void *obj, int level, int name, void *val, socklen_t *
 	return zs_secsock_getsockopt(&e, level, name, val, len);
 }
 
-static int tls_getsockname(void *obj, struct sockaddr *addr, socklen_t *len)
-{
-	struct zs_tls *t = obj;
-
-	return t->ivt->getsockname(t->inner, addr, len);
-}
-
-static int tls_getpeername(void *obj, struct sockaddr *addr, socklen_t *len)
-{
-	struct zs_tls *t = obj;
-
-	return t->ivt->getpeername(t->inner, addr, len);
-}
-
 static int tls_fcntl(void *obj, int cmd, int flags)
 {
 	struct zs_tls *t = obj;
-	int rc = t->ivt->fcntl(t->inner, cmd, flags);
 
-	if (rc >= 0 && cmd == F_SETFL) {
-		zs_lock_take(&t->lock);
-		t->nonblock = (flags & O_NONBLOCK) != 0;
-		zs_lock_give(&t->lock);
-	}
-	return rc;
+	return zs_secsock_fcntl(&t->io, &t->lock, &t->nonblock, cmd, flags);
 }
 
 static int tls_ioctl(void *obj, unsigned long request, void *arg)
@@ -2219,7 +2152,7 @@ static const struct zs_fd_vtable tls_vtable = {
 	.ref = tls_ref,
 	.unref = tls_unref,
 	.close = tls_close,
-	.bind = tls_bind,
+	.bind = zs_secsock_bind,
 	.connect = tls_connect,
 	.listen = tls_listen,
 	.accept = tls_accept,
@@ -2228,8 +2161,8 @@ static const struct zs_fd_vtable tls_vtable = {
 	.shutdown = tls_shutdown,
 	.getsockopt = tls_getsockopt,
 	.setsockopt = tls_setsockopt,
-	.getsockname = tls_getsockname,
-	.getpeername = tls_getpeername,
+	.getsockname = zs_secsock_getsockname,
+	.getpeername = zs_secsock_getpeername,
 	.fcntl = tls_fcntl,
 	.sendmsg = tls_sendmsg,
 	.recvmsg = tls_recvmsg,
@@ -2238,9 +2171,9 @@ static const struct zs_fd_vtable tls_vtable = {
 	.recv_buf = NULL,
 	.send_buf = NULL,
 	.poll_events = tls_poll_events,
-	.poll_link = tls_poll_link,
-	.poll_unlink = tls_poll_unlink,
-	.poll_wake = tls_poll_wake,
+	.poll_link = zs_secsock_poll_link,
+	.poll_unlink = zs_secsock_poll_unlink,
+	.poll_wake = zs_secsock_poll_wake,
 };
 
 /* ---- creation ------------------------------------------------------------------------ */
@@ -2292,8 +2225,8 @@ int zs_tls_wrap(int fd, int family, int proto)
 		tls_unref(t);
 		return -EBADF;
 	}
-	t->inner = inner;
-	t->ivt = ivt;
+	t->io.inner = inner;
+	t->io.ivt = ivt;
 	ivt->ref(inner);
 	t->family = family;
 	t->proto = proto;
