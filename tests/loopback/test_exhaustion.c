@@ -75,6 +75,7 @@
 
 #include "zt.h"
 #include "zt_certs.h"
+#include "zt_tls.h"
 
 /* more than any table of any configuration the tests fill */
 #define MANY (CONFIG_ZVFS_OPEN_MAX + CONFIG_NET_MAX_CONTEXTS + 16)
@@ -1433,21 +1434,6 @@ static int pending_error(int fd)
 	cr_assert_eq(zsock_getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &olen), 0);
 	return soerr;
 }
-
-static void tls_idle(void)
-{
-	struct zsock_engine_stats st;
-	int64_t end = zt_now_ms() + 3000;
-
-	for (;;) {
-		zt_stats(&st);
-		if (st.tls_in_use == 0 && st.tls_sessions_in_use == 0)
-			return;
-		cr_assert_lt(zt_now_ms(), end, "%u TLS sockets and %u sessions in use after the closes",
-			     st.tls_in_use, st.tls_sessions_in_use);
-		zt_sleep_ms(20);
-	}
-}
 #endif
 
 ZT_TEST(exhaustion, tls_slots, .timeout = 60)
@@ -1500,7 +1486,7 @@ ZT_TEST(exhaustion, tls_slots, .timeout = 60)
 	for (int i = 0; i < n; i++)
 		zt_close(fill[i]);
 	zt_close(lfd);
-	tls_idle();
+	zt_tls_idle(3000);
 	tls_creds_drop();
 	full_service(&base);
 #else
@@ -1583,7 +1569,7 @@ ZT_TEST(exhaustion, tls_sessions, .timeout = 60)
 	tls_works(lfd, port);
 	tls_works(lfd, port);
 	zt_close(lfd);
-	tls_idle();
+	zt_tls_idle(3000);
 	tls_creds_drop();
 	full_service(&base);
 #else

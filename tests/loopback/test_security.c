@@ -48,6 +48,7 @@
 
 #include "zt.h"
 #include "zt_certs.h"
+#include "zt_tls.h"
 
 #if CONFIG_ZSOCK_TLS
 #include "tls_bearssl/tls.h"
@@ -161,21 +162,6 @@ static void stalled_were_dropped(const int fds[STALLED])
 		cr_assert(n == 0 || (n < 0 && (errno == ECONNRESET || errno == ECONNABORTED)),
 			  "stalled client %d: recv %zd errno %d (%s), want the server's close", i, n,
 			  errno, strerror(errno));
-	}
-}
-
-static void tls_idle(void)
-{
-	struct zsock_engine_stats st;
-	int64_t end = zt_now_ms() + 5000;
-
-	for (;;) {
-		zt_stats(&st);
-		if (st.tls_in_use == 0 && st.tls_sessions_in_use == 0)
-			return;
-		cr_assert_lt(zt_now_ms(), end, "%u TLS sockets and %u sessions in use after the closes",
-			     st.tls_in_use, st.tls_sessions_in_use);
-		zt_sleep_ms(20);
 	}
 }
 
@@ -351,7 +337,7 @@ ZT_TEST(security, clienthello_flood_blocking, .timeout = 40)
 	zt_close(cfd);
 	zt_close(a.fd);
 	zt_close(lfd);
-	tls_idle();
+	zt_tls_idle(5000);
 	creds_drop();
 	lwip_back(&base);
 #else
@@ -462,7 +448,7 @@ ZT_TEST(security, clienthello_flood_nonblocking, .timeout = 40)
 		zt_close(sfd);
 	}
 	zt_close(lfd);
-	tls_idle();
+	zt_tls_idle(5000);
 	creds_drop();
 	lwip_back(&base);
 #else
@@ -494,7 +480,7 @@ ZT_TEST(security, explicit_sndtimeo, .timeout = 30)
 	for (int i = 0; i < STALLED; i++)
 		zt_close(stalled[i]);
 	zt_close(lfd);
-	tls_idle();
+	zt_tls_idle(5000);
 	creds_drop();
 #else
 	cr_skip_test("no TLS");
@@ -563,7 +549,7 @@ ZT_TEST(security, client_verifies_by_default, .timeout = 30)
 	cr_assert_lt(a.fd, 0, "the server completed a handshake the client refused");
 	zt_close(cfd);
 	zt_close(lfd);
-	tls_idle();
+	zt_tls_idle(5000);
 	creds_drop();
 #else
 	cr_skip_test("no TLS");
@@ -609,24 +595,6 @@ static void output_restore(void)
 		close(saved_err);
 		saved_out = saved_err = -1;
 	}
-}
-
-static uint8_t *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long sz;
-
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	sz = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)sz + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)sz, f), (size_t)sz);
-	fclose(f);
-	*n = (size_t)sz;
-	return buf;
 }
 
 /* Does any WIN-byte window of secret appear in hay? */
@@ -707,15 +675,15 @@ Test(security, no_credentials_leave, .timeout = 60
 	zt_close(cfd);
 	zt_close(a.fd);
 	zt_close(lfd);
-	tls_idle();
+	zt_tls_idle(5000);
 	cr_assert_eq(tls_credential_delete(TAG_PSK, TLS_CREDENTIAL_PSK), 0);
 	cr_assert_eq(tls_credential_delete(TAG_PSK, TLS_CREDENTIAL_PSK_ID), 0);
 	creds_drop();
 	zt_leak_check();
 	output_restore();
 
-	cap = slurp(pcap_path, &cap_len);
-	out = slurp(out_path, &out_len);
+	cap = (uint8_t *)zt_read_file(pcap_path, &cap_len);
+	out = (uint8_t *)zt_read_file(out_path, &out_len);
 	cr_log_info("capture %zu bytes, output %zu bytes", cap_len, out_len);
 	/* the capture holds the handshake: the certificate is in the clear */
 	cr_assert_gt(cap_len, 2 * sizeof(data), "capture of %zu bytes", cap_len);

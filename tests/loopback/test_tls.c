@@ -64,6 +64,7 @@
 
 #include "zt.h"
 #include "zt_certs.h"
+#include "zt_tls.h"
 
 /* ---- constants ---------------------------------------------------------------- */
 
@@ -171,16 +172,9 @@ static int tls_sock(int family, int proto)
 	return fd;
 }
 
-static void set_opt(int fd, int name, const void *val, socklen_t len)
-{
-	cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, name, val, len), 0,
-		     "setsockopt(SOL_TLS, %d, len %u): errno %d (%s)", name, (unsigned)len, errno,
-		     strerror(errno));
-}
-
 static void set_int(int fd, int name, int v)
 {
-	set_opt(fd, name, &v, sizeof(v));
+	zt_tls_set(fd, name, &v, sizeof(v));
 }
 
 static int get_int(int fd, int name)
@@ -227,17 +221,17 @@ static void get_fails(int fd, int level, int name, int err)
 
 static void set_tags(int fd, const sec_tag_t *tags, int n)
 {
-	set_opt(fd, TLS_SEC_TAG_LIST, tags, (socklen_t)(n * sizeof(sec_tag_t)));
+	zt_tls_set(fd, TLS_SEC_TAG_LIST, tags, (socklen_t)(n * sizeof(sec_tag_t)));
 }
 
 static void set_host(int fd, const char *host)
 {
-	set_opt(fd, TLS_HOSTNAME, host, (socklen_t)strlen(host) + 1);
+	zt_tls_set(fd, TLS_HOSTNAME, host, (socklen_t)strlen(host) + 1);
 }
 
 static void set_suites(int fd, const int *s, int n)
 {
-	set_opt(fd, TLS_CIPHERSUITE_LIST, s, (socklen_t)(n * sizeof(int)));
+	zt_tls_set(fd, TLS_CIPHERSUITE_LIST, s, (socklen_t)(n * sizeof(int)));
 }
 
 /* ZSOCK_TLS_ALPN_USED into buf; asserts success; returns optlen. */
@@ -355,21 +349,9 @@ static void handshake(int family, int lfd, uint16_t port, int cfd, struct hs *h)
 		  h->rc, h->err);
 }
 
-/* An int SOL_TLS option without asserting (for failure messages):
- * -1000 - errno when the read fails. */
-static int opt_or(int fd, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	if (zsock_getsockopt(fd, SOL_TLS, name, &v, &len) != 0)
-		return -1000 - errno;
-	return v;
-}
-
 static int last_error(int fd)
 {
-	return opt_or(fd, ZSOCK_TLS_LAST_ERROR);
+	return zt_tls_opt_or(fd, ZSOCK_TLS_LAST_ERROR);
 }
 
 /* A handshake that must succeed; returns the accepted fd. */
@@ -379,7 +361,7 @@ static int pair(int family, int lfd, uint16_t port, int cfd)
 
 	handshake(family, lfd, port, cfd, &h);
 	cr_assert_eq(h.rc, 0, "connect: errno %d (%s), LAST_ERROR %d, VERIFY_RESULT %d; accept: fd %d errno %d",
-		     h.err, strerror(h.err), last_error(cfd), opt_or(cfd, ZSOCK_TLS_VERIFY_RESULT),
+		     h.err, strerror(h.err), last_error(cfd), zt_tls_opt_or(cfd, ZSOCK_TLS_VERIFY_RESULT),
 		     h.acc.fd, h.acc.err);
 	cr_assert_geq(h.acc.fd, 0, "accept: errno %d (%s)%s", h.acc.err, strerror(h.acc.err),
 		      h.acc.no_conn ? " (no connection within 10 s)" : "");
@@ -399,23 +381,6 @@ static void close_pair(int cfd, int sfd)
 	zt_close(sfd);
 }
 
-/* The engine's TLS counters: no TLS socket and no session left (closes
- * may take a moment: up to 3 s). */
-static void assert_tls_stats_idle(void)
-{
-	struct zsock_engine_stats st;
-	int64_t end = zt_now_ms() + 3000;
-
-	for (;;) {
-		zt_stats(&st);
-		if (st.tls_in_use == 0 && st.tls_sessions_in_use == 0)
-			return;
-		cr_assert_lt(zt_now_ms(), end, "after every close: %u TLS sockets, %u TLS sessions",
-			     st.tls_in_use, st.tls_sessions_in_use);
-		zt_sleep_ms(20);
-	}
-}
-
 /* No TLS socket or session left (the counters), and, as a user sees it:
  * create TLS sockets until every slot is taken: all
  * CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS must come, then one more gives
@@ -426,7 +391,7 @@ static void assert_all_slots_free(void)
 	int64_t end = zt_now_ms() + 3000;
 	int n = 0, extra;
 
-	assert_tls_stats_idle();
+	zt_tls_idle(3000);
 	while (n < CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS) {
 		int fd = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TLS_1_2);
 
@@ -703,7 +668,7 @@ ZT_TEST(tls, full_duplex, .timeout = 60)
 	flow_check("server -> client", &stx, &crx);
 	close_pair(cfd, sfd);
 	zt_close(lfd);
-	assert_tls_stats_idle();
+	zt_tls_idle(3000);
 }
 
 ZT_TEST(tls, rsa_server, .timeout = 60)
@@ -778,10 +743,10 @@ static void suite_case(const int *cli, int ncli, const int *srv, int nsrv, int w
 	if (ncli > 0)
 		set_suites(cfd, cli, ncli);
 	sfd = pair(AF_INET, lfd, port, cfd);
-	cr_assert_eq(opt_or(cfd, TLS_CIPHERSUITE_USED), want, "client: suite 0x%04x, want 0x%04x",
-		     opt_or(cfd, TLS_CIPHERSUITE_USED), want);
-	cr_assert_eq(opt_or(sfd, TLS_CIPHERSUITE_USED), want, "server: suite 0x%04x, want 0x%04x",
-		     opt_or(sfd, TLS_CIPHERSUITE_USED), want);
+	cr_assert_eq(zt_tls_opt_or(cfd, TLS_CIPHERSUITE_USED), want, "client: suite 0x%04x, want 0x%04x",
+		     zt_tls_opt_or(cfd, TLS_CIPHERSUITE_USED), want);
+	cr_assert_eq(zt_tls_opt_or(sfd, TLS_CIPHERSUITE_USED), want, "server: suite 0x%04x, want 0x%04x",
+		     zt_tls_opt_or(sfd, TLS_CIPHERSUITE_USED), want);
 	ping(cfd, sfd);
 	close_pair(cfd, sfd);
 	zt_close(lfd);
@@ -1055,11 +1020,11 @@ ZT_TEST(tls, opt_hostname, .timeout = 30)
 	set_host(fd, SERVER_NAME);
 	memset(name, 'a', sizeof(name));
 	name[255] = '\0';		/* 255 bytes: the longest */
-	set_opt(fd, TLS_HOSTNAME, name, 256);
+	zt_tls_set(fd, TLS_HOSTNAME, name, 256);
 	name[255] = 'a';
 	name[256] = '\0';		/* 256 bytes */
 	set_fails(fd, SOL_TLS, TLS_HOSTNAME, name, 257, EINVAL);
-	set_opt(fd, TLS_HOSTNAME, NULL, 0);	/* removes it */
+	zt_tls_set(fd, TLS_HOSTNAME, NULL, 0);	/* removes it */
 	zt_close(fd);
 }
 
@@ -1099,7 +1064,7 @@ ZT_TEST(tls, opt_ciphersuite_list, .timeout = 30)
 	cr_assert_eq(len, sizeof(two), "a refused list changed it");
 
 	/* optlen 0 restores the default */
-	set_opt(fd, TLS_CIPHERSUITE_LIST, NULL, 0);
+	zt_tls_set(fd, TLS_CIPHERSUITE_LIST, NULL, 0);
 	len = sizeof(out);
 	cr_assert_eq(zsock_getsockopt(fd, SOL_TLS, TLS_CIPHERSUITE_LIST, out, &len), 0);
 	cr_assert_eq(len, dlen, "optlen 0 did not restore the default list");
@@ -1119,7 +1084,7 @@ ZT_TEST(tls, opt_alpn_list, .timeout = 30)
 	const char *out[8];
 	socklen_t len;
 
-	set_opt(fd, TLS_ALPN_LIST, two, sizeof(two));
+	zt_tls_set(fd, TLS_ALPN_LIST, two, sizeof(two));
 	len = sizeof(out);
 	cr_assert_eq(zsock_getsockopt(fd, SOL_TLS, TLS_ALPN_LIST, out, &len), 0,
 		     "TLS_ALPN_LIST read: errno %d", errno);
@@ -1135,7 +1100,7 @@ ZT_TEST(tls, opt_alpn_list, .timeout = 30)
 	long_name[256] = '\0';
 	set_fails(fd, SOL_TLS, TLS_ALPN_LIST, toolong, sizeof(toolong), EINVAL);
 	long_name[255] = '\0';	/* 255 bytes: accepted */
-	set_opt(fd, TLS_ALPN_LIST, toolong, sizeof(toolong));
+	zt_tls_set(fd, TLS_ALPN_LIST, toolong, sizeof(toolong));
 	set_fails(fd, SOL_TLS, TLS_ALPN_LIST, two, sizeof(two[0]) + 1, EINVAL);
 	zt_close(fd);
 #else
@@ -1241,13 +1206,13 @@ ZT_TEST(tls, hostname_rules, .timeout = 60)
 
 	lfd = tls_listener(AF_INET, stags, 1, &port);
 	cfd = tls_client(AF_INET, ctags, 1, "wrong.test");
-	set_opt(cfd, TLS_HOSTNAME, NULL, 0);
+	zt_tls_set(cfd, TLS_HOSTNAME, NULL, 0);
 	sfd = pair(AF_INET, lfd, port, cfd);
 	cr_assert_eq(get_int(cfd, ZSOCK_TLS_VERIFY_RESULT), 0, "the removed name was checked");
 	close_pair(cfd, sfd);
 
 	cfd = tls_client(AF_INET, ctags, 1, NULL);
-	set_opt(cfd, TLS_HOSTNAME, SERVER_NAME, strlen(SERVER_NAME));
+	zt_tls_set(cfd, TLS_HOSTNAME, SERVER_NAME, strlen(SERVER_NAME));
 	sfd = pair(AF_INET, lfd, port, cfd);
 	cr_assert_eq(get_int(cfd, ZSOCK_TLS_VERIFY_RESULT), 0);
 	close_pair(cfd, sfd);
@@ -1299,9 +1264,9 @@ static void mutual_case(int server_level, sec_tag_t client_cert, bool want_ok, i
 		cr_assert_eq(h.rc, 0, "connect: errno %d (%s)", h.err, strerror(h.err));
 		cr_assert_geq(h.acc.fd, 0, "accept: errno %d (%s)", h.acc.err, strerror(h.acc.err));
 		cr_assert_eq(get_int(h.acc.fd, TLS_PEER_VERIFY), server_level, "accepted socket's level");
-		cr_assert_eq(opt_or(h.acc.fd, ZSOCK_TLS_VERIFY_RESULT), want_vr,
+		cr_assert_eq(zt_tls_opt_or(h.acc.fd, ZSOCK_TLS_VERIFY_RESULT), want_vr,
 			     "server VERIFY_RESULT %d, want %d",
-			     opt_or(h.acc.fd, ZSOCK_TLS_VERIFY_RESULT), want_vr);
+			     zt_tls_opt_or(h.acc.fd, ZSOCK_TLS_VERIFY_RESULT), want_vr);
 		cr_assert_eq(get_int(cfd, ZSOCK_TLS_VERIFY_RESULT), 0);
 		ping(cfd, h.acc.fd);
 		close_pair(cfd, h.acc.fd);
@@ -1978,7 +1943,7 @@ ZT_TEST(tls, resumption_keyed, .timeout = 60)
 	set_int(cfd, TLS_SESSION_CACHE, TLS_SESSION_CACHE_ENABLED);
 	handshake(AF_INET, s.lfd, s.port, cfd, &h);
 	cr_assert_eq(h.rc, -1, "a session for " SERVER_NAME " was resumed for wrong.test (resumed %d)",
-		     opt_or(cfd, ZSOCK_TLS_SESSION_RESUMED));
+		     zt_tls_opt_or(cfd, ZSOCK_TLS_SESSION_RESUMED));
 	cr_assert_eq(h.err, ECONNABORTED);
 	cr_assert_eq(get_int(cfd, ZSOCK_TLS_VERIFY_RESULT), X509_BAD_SERVER_NAME);
 	zt_close(cfd);
@@ -2043,10 +2008,10 @@ static void alpn_case(const char **cli, int ncli, const char **srv, int nsrv, co
 
 	lfd = tls_listener(AF_INET, stags, 1, &port);
 	if (nsrv > 0)
-		set_opt(lfd, TLS_ALPN_LIST, srv, (socklen_t)(nsrv * sizeof(char *)));
+		zt_tls_set(lfd, TLS_ALPN_LIST, srv, (socklen_t)(nsrv * sizeof(char *)));
 	cfd = tls_client(AF_INET, ctags, 1, SERVER_NAME);
 	if (ncli > 0)
-		set_opt(cfd, TLS_ALPN_LIST, cli, (socklen_t)(ncli * sizeof(char *)));
+		zt_tls_set(cfd, TLS_ALPN_LIST, cli, (socklen_t)(ncli * sizeof(char *)));
 	get_fails(cfd, SOL_TLS, ZSOCK_TLS_ALPN_USED, ENOTCONN);
 	sfd = pair(AF_INET, lfd, port, cfd);
 	cr_assert_eq(alpn_used(cfd, buf, sizeof(buf)), strlen(want) + 1);
@@ -2344,7 +2309,7 @@ ZT_TEST(tls, psk_full_duplex, .timeout = 60)
 	flow_check("server -> client", &stx, &crx);
 	close_pair(cfd, sfd);
 	zt_close(lfd);
-	assert_tls_stats_idle();
+	zt_tls_idle(3000);
 }
 
 /* A failing PSK handshake: both calls fail with ECONNABORTED (the side
@@ -2404,10 +2369,10 @@ static void psk_alpn_case(const char **cli, int ncli, const char **srv, int nsrv
 
 	lfd = tls_listener(AF_INET, tags, 1, &port);
 	if (nsrv > 0)
-		set_opt(lfd, TLS_ALPN_LIST, srv, (socklen_t)(nsrv * sizeof(char *)));
+		zt_tls_set(lfd, TLS_ALPN_LIST, srv, (socklen_t)(nsrv * sizeof(char *)));
 	cfd = tls_client(AF_INET, tags, 1, NULL);
 	if (ncli > 0)
-		set_opt(cfd, TLS_ALPN_LIST, cli, (socklen_t)(ncli * sizeof(char *)));
+		zt_tls_set(cfd, TLS_ALPN_LIST, cli, (socklen_t)(ncli * sizeof(char *)));
 	if (want == NULL) {
 		handshake(AF_INET, lfd, port, cfd, &h);
 		cr_assert_eq(h.rc, -1, "connect succeeded");
@@ -2465,8 +2430,7 @@ ZT_TEST(tls, psk_nonblocking_connect, .timeout = 60)
 	pthread_t t;
 	uint16_t port;
 	socklen_t len;
-	int lfd, cfd, rc, polls = 0;
-	int64_t end;
+	int lfd, cfd;
 	char buf[8];
 
 	creds_psk();
@@ -2476,22 +2440,7 @@ ZT_TEST(tls, psk_nonblocking_connect, .timeout = 60)
 	a = (struct acc){ .lfd = lfd, .poll_ms = 10000, .fd = -1 };
 	t = zt_spawn(acc_main, &a);
 	len = zt_loopback(AF_INET, port, &ss);
-	errno = 0;
-	rc = zsock_connect(cfd, (struct sockaddr *)&ss, len);
-	cr_assert_eq(rc, -1, "a non-blocking TLS connect completed at once");
-	cr_assert_eq(errno, EINPROGRESS, "non-blocking connect: errno %d (%s)", errno, strerror(errno));
-	end = zt_now_ms() + 10000;
-	for (;;) {
-		short re = zt_poll1(cfd, ZSOCK_POLLOUT, 200);
-
-		polls++;
-		cr_assert_eq(re & (ZSOCK_POLLERR | ZSOCK_POLLHUP), 0,
-			     "poll: revents 0x%x during the handshake (LAST_ERROR %d)", re,
-			     last_error(cfd));
-		if (re & ZSOCK_POLLOUT)
-			break;
-		cr_assert_lt(zt_now_ms(), end, "no POLLOUT in 10 s (%d polls)", polls);
-	}
+	zt_tls_connect_nb(cfd, (struct sockaddr *)&ss, len, 10000);
 	cr_assert_eq(get_int(cfd, TLS_CIPHERSUITE_USED), PSK_CCM8);
 	cr_assert(zt_join(t, 10000), "accept hung");
 	cr_assert_geq(a.fd, 0, "accept: errno %d (%s)", a.err, strerror(a.err));
