@@ -82,6 +82,7 @@
  */
 #define _GNU_SOURCE
 #include "netns.h"
+#include "ossl.h"
 #include "zt.h"
 #include "zt_certs.h"
 
@@ -148,8 +149,6 @@ static const struct suite S_EC_GCM = { 0xC02B, "ECDHE-ECDSA-AES128-GCM-SHA256", 
 
 /* ---- fixture ------------------------------------------------------------------ */
 
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
 /* This test's files (the peers' FIFOs and outputs): one process per test */
 static char tmpdir[64];
 
@@ -169,7 +168,7 @@ static const char *engine_ip(void)
 /* host:port as openssl's -accept and -connect take it */
 static const char *ossl_addr(const char *ip)
 {
-	return family == AF_INET ? fmt("%s:%d", ip, PORT) : fmt("[%s]:%d", ip, PORT);
+	return family == AF_INET ? zi_fmt("%s:%d", ip, PORT) : zi_fmt("[%s]:%d", ip, PORT);
 }
 
 static void ds_fini(void)
@@ -192,22 +191,6 @@ static void ds_fini(void)
 	static void ds_body_##name(void)
 
 
-/* printf into one of 8 rotating buffers */
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[8][1024];
-	static unsigned int next;
-	char *b = bufs[next++ % 8];
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	cr_assert_lt(n, (int)sizeof(bufs[0]), "fmt: too long");
-	return b;
-}
-
 /* Monotonic microseconds (handshake times) */
 static int64_t now_us(void)
 {
@@ -219,7 +202,7 @@ static int64_t now_us(void)
 
 static const char *tmp_path(const char *name)
 {
-	return fmt("%s/%s", tmpdir, name);
+	return zi_fmt("%s/%s", tmpdir, name);
 }
 
 /* The namespace, the tools (nfq_impair and iptables when lossy), the PKI
@@ -231,11 +214,7 @@ static void ds_up(bool certs, bool lossy)
 	const char *tool = getenv("ZSOCK_NFQ_IMPAIR");
 	int fd;
 
-	zi_up();
-	if (!zt_certs_have_openssl())
-		zi_skip("the openssl CLI is missing (scripts/install-packages.sh installs it)");
-	if (zi_sh("command -v timeout >/dev/null") != 0)
-		zi_skip("timeout(1) is missing");
+	zi_ossl_up();
 	if (lossy && (tool == NULL || access(tool, X_OK) != 0))
 		zi_skip("ZSOCK_NFQ_IMPAIR does not name the nfq_impair tool");
 	if (lossy && zi_sh("iptables -L -n >/dev/null") != 0)
@@ -400,8 +379,8 @@ struct peer {
 
 static void peer_start(struct peer *p, int idx, const char *args)
 {
-	const char *fifo = tmp_path(fmt("in%d.fifo", idx));
-	const char *out = tmp_path(fmt("out%d.txt", idx));
+	const char *fifo = tmp_path(zi_fmt("in%d.fifo", idx));
+	const char *out = tmp_path(zi_fmt("out%d.txt", idx));
 	const char *cmd;
 	char *argv[4];
 
@@ -413,7 +392,7 @@ static void peer_start(struct peer *p, int idx, const char *args)
 	cr_assert_geq(p->out, 0, "open %s: %s", out, strerror(errno));
 	/* in the background with a trap, so that zi_prog_stop()'s SIGTERM
 	 * reaches openssl too */
-	cmd = fmt("timeout 120 openssl %s 0<>%s >%s 2>&1 & p=$!; trap 'kill $p' TERM; "
+	cmd = zi_fmt("timeout 120 openssl %s 0<>%s >%s 2>&1 & p=$!; trap 'kill $p' TERM; "
 		  "wait $p; echo EXIT=$?", args, fifo, out);
 	fprintf(stderr, "[%s] $ %s\n", zi_ns_name(), cmd);
 	argv[0] = "/bin/sh";
@@ -561,12 +540,12 @@ static const char *peer_line_with(struct peer *p, const char *s)
 	for (b = a; b > p->buf && b[-1] != '\n'; b--)
 		;
 	e = strchr(a, '\n');
-	return fmt("%.*s", (int)(e != NULL ? e - b : (ptrdiff_t)strlen(b)), b);
+	return zi_fmt("%.*s", (int)(e != NULL ? e - b : (ptrdiff_t)strlen(b)), b);
 }
 
 static const char *psk_args(const char *hex, const char *id)
 {
-	return fmt("-psk %s -psk_identity %s", hex, id);
+	return zi_fmt("-psk %s -psk_identity %s", hex, id);
 }
 
 /* s_server for suite (its usual credentials, or args instead of them when
@@ -575,10 +554,10 @@ static void s_server(struct peer *p, const struct suite *s, const char *auth)
 {
 	if (auth == NULL)
 		auth = s->auth == AUTH_PSK ?
-			fmt("%s -nocert", psk_args(PSK_HEX, PSK_ID)) :
-			fmt("-cert %s -key %s -cert_chain %s", zt_certs_path("ec_leaf.pem"),
+			zi_fmt("%s -nocert", psk_args(PSK_HEX, PSK_ID)) :
+			zi_fmt("-cert %s -key %s -cert_chain %s", zt_certs_path("ec_leaf.pem"),
 			    zt_certs_path("ec_leaf.key"), zt_certs_path("ec_int.pem"));
-	peer_start(p, 0, fmt("s_server -dtls1_2 -nbio -naccept 1 -accept %s -cipher %s %s",
+	peer_start(p, 0, zi_fmt("s_server -dtls1_2 -nbio -naccept 1 -accept %s -cipher %s %s",
 			     ossl_addr(linux_ip()), s->ossl, auth));
 	cr_assert(peer_wait(p, "ACCEPT", 15000), "s_server did not start:\n%s",
 		  p->buf != NULL ? p->buf : "");
@@ -590,9 +569,9 @@ static void s_client(struct peer *p, int idx, const struct suite *s, const char 
 	if (auth == NULL)
 		auth = s->auth == AUTH_PSK ?
 			psk_args(PSK_HEX, PSK_ID) :
-			fmt("-CAfile %s -verify_return_error -verify_hostname " SERVER_NAME
+			zi_fmt("-CAfile %s -verify_return_error -verify_hostname " SERVER_NAME
 			    " -servername " SERVER_NAME, zt_certs_path("ec_ca.pem"));
-	peer_start(p, idx, fmt("s_client -dtls1_2 -nbio -connect %s -cipher %s %s",
+	peer_start(p, idx, zi_fmt("s_client -dtls1_2 -nbio -connect %s -cipher %s %s",
 			       ossl_addr(engine_ip()), s->ossl, auth));
 }
 
@@ -910,7 +889,7 @@ static void x_run(struct xfer *x, int deadline_ms)
 
 static const char *flow_txt(const struct flow *f)
 {
-	return fmt("%u of %u delivered (%llu bytes), lost %u, dup %u, reordered %u, damaged %u, "
+	return zi_fmt("%u of %u delivered (%llu bytes), lost %u, dup %u, reordered %u, damaged %u, "
 		   "stalls %u",
 		   f->delivered, f->n, (unsigned long long)f->bytes, f->n - f->delivered, f->dups,
 		   f->reordered, f->damaged, f->stalls);
@@ -1292,7 +1271,7 @@ DS_TEST(client_recv_semantics, .timeout = 60)
 		dg_fill('o', (uint32_t)i, lens[i], line[i]);
 	cr_assert_eq(wait_in(fd, 100) & ZSOCK_POLLIN, 0, "POLLIN with no record there");
 
-	peer_line(&p, fmt("%.*s", (int)lens[0], line[0]));
+	peer_line(&p, zi_fmt("%.*s", (int)lens[0], line[0]));
 	cr_assert(wait_in(fd, 5000) & ZSOCK_POLLIN, "no POLLIN for s_server's record");
 	cr_assert_eq(zsock_ioctl(fd, FIONREAD, &n), 0);
 	cr_assert_eq(n, (int)lens[0], "FIONREAD %d, want %zu", n, lens[0]);
@@ -1305,17 +1284,17 @@ DS_TEST(client_recv_semantics, .timeout = 60)
 	cr_assert_arr_eq(buf, line[0], 16);
 	cr_assert_eq(wait_in(fd, 50) & ZSOCK_POLLIN, 0, "POLLIN after the record was read");
 
-	peer_line(&p, fmt("%.*s", (int)lens[1], line[1]));
+	peer_line(&p, zi_fmt("%.*s", (int)lens[1], line[1]));
 	cr_assert(wait_in(fd, 5000) & ZSOCK_POLLIN);
 	cr_assert_eq(zsock_recv(fd, buf, sizeof(buf), 0), (ssize_t)lens[1]);
 	cr_assert_arr_eq(buf, line[1], lens[1]);
 
-	peer_line(&p, fmt("%.*s", (int)lens[2], line[2]));
+	peer_line(&p, zi_fmt("%.*s", (int)lens[2], line[2]));
 	cr_assert(wait_in(fd, 5000) & ZSOCK_POLLIN);
 	cr_assert_eq(zsock_recv(fd, buf, 10, ZSOCK_MSG_TRUNC), (ssize_t)lens[2],
 		     "MSG_TRUNC into 10 bytes: errno %d", errno);
 	cr_assert_arr_eq(buf, line[2], 10);
-	peer_line(&p, fmt("%.*s", (int)lens[3], line[3]));
+	peer_line(&p, zi_fmt("%.*s", (int)lens[3], line[3]));
 	cr_assert_eq(zsock_recv(fd, buf, sizeof(buf), 0), (ssize_t)lens[3],
 		     "the record after a truncated one");
 	cr_assert_arr_eq(buf, line[3], lens[3]);
@@ -1362,7 +1341,7 @@ DS_TEST(fail_client_wrong_psk, .timeout = 60)
 
 	ds_up(false, false);
 	add_psk();
-	s_server(&p, &S_PSK_CCM8, fmt("%s -nocert", psk_args(PSK_BAD_HEX, PSK_ID)));
+	s_server(&p, &S_PSK_CCM8, zi_fmt("%s -nocert", psk_args(PSK_BAD_HEX, PSK_ID)));
 	fd = z_socket(&S_PSK_CCM8, false, NULL);
 	set_timers(fd, 200, 1600);
 	err = client_fails(fd, false, want, 2, &p, &us);
@@ -1410,12 +1389,12 @@ static void client_bad_cert(const char *leaf, const char *host, bool nb)
 	ds_up(true, false);
 	zt_certs_add(TAG_CA, TLS_CREDENTIAL_CA_CERTIFICATE, "ec_ca.der");
 	if (leaf == NULL)
-		server_args = fmt("-cert %s -key %s -cert_chain %s", zt_certs_path("ec_leaf.pem"),
+		server_args = zi_fmt("-cert %s -key %s -cert_chain %s", zt_certs_path("ec_leaf.pem"),
 				  zt_certs_path("ec_leaf.key"), zt_certs_path("ec_int.pem"));
 	else
-		server_args = fmt("-cert %s -key %s", zt_certs_path(fmt("%s.pem", leaf)),
-				  zt_certs_path(fmt("%s.key", leaf)));
-	s_server(&p, &S_EC_GCM, fmt("-msg %s", server_args));
+		server_args = zi_fmt("-cert %s -key %s", zt_certs_path(zi_fmt("%s.pem", leaf)),
+				  zt_certs_path(zi_fmt("%s.key", leaf)));
+	s_server(&p, &S_EC_GCM, zi_fmt("-msg %s", server_args));
 	fd = z_socket(&S_EC_GCM, false, host);
 	set_timers(fd, 200, 3200);
 	client_fails(fd, nb, want, 1, &p, &us);
@@ -1456,7 +1435,7 @@ static void server_survives(const struct suite *s, const char *bad_args, const c
 	int fd, v;
 	int64_t end;
 
-	/* copies: fmt()'s buffers rotate */
+	/* copies: zi_fmt()'s buffers rotate */
 	bad_args = strdup(bad_args);
 	good_args = good_args != NULL ? strdup(good_args) : NULL;
 	fd = z_socket(s, true, NULL);
@@ -1541,9 +1520,9 @@ DS_TEST(fail_server_untrusted_cert, .timeout = 60)
 	zt_certs_add(TAG_ME, TLS_CREDENTIAL_PUBLIC_CERTIFICATE, "ec_self.der");
 	zt_certs_add(TAG_ME, TLS_CREDENTIAL_PRIVATE_KEY, "ec_self.key.der");
 	server_survives(&S_EC_CCM8,
-			fmt("-CAfile %s -verify_return_error -verify_hostname " SERVER_NAME,
+			zi_fmt("-CAfile %s -verify_return_error -verify_hostname " SERVER_NAME,
 			    zt_certs_path("ec_ca.pem")),
 			"verify error",
-			fmt("-CAfile %s -verify_return_error -verify_hostname " SERVER_NAME,
+			zi_fmt("-CAfile %s -verify_return_error -verify_hostname " SERVER_NAME,
 			    zt_certs_path("ec_self.pem")));
 }

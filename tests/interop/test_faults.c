@@ -70,6 +70,7 @@
  */
 #define _GNU_SOURCE
 #include "netns.h"
+#include "ossl.h"
 #include "zt.h"
 #include "zt_certs.h"
 
@@ -1242,23 +1243,6 @@ static void run_udp(const struct cell *c)
 
 /* ---- <cell>_tls ------------------------------------------------------------------------------------ */
 
-/* printf into one of 4 rotating buffers */
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[4][2048];
-	static unsigned int next;
-	char *b = bufs[next++ % 4];
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	cr_assert_lt(n, (int)sizeof(bufs[0]), "fmt: too long");
-	return b;
-}
-
 /*
  * The zsock server, in a thread: accept, then until it has received len
  * bytes from s_client, receive a chunk and send as many bytes of its own
@@ -1402,10 +1386,7 @@ static void run_tls(const struct cell *c)
 	FILE *f;
 
 	faults_up();
-	if (!zt_certs_have_openssl())
-		zi_skip("the openssl CLI is missing (scripts/install-packages.sh installs it)");
-	if (zi_sh("command -v timeout >/dev/null") != 0)
-		zi_skip("timeout(1) is missing");
+	zi_ossl_need();
 	zt_certs_make();
 	zt_certs_add(TAG_ME, TLS_CREDENTIAL_PUBLIC_CERTIFICATE, "ec_leaf_chain.der");
 	zt_certs_add(TAG_ME, TLS_CREDENTIAL_PRIVATE_KEY, "ec_leaf.key.der");
@@ -1446,7 +1427,7 @@ static void run_tls(const struct cell *c)
 	 * back to stdout, until the server's close_notify; through a shell
 	 * that reports the status, in the background with a trap so that
 	 * zi_prog_stop()'s SIGTERM reaches it */
-	cmd = fmt("timeout %lld openssl s_client -connect " ZI_ENGINE_IP4 ":%d -quiet -CAfile %s "
+	cmd = zi_fmt("timeout %lld openssl s_client -connect " ZI_ENGINE_IP4 ":%d -quiet -CAfile %s "
 		  "-verify_return_error -servername " SERVER_NAME " -verify_hostname " SERVER_NAME
 		  " <%s >%s 2>%s & p=$!; trap 'kill $p' TERM; wait $p; echo EXIT=$?",
 		  (long long)deadline_ms() / 1000, TLS_PORT, zt_certs_path("ec_ca.pem"),
@@ -1554,7 +1535,7 @@ static void run_tls(const struct cell *c)
 			 srv.where != NULL && strncmp(srv.where, "send", 4) == 0 ?
 				 "; then recv: " : "",
 			 srv.where != NULL && strncmp(srv.where, "send", 4) == 0 ?
-				 (srv.recv_after_n >= 0 ? fmt("%zd bytes", srv.recv_after_n) :
+				 (srv.recv_after_n >= 0 ? zi_fmt("%zd bytes", srv.recv_after_n) :
 							  strerror(srv.recv_after)) : "");
 		/* a bad record met in recv gives ECONNABORTED; met while send
 		 * pumps the engine, the session is closed: EPIPE (docs/tls.md) */
@@ -1562,7 +1543,7 @@ static void run_tls(const struct cell *c)
 		tprintf(&rows, "| %s | s_client->zsock | %llu | %llu | - | %llu | - | %s | %.2f | - | %s | %s |\n",
 			c->name, (unsigned long long)each,
 			(unsigned long long)atomic_load(&srv.in.received),
-			(unsigned long long)srv.in.wrong, hs >= 0 ? fmt("%.2f", hs) : "-",
+			(unsigned long long)srv.in.wrong, hs >= 0 ? zi_fmt("%.2f", hs) : "-",
 			srv.t0 > 0 ? (double)(t_fail - srv.t0) / 1000.0 : 0.0, end_buf,
 			end_ok && srv.in.wrong == 0 && wire.out.corrupted > 0 ? "ok" : "FAIL");
 		if (!end_ok)

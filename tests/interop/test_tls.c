@@ -46,8 +46,10 @@
  */
 #define _GNU_SOURCE
 #include "netns.h"
+#include "ossl.h"
 #include "zt.h"
 #include "zt_certs.h"
+#include "zt_tls.h"
 
 #include <criterion/criterion.h>
 
@@ -97,20 +99,18 @@
 /* The certificate s_server presents */
 enum srv_cert { CERT_EC, CERT_RSA, CERT_EXPIRED, CERT_SELF };
 
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
 static const char *cert_args(enum srv_cert c)
 {
 	switch (c) {
 	case CERT_EC:
-		return fmt("-cert %s -key %s -cert_chain %s", P("ec_leaf.pem"), P("ec_leaf.key"),
+		return zi_fmt("-cert %s -key %s -cert_chain %s", P("ec_leaf.pem"), P("ec_leaf.key"),
 			   P("ec_int.pem"));
 	case CERT_RSA:
-		return fmt("-cert %s -key %s", P("rsa_leaf.pem"), P("rsa_leaf.key"));
+		return zi_fmt("-cert %s -key %s", P("rsa_leaf.pem"), P("rsa_leaf.key"));
 	case CERT_EXPIRED:
-		return fmt("-cert %s -key %s", P("ec_expired.pem"), P("ec_expired.key"));
+		return zi_fmt("-cert %s -key %s", P("ec_expired.pem"), P("ec_expired.key"));
 	case CERT_SELF:
-		return fmt("-cert %s -key %s", P("ec_self.pem"), P("ec_self.key"));
+		return zi_fmt("-cert %s -key %s", P("ec_self.pem"), P("ec_self.key"));
 	}
 	return "";
 }
@@ -119,28 +119,8 @@ static const char *cert_args(enum srv_cert c)
 
 static void tls_up(void)
 {
-	zi_up();
-	if (!zt_certs_have_openssl())
-		zi_skip("the openssl CLI is missing (scripts/install-packages.sh installs it)");
-	if (zi_sh("command -v timeout >/dev/null") != 0)
-		zi_skip("timeout(1) is missing");
+	zi_ossl_up();
 	zt_certs_make();
-}
-
-/* printf into one of 8 rotating buffers */
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[8][2048];
-	static unsigned int next;
-	char *b = bufs[next++ % 8];
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	cr_assert_lt(n, (int)sizeof(bufs[0]), "fmt: too long");
-	return b;
 }
 
 static void add_cred(sec_tag_t tag, enum tls_credential_type type, const char *name)
@@ -161,113 +141,18 @@ static void add_me(const char *cert, const char *key)
 
 /* ---- OpenSSL programs ---------------------------------------------------------- */
 
-/*
- * openssl s_server on 192.0.2.1:4433 with args. Its stdin is a FIFO opened
- * read-write, which never reaches EOF (EOF on stdin stops s_server); its
- * stdout and stderr come to our pipe. Waits for its "ACCEPT" line.
- */
+/* openssl s_server on 192.0.2.1:4433 with args (ossl.h); waits for its
+ * "ACCEPT" line. */
 static int s_server(const char *args)
 {
-	const char *fifo = P("stdin.fifo");
-	const char *cmd;
-	char *argv[4];
-	int h;
-
-	if (access(fifo, F_OK) != 0)
-		cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo: %s", strerror(errno));
-	cmd = fmt("exec timeout 120 openssl s_server -accept " ZI_LINUX_IP4 ":%d %s 0<>%s 2>&1",
-		  TLS_PORT, args, fifo);
-	fprintf(stderr, "[%s] $ %s\n", zi_ns_name(), cmd);
-	argv[0] = "/bin/sh";
-	argv[1] = "-c";
-	argv[2] = (char *)cmd;
-	argv[3] = NULL;
-	h = zi_prog_start(argv);
-	cr_assert(zi_prog_wait_line(h, "ACCEPT", 15000), "s_server did not start: %s", cmd);
-	return h;
+	return zi_ossl_server(zi_fmt(ZI_LINUX_IP4 ":%d", TLS_PORT), args, P("stdin.fifo"));
 }
 
-/* Wait until a program exits (its output ends), up to ms. s_server's own
- * messages are buffered and reach us only at its exit: tests that check
- * them run it with -naccept 1 and wait for this. */
-static bool wait_exit(int h, int ms)
-{
-	return !zi_prog_wait_line(h, "\001never printed", ms);
-}
-
-/*
- * openssl s_client to the engine (192.0.2.2:4433) with args, through
- * sh -c "...; echo EXIT=$?": stdin and stdout as redir says (default
- * stdin /dev/null, output to our pipe), so zi_prog_wait_line(h, "EXIT=")
- * tells when it is over.
- */
+/* openssl s_client to the engine (192.0.2.2:4433) with args, stdin and
+ * stdout as redir says (ossl.h). */
 static int s_client(const char *args, const char *redir)
 {
-	const char *cmd;
-	char *argv[4];
-
-	/* in the background with a trap, so that zi_prog_stop()'s SIGTERM to
-	 * the shell reaches s_client too */
-	cmd = fmt("timeout 60 openssl s_client -connect " ZI_ENGINE_IP4 ":%d %s %s & p=$!; "
-		  "trap 'kill $p' TERM; wait $p; echo EXIT=$?",
-		  TLS_PORT, args, redir != NULL ? redir : "</dev/null 2>&1");
-	fprintf(stderr, "[%s] $ %s\n", zi_ns_name(), cmd);
-	argv[0] = "/bin/sh";
-	argv[1] = "-c";
-	argv[2] = (char *)cmd;
-	argv[3] = NULL;
-	return zi_prog_start(argv);
-}
-
-/* Wait for s_client's end; returns its exit status and all its output
- * (caller frees). */
-static char *s_client_wait(int h, int *status)
-{
-	bool done = zi_prog_wait_line(h, "EXIT=", 60000);
-	char *out = zi_prog_stop(h, NULL);
-	const char *e = strstr(out, "EXIT=");
-
-	cr_assert(done && e != NULL, "s_client did not finish; its output:\n%s", out);
-	*status = atoi(e + 5);
-	return out;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
-/* The first line of out that contains all of a, b (b may be NULL); a copy
- * (caller frees) or NULL. */
-static char *find_line(const char *out, const char *a, const char *b)
-{
-	const char *s = out;
-
-	while (s != NULL && *s != '\0') {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - s) : strlen(s);
-		char *line = strndup(s, len);
-
-		if (strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL))
-			return line;
-		free(line);
-		s = nl != NULL ? nl + 1 : NULL;
-	}
-	return NULL;
+	return zi_ossl_client(zi_fmt(ZI_ENGINE_IP4 ":%d", TLS_PORT), args, redir);
 }
 
 static int count_lines(const char *out, const char *prefix)
@@ -309,16 +194,6 @@ static char *fatal_alert_received(const char *out)
 
 /* ---- zsock sockets -------------------------------------------------------------- */
 
-static int opt_or(int fd, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	if (zsock_getsockopt(fd, SOL_TLS, name, &v, &len) != 0)
-		return -1000 - errno;
-	return v;
-}
-
 static int get_int(int fd, int name)
 {
 	int v = -12345;
@@ -329,23 +204,9 @@ static int get_int(int fd, int name)
 	return v;
 }
 
-static void set_opt(int fd, int name, const void *v, socklen_t len)
-{
-	cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, name, v, len), 0,
-		     "setsockopt(SOL_TLS, %d): errno %d (%s)", name, errno, strerror(errno));
-}
-
 static void set_int(int fd, int name, int v)
 {
-	set_opt(fd, name, &v, sizeof(v));
-}
-
-static void timeouts(int fd, int sec)
-{
-	struct timeval tv = { .tv_sec = sec };
-
-	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	zt_tls_set(fd, name, &v, sizeof(v));
 }
 
 /* A zsock TLS client socket: trusts TAG_CA (and presents TAG_ME when
@@ -356,12 +217,12 @@ static int z_client(const char *host, int verify, bool with_cert)
 	int fd = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TLS_1_2);
 
 	cr_assert_geq(fd, 0, "TLS socket: errno %d (%s)", errno, strerror(errno));
-	set_opt(fd, TLS_SEC_TAG_LIST, tags, (socklen_t)((with_cert ? 2 : 1) * sizeof(sec_tag_t)));
+	zt_tls_set(fd, TLS_SEC_TAG_LIST, tags, (socklen_t)((with_cert ? 2 : 1) * sizeof(sec_tag_t)));
 	if (host != NULL)
-		set_opt(fd, TLS_HOSTNAME, host, (socklen_t)strlen(host) + 1);
+		zt_tls_set(fd, TLS_HOSTNAME, host, (socklen_t)strlen(host) + 1);
 	if (verify >= 0)
 		set_int(fd, TLS_PEER_VERIFY, verify);
-	timeouts(fd, 30);
+	zt_timeouts(fd, 30);
 	return fd;
 }
 
@@ -383,7 +244,7 @@ static int z_listener(bool with_ca)
 	int fd = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TLS_1_2);
 
 	cr_assert_geq(fd, 0, "TLS socket: errno %d (%s)", errno, strerror(errno));
-	set_opt(fd, TLS_SEC_TAG_LIST, tags, (socklen_t)((with_ca ? 2 : 1) * sizeof(sec_tag_t)));
+	zt_tls_set(fd, TLS_SEC_TAG_LIST, tags, (socklen_t)((with_ca ? 2 : 1) * sizeof(sec_tag_t)));
 	cr_assert_eq(zsock_bind(fd, (struct sockaddr *)&ss, len), 0, "bind: errno %d", errno);
 	cr_assert_eq(zsock_listen(fd, 4), 0, "listen: errno %d", errno);
 	return fd;
@@ -439,17 +300,9 @@ static void assert_all_slots_free(void)
 {
 	int fds[CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS];
 	int64_t end = zt_now_ms() + 3000;
-	struct zsock_engine_stats st;
 	int n = 0;
 
-	for (;;) {
-		zt_stats(&st);
-		if (st.tls_in_use == 0 && st.tls_sessions_in_use == 0)
-			break;
-		cr_assert_lt(zt_now_ms(), end, "after every close: %u TLS sockets, %u TLS sessions",
-			     st.tls_in_use, st.tls_sessions_in_use);
-		zt_sleep_ms(20);
-	}
+	zt_tls_idle(3000);
 	while (n < CONFIG_NET_SOCKETS_TLS_MAX_CONTEXTS) {
 		int fd = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TLS_1_2);
 
@@ -624,7 +477,7 @@ static size_t capture_client_hello(uint8_t *buf, size_t size)
 	l = l_listener(ZI_LINUX_IP4, CAPTURE_PORT);
 	argv[0] = "/bin/sh";
 	argv[1] = "-c";
-	argv[2] = (char *)fmt("timeout 20 openssl s_client -connect " ZI_LINUX_IP4 ":%d -servername "
+	argv[2] = (char *)zi_fmt("timeout 20 openssl s_client -connect " ZI_LINUX_IP4 ":%d -servername "
 			      SERVER_NAME " </dev/null 2>&1", CAPTURE_PORT);
 	argv[3] = NULL;
 	h = zi_prog_start(argv);
@@ -660,27 +513,27 @@ static void client_bulk(enum srv_cert cert, const char *cipher, const char *extr
 
 	tls_up();
 	add_ca(ca);
-	h = s_server(fmt("-rev -naccept 1 -cipher %s %s %s", cipher, cert_args(cert), extra));
+	h = s_server(zi_fmt("-rev -naccept 1 -cipher %s %s %s", cipher, cert_args(cert), extra));
 	fd = z_client(SERVER_NAME, TLS_PEER_VERIFY_REQUIRED, false);
 	err = z_connect(fd);
 	cr_assert_eq(err, 0, "connect: errno %d (%s), LAST_ERROR %d, VERIFY_RESULT %d", err,
-		     strerror(err), opt_or(fd, ZSOCK_TLS_LAST_ERROR),
-		     opt_or(fd, ZSOCK_TLS_VERIFY_RESULT));
-	cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), want, "suite 0x%04x, want 0x%04x",
-		     opt_or(fd, TLS_CIPHERSUITE_USED), want);
+		     strerror(err), zt_tls_opt_or(fd, ZSOCK_TLS_LAST_ERROR),
+		     zt_tls_opt_or(fd, ZSOCK_TLS_VERIFY_RESULT));
+	cr_assert_eq(zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), want, "suite 0x%04x, want 0x%04x",
+		     zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), want);
 	cr_assert_eq(get_int(fd, ZSOCK_TLS_VERIFY_RESULT), 0);
 	rev_bulk(fd, line_len, 0x7e57 + (uint64_t)want);
 	zt_close(fd);
 	zi_prog_wait_line(h, "CONNECTION CLOSED", 10000);
 	out = zi_prog_stop(h, NULL);
-	line = find_line(out, "Ciphersuite:", NULL);
+	line = zi_find_line(out, "Ciphersuite:", NULL);
 	cr_assert_not_null(line, "no Ciphersuite line from s_server:\n%s", out);
 	cr_assert_not_null(strstr(line, ossl_name), "s_server: \"%s\", want %s", line, ossl_name);
 	free(line);
-	cr_assert_not_null(find_line(out, "Protocol version: TLSv1.2", NULL), "not TLS 1.2:\n%s", out);
-	cr_assert_not_null(find_line(out, "CONNECTION CLOSED", NULL),
+	cr_assert_not_null(zi_find_line(out, "Protocol version: TLSv1.2", NULL), "not TLS 1.2:\n%s", out);
+	cr_assert_not_null(zi_find_line(out, "CONNECTION CLOSED", NULL),
 			   "s_server did not see the close:\n%s", out);
-	cr_assert_null(find_line(out, "unexpected eof", NULL),
+	cr_assert_null(zi_find_line(out, "unexpected eof", NULL),
 		       "the zsock close reached s_server without close_notify:\n%s", out);
 	free(out);
 }
@@ -750,27 +603,27 @@ static void server_bulk(bool rsa, const char *cipher, const char *extra, int wan
 		cr_assert_eq(fwrite(buf, 1, sizeof(buf), f), sizeof(buf));
 	}
 	fclose(f);
-	h = s_client(fmt("-quiet -cipher %s -CAfile %s -verify_return_error -servername " SERVER_NAME
+	h = s_client(zi_fmt("-quiet -cipher %s -CAfile %s -verify_return_error -servername " SERVER_NAME
 			 " -verify_hostname " SERVER_NAME " %s %s",
 			 cipher, P(rsa ? "rsa_ca.pem" : "ec_ca.pem"),
 			 SMALL_ARGS, extra),
-		     fmt("<%s >%s 2>%s", P("in.bin"), P("out.bin"), P("err.txt")));
+		     zi_fmt("<%s >%s 2>%s", P("in.bin"), P("out.bin"), P("err.txt")));
 	z_accept(lfd, &a, 20000);
 	if (a.fd < 0) {
-		out = s_client_wait(h, &st);
-		err_txt = read_file(P("err.txt"), &elen);
+		out = zi_ossl_client_wait(h, &st);
+		err_txt = zt_read_file(P("err.txt"), &elen);
 		cr_assert_fail("accept: errno %d (%s)%s; s_client status %d, stderr:\n%s", a.err,
 			       strerror(a.err), a.no_conn ? " (no connection)" : "", st, err_txt);
 	}
-	cr_assert_eq(opt_or(a.fd, TLS_CIPHERSUITE_USED), want, "suite 0x%04x, want 0x%04x",
-		     opt_or(a.fd, TLS_CIPHERSUITE_USED), want);
+	cr_assert_eq(zt_tls_opt_or(a.fd, TLS_CIPHERSUITE_USED), want, "suite 0x%04x, want 0x%04x",
+		     zt_tls_opt_or(a.fd, TLS_CIPHERSUITE_USED), want);
 	while (got < XFER_BYTES) {
 		ssize_t n = zsock_recv(a.fd, buf, sizeof(buf), 0);
 		size_t bad;
 
 		cr_assert_gt(n, 0, "server recv after %llu bytes: %zd, errno %d (%s), LAST_ERROR %d",
 			     (unsigned long long)got, n, errno, strerror(errno),
-			     opt_or(a.fd, ZSOCK_TLS_LAST_ERROR));
+			     zt_tls_opt_or(a.fd, ZSOCK_TLS_LAST_ERROR));
 		bad = zt_pattern_check(seed_a, got, buf, (size_t)n);
 		if (bad < (size_t)n && first_bad == UINT64_MAX)
 			first_bad = got + bad;
@@ -785,10 +638,10 @@ static void server_bulk(bool rsa, const char *cipher, const char *extra, int wan
 		     (unsigned long long)first_bad);
 	zt_close(a.fd);
 	zt_close(lfd);
-	out = s_client_wait(h, &st);
-	err_txt = read_file(P("err.txt"), &elen);
+	out = zi_ossl_client_wait(h, &st);
+	err_txt = zt_read_file(P("err.txt"), &elen);
 	cr_assert_eq(st, 0, "s_client exit status %d; stderr:\n%s", st, err_txt);
-	data = read_file(P("out.bin"), &len);
+	data = zt_read_file(P("out.bin"), &len);
 	cr_assert_eq(len, XFER_BYTES, "s_client received %zu bytes of %u; stderr:\n%s", len,
 		     XFER_BYTES, err_txt);
 	cr_assert_eq(zt_pattern_check(seed_b, 0, data, len), len, "s_client got a wrong byte at %zu",
@@ -853,19 +706,19 @@ static void verify_case(enum srv_cert cert, const char *ca, const char *host, in
 
 	tls_up();
 	add_ca(ca);
-	h = s_server(fmt("-naccept 1 -msg %s", cert_args(cert)));
+	h = s_server(zi_fmt("-naccept 1 -msg %s", cert_args(cert)));
 	fd = z_client(host, level, false);
 	err = z_connect(fd);
-	vr = opt_or(fd, ZSOCK_TLS_VERIFY_RESULT);
+	vr = zt_tls_opt_or(fd, ZSOCK_TLS_VERIFY_RESULT);
 	if (level == TLS_PEER_VERIFY_REQUIRED) {
 		cr_assert_neq(err, 0, "REQUIRED: the handshake succeeded (VERIFY_RESULT %d)", vr);
 		cr_assert_eq(err, ECONNABORTED, "REQUIRED: connect errno %d (%s), want ECONNABORTED",
 			     err, strerror(err));
 		cr_assert_eq(vr, code, "REQUIRED: VERIFY_RESULT %d, want %d", vr, code);
-		cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), -1000 - ENOTCONN);
+		cr_assert_eq(zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), -1000 - ENOTCONN);
 		zi_prog_wait_line(h, "<<< TLS 1.2, Alert", 10000);
 		zt_close(fd);
-		wait_exit(h, 10000);
+		zi_prog_wait_exit(h, 10000);
 		out = zi_prog_stop(h, NULL);
 		alert = fatal_alert_received(out);
 		cr_assert_not_null(alert, "s_server received no fatal alert from the zsock client:\n%s",
@@ -874,7 +727,7 @@ static void verify_case(enum srv_cert cert, const char *ca, const char *host, in
 		free(alert);
 	} else {
 		cr_assert_eq(err, 0, "level %d: connect errno %d (%s), LAST_ERROR %d", level, err,
-			     strerror(err), opt_or(fd, ZSOCK_TLS_LAST_ERROR));
+			     strerror(err), zt_tls_opt_or(fd, ZSOCK_TLS_LAST_ERROR));
 		cr_assert_eq(vr, level == TLS_PEER_VERIFY_NONE ? -1 : code,
 			     "level %d: VERIFY_RESULT %d", level, vr);
 		zt_send_all(fd, "hello-from-zsock\n", 17);
@@ -883,9 +736,9 @@ static void verify_case(enum srv_cert cert, const char *ca, const char *host, in
 		cr_assert_eq(zsock_recv(fd, buf, 14, ZSOCK_MSG_WAITALL), 14, "recv: errno %d", errno);
 		cr_assert_arr_eq(buf, "from-s_server\n", 14);
 		zt_close(fd);
-		cr_assert(wait_exit(h, 10000), "s_server did not see the close");
+		cr_assert(zi_prog_wait_exit(h, 10000), "s_server did not see the close");
 		out = zi_prog_stop(h, NULL);
-		cr_assert_not_null(find_line(out, "<<< ", "warning close_notify"),
+		cr_assert_not_null(zi_find_line(out, "<<< ", "warning close_notify"),
 				   "the zsock close reached s_server without close_notify:\n%s", out);
 		alert = fatal_alert_received(out);
 		cr_assert_null(alert, "a fatal alert at level %d: %s", level, alert);
@@ -974,7 +827,7 @@ ZI_TEST(tls, resumption_server, .timeout = 60)
 	add_me("ec_leaf_chain.der", "ec_leaf.key.der");
 	lfd = z_listener(false);
 	set_int(lfd, TLS_SESSION_CACHE, TLS_SESSION_CACHE_ENABLED);
-	h = s_client(fmt("-reconnect -CAfile %s -verify_return_error -servername " SERVER_NAME
+	h = s_client(zi_fmt("-reconnect -CAfile %s -verify_return_error -servername " SERVER_NAME
 			 " -verify_hostname " SERVER_NAME " %s",
 			 P("ec_ca.pem"), SMALL_ARGS),
 		     NULL);
@@ -991,7 +844,7 @@ ZI_TEST(tls, resumption_server, .timeout = 60)
 		zt_close(a.fd);
 	}
 	zt_close(lfd);
-	out = s_client_wait(h, &st);
+	out = zi_ossl_client_wait(h, &st);
 	cr_assert_eq(st, 0, "s_client status %d:\n%s", st, out);
 	cr_assert_eq(count_lines(out, "New, TLSv1.2"), 1, "s_client:\n%s", out);
 	cr_assert_eq(count_lines(out, "Reused, TLSv1.2"), 5, "s_client:\n%s", out);
@@ -1015,9 +868,9 @@ ZI_TEST(tls, alpn_client, .timeout = 60)
 
 	tls_up();
 	add_ca("ec_ca.der");
-	h = s_server(fmt("-alpn h2,http/1.1 %s", cert_args(CERT_EC)));
+	h = s_server(zi_fmt("-alpn h2,http/1.1 %s", cert_args(CERT_EC)));
 	fd = z_client(SERVER_NAME, -1, false);
-	set_opt(fd, TLS_ALPN_LIST, alpn, sizeof(alpn));
+	zt_tls_set(fd, TLS_ALPN_LIST, alpn, sizeof(alpn));
 	err = z_connect(fd);
 	cr_assert_eq(err, 0, "connect: errno %d (%s)", err, strerror(err));
 	cr_assert_eq(zsock_getsockopt(fd, SOL_TLS, ZSOCK_TLS_ALPN_USED, used, &len), 0);
@@ -1026,7 +879,7 @@ ZI_TEST(tls, alpn_client, .timeout = 60)
 		  "s_server did not select http/1.1");
 	zt_close(fd);
 	out = zi_prog_stop(h, NULL);
-	line = find_line(out, "ALPN protocols advertised by the client:", NULL);
+	line = zi_find_line(out, "ALPN protocols advertised by the client:", NULL);
 	cr_assert_not_null(line, "s_server saw no ALPN offer:\n%s", out);
 	cr_assert(strstr(line, "spdy/1") != NULL && strstr(line, "http/1.1") != NULL,
 		  "offered: %s", line);
@@ -1049,8 +902,8 @@ ZI_TEST(tls, alpn_server, .timeout = 60)
 	tls_up();
 	add_me("ec_leaf_chain.der", "ec_leaf.key.der");
 	lfd = z_listener(false);
-	set_opt(lfd, TLS_ALPN_LIST, alpn, sizeof(alpn));
-	h = s_client(fmt("-alpn foo,http/1.1 -CAfile %s -verify_return_error -servername "
+	zt_tls_set(lfd, TLS_ALPN_LIST, alpn, sizeof(alpn));
+	h = s_client(zi_fmt("-alpn foo,http/1.1 -CAfile %s -verify_return_error -servername "
 			 SERVER_NAME " %s", P("ec_ca.pem"), SMALL_ARGS),
 		     NULL);
 	z_accept(lfd, &a, 20000);
@@ -1060,9 +913,9 @@ ZI_TEST(tls, alpn_server, .timeout = 60)
 	cr_assert_eq(zsock_recv(a.fd, &c, 1, 0), 0, "s_client's close: errno %d", errno);
 	zt_close(a.fd);
 	zt_close(lfd);
-	out = s_client_wait(h, &st);
+	out = zi_ossl_client_wait(h, &st);
 	cr_assert_eq(st, 0, "s_client status %d:\n%s", st, out);
-	cr_assert_not_null(find_line(out, "ALPN protocol: http/1.1", NULL), "s_client:\n%s", out);
+	cr_assert_not_null(zi_find_line(out, "ALPN protocol: http/1.1", NULL), "s_client:\n%s", out);
 	free(out);
 #endif
 }
@@ -1079,9 +932,9 @@ ZI_TEST(tls, ciphers_client_offer, .timeout = 60)
 
 	tls_up();
 	add_ca("rsa_ca.der");
-	h = s_server(fmt("-rev %s", cert_args(CERT_RSA)));
+	h = s_server(zi_fmt("-rev %s", cert_args(CERT_RSA)));
 	fd = z_client(SERVER_NAME, -1, false);
-	set_opt(fd, TLS_CIPHERSUITE_LIST, suites, sizeof(suites));
+	zt_tls_set(fd, TLS_CIPHERSUITE_LIST, suites, sizeof(suites));
 	err = z_connect(fd);
 	cr_assert_eq(err, 0, "connect: errno %d (%s)", err, strerror(err));
 	cr_assert_eq(get_int(fd, TLS_CIPHERSUITE_USED), 0xC02F);
@@ -1091,7 +944,7 @@ ZI_TEST(tls, ciphers_client_offer, .timeout = 60)
 	zt_close(fd);
 	zi_prog_wait_line(h, "CONNECTION CLOSED", 10000);
 	out = zi_prog_stop(h, NULL);
-	line = find_line(out, "Client cipher list:", NULL);
+	line = zi_find_line(out, "Client cipher list:", NULL);
 	cr_assert_not_null(line, "no client cipher list from s_server:\n%s", out);
 	list = strchr(line, ':') + 1;
 	while (*list == ' ')
@@ -1105,7 +958,7 @@ ZI_TEST(tls, ciphers_client_offer, .timeout = 60)
 	}
 	cr_assert_str_eq(offered, "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305",
 			 "the zsock client offered %s", offered);
-	cr_assert_not_null(find_line(out, "Ciphersuite: ECDHE-RSA-AES128-GCM-SHA256", NULL));
+	cr_assert_not_null(zi_find_line(out, "Ciphersuite: ECDHE-RSA-AES128-GCM-SHA256", NULL));
 	free(line);
 	free(out);
 }
@@ -1120,18 +973,18 @@ ZI_TEST(tls, ciphers_client_no_shared, .timeout = 60)
 
 	tls_up();
 	add_ca("rsa_ca.der");
-	h = s_server(fmt("-naccept 1 -cipher ECDHE-RSA-AES256-GCM-SHA384 %s", cert_args(CERT_RSA)));
+	h = s_server(zi_fmt("-naccept 1 -cipher ECDHE-RSA-AES256-GCM-SHA384 %s", cert_args(CERT_RSA)));
 	fd = z_client(SERVER_NAME, -1, false);
-	set_opt(fd, TLS_CIPHERSUITE_LIST, suites, sizeof(suites));
+	zt_tls_set(fd, TLS_CIPHERSUITE_LIST, suites, sizeof(suites));
 	err = z_connect(fd);
 	cr_assert(clean_errno(err), "connect with no shared suite: errno %d", err);
-	cr_assert_eq(opt_or(fd, ZSOCK_TLS_LAST_ERROR), RECV_ALERT(40),
+	cr_assert_eq(zt_tls_opt_or(fd, ZSOCK_TLS_LAST_ERROR), RECV_ALERT(40),
 		     "LAST_ERROR %d, want 256 + 40 (handshake_failure from s_server)",
-		     opt_or(fd, ZSOCK_TLS_LAST_ERROR));
+		     zt_tls_opt_or(fd, ZSOCK_TLS_LAST_ERROR));
 	zt_close(fd);
-	wait_exit(h, 10000);
+	zi_prog_wait_exit(h, 10000);
 	out = zi_prog_stop(h, NULL);
-	cr_assert_not_null(find_line(out, "no shared cipher", NULL), "s_server:\n%s", out);
+	cr_assert_not_null(zi_find_line(out, "no shared cipher", NULL), "s_server:\n%s", out);
 	free(out);
 	assert_all_slots_free();
 }
@@ -1148,8 +1001,8 @@ ZI_TEST(tls, ciphers_server_list, .timeout = 60)
 	tls_up();
 	add_me("rsa_leaf.der", "rsa_leaf.key.der");
 	lfd = z_listener(false);
-	set_opt(lfd, TLS_CIPHERSUITE_LIST, suites, sizeof(suites));
-	h = s_client(fmt("-cipher ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256 -CAfile %s "
+	zt_tls_set(lfd, TLS_CIPHERSUITE_LIST, suites, sizeof(suites));
+	h = s_client(zi_fmt("-cipher ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256 -CAfile %s "
 			 "-verify_return_error %s",
 			 P("rsa_ca.pem"), SMALL_ARGS),
 		     NULL);
@@ -1158,19 +1011,19 @@ ZI_TEST(tls, ciphers_server_list, .timeout = 60)
 	cr_assert_eq(get_int(a.fd, TLS_CIPHERSUITE_USED), 0xC02F);
 	cr_assert_eq(zsock_recv(a.fd, &c, 1, 0), 0);
 	zt_close(a.fd);
-	out = s_client_wait(h, &st);
+	out = zi_ossl_client_wait(h, &st);
 	cr_assert_eq(st, 0, "s_client status %d:\n%s", st, out);
-	cr_assert_not_null(find_line(out, "Cipher is ECDHE-RSA-AES128-GCM-SHA256", NULL),
+	cr_assert_not_null(zi_find_line(out, "Cipher is ECDHE-RSA-AES128-GCM-SHA256", NULL),
 			   "s_client:\n%s", out);
 	free(out);
 
-	h = s_client(fmt("-msg -cipher ECDHE-RSA-AES256-GCM-SHA384 -CAfile %s %s", P("rsa_ca.pem"),
+	h = s_client(zi_fmt("-msg -cipher ECDHE-RSA-AES256-GCM-SHA384 -CAfile %s %s", P("rsa_ca.pem"),
 			 SMALL_ARGS),
 		     NULL);
 	z_accept(lfd, &a, 20000);
 	cr_assert_lt(a.fd, 0, "the zsock server accepted a suite outside its list");
 	cr_assert(clean_errno(a.err) || a.no_conn, "accept errno %d", a.err);
-	out = s_client_wait(h, &st);
+	out = zi_ossl_client_wait(h, &st);
 	cr_assert_neq(st, 0, "s_client succeeded:\n%s", out);
 	free(out);
 	zt_close(lfd);
@@ -1199,19 +1052,19 @@ static void mutual_case(const char *cert, const char *key, bool want_ok)
 	lfd = z_listener(true);
 	set_int(lfd, TLS_PEER_VERIFY, TLS_PEER_VERIFY_REQUIRED);
 	if (cert != NULL)
-		cert_opt = fmt("-cert %s -key %s", P(cert), P(key));
+		cert_opt = zi_fmt("-cert %s -key %s", P(cert), P(key));
 	if (want_ok) {
 		FILE *f = fopen(P("hello.txt"), "w");
 
 		cr_assert_not_null(f);
 		fputs("hello from s_client\n", f);
 		fclose(f);
-		h = s_client(fmt("-quiet -CAfile %s -verify_return_error -servername " SERVER_NAME
+		h = s_client(zi_fmt("-quiet -CAfile %s -verify_return_error -servername " SERVER_NAME
 				 " %s %s", P("ec_ca.pem"), cert_opt,
 				 SMALL_ARGS),
-			     fmt("<%s >%s 2>%s", P("hello.txt"), P("out.txt"), P("err.txt")));
+			     zi_fmt("<%s >%s 2>%s", P("hello.txt"), P("out.txt"), P("err.txt")));
 	} else {
-		h = s_client(fmt("-msg -CAfile %s -servername " SERVER_NAME " %s %s", P("ec_ca.pem"),
+		h = s_client(zi_fmt("-msg -CAfile %s -servername " SERVER_NAME " %s %s", P("ec_ca.pem"),
 				 cert_opt, SMALL_ARGS),
 			     NULL);
 	}
@@ -1224,16 +1077,16 @@ static void mutual_case(const char *cert, const char *key, bool want_ok)
 		cr_assert_arr_eq(line, "hello from s_client\n", 20);
 		zt_send_all(a.fd, "hello from zsock\n", 17);
 		zt_close(a.fd);
-		out = s_client_wait(h, &st);
+		out = zi_ossl_client_wait(h, &st);
 		cr_assert_eq(st, 0, "s_client status %d", st);
 		free(out);
-		out = read_file(P("out.txt"), &len);
+		out = zt_read_file(P("out.txt"), &len);
 		cr_assert_str_eq(out, "hello from zsock\n");
 	} else {
 		cr_assert_lt(a.fd, 0, "the zsock server accepted a client it must refuse");
 		cr_assert_eq(a.err, ECONNABORTED, "refused client: accept errno %d (%s)%s", a.err,
 			     strerror(a.err), a.no_conn ? " (no connection)" : "");
-		out = s_client_wait(h, &st);
+		out = zi_ossl_client_wait(h, &st);
 		cr_assert_neq(st, 0, "s_client succeeded:\n%s", out);
 		alert = fatal_alert_received(out);
 		cr_assert_not_null(alert, "s_client received no fatal alert:\n%s", out);
@@ -1268,7 +1121,7 @@ static void good_s_client(int lfd)
 	char c, *out;
 	int h, st;
 
-	h = s_client(fmt("-CAfile %s -verify_return_error -servername " SERVER_NAME " %s",
+	h = s_client(zi_fmt("-CAfile %s -verify_return_error -servername " SERVER_NAME " %s",
 			 P("ec_ca.pem"), SMALL_ARGS),
 		     NULL);
 	z_accept(lfd, &a, 20000);
@@ -1276,7 +1129,7 @@ static void good_s_client(int lfd)
 		      strerror(a.err));
 	cr_assert_eq(zsock_recv(a.fd, &c, 1, 0), 0);
 	zt_close(a.fd);
-	out = s_client_wait(h, &st);
+	out = zi_ossl_client_wait(h, &st);
 	cr_assert_eq(st, 0, "good s_client status %d:\n%s", st, out);
 	free(out);
 }
@@ -1430,12 +1283,12 @@ ZI_TEST(tls, bad_servers, .timeout = 90)
 		err = z_connect(fd);
 		cr_assert_neq(err, 0, "%s: connect succeeded", names[m]);
 		cr_assert(clean_errno(err), "%s: connect errno %d (%s)", names[m], err, strerror(err));
-		cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), -1000 - ENOTCONN);
+		cr_assert_eq(zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), -1000 - ENOTCONN);
 		/* garbage is BearSSL's own error; a transport that ends is not */
 		if (m == FAKE_GARBAGE)
-			cr_assert_neq(opt_or(fd, ZSOCK_TLS_LAST_ERROR), 0, "%s: LAST_ERROR 0", names[m]);
+			cr_assert_neq(zt_tls_opt_or(fd, ZSOCK_TLS_LAST_ERROR), 0, "%s: LAST_ERROR 0", names[m]);
 		fprintf(stderr, "%s: connect errno %d (%s), LAST_ERROR %d\n", names[m], err,
-			strerror(err), opt_or(fd, ZSOCK_TLS_LAST_ERROR));
+			strerror(err), zt_tls_opt_or(fd, ZSOCK_TLS_LAST_ERROR));
 		zt_close(fd);
 		cr_assert(zt_join(t, 30000), "%s: the fake server thread hung", names[m]);
 		close(f.lfd);
@@ -1451,7 +1304,7 @@ ZI_TEST(tls, bad_servers, .timeout = 90)
 	assert_all_slots_free();
 
 	/* and a good session */
-	h = s_server(fmt("-rev %s", cert_args(CERT_EC)));
+	h = s_server(zi_fmt("-rev %s", cert_args(CERT_EC)));
 	fd = z_client(SERVER_NAME, -1, false);
 	err = z_connect(fd);
 	cr_assert_eq(err, 0, "good server after bad ones: errno %d (%s)", err, strerror(err));

@@ -38,7 +38,9 @@
  */
 #define _GNU_SOURCE
 #include "netns.h"
+#include "ossl.h"
 #include "zt.h"
+#include "zt_tls.h"
 
 #include <criterion/criterion.h>
 
@@ -78,48 +80,29 @@ static const uint8_t psk_key[24] = { 0x8f, 0x0e, 0x1d, 0x2c, 0x3b, 0x4a, 0x59, 0
 
 static char workdir[64];
 
-static const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-
-/* printf into one of 8 rotating buffers */
-static const char *fmt(const char *f, ...)
-{
-	static char bufs[8][1024];
-	static unsigned int next;
-	char *b = bufs[next++ % 8];
-	va_list ap;
-	int n;
-
-	va_start(ap, f);
-	n = vsnprintf(b, sizeof(bufs[0]), f, ap);
-	va_end(ap);
-	cr_assert_lt(n, (int)sizeof(bufs[0]), "fmt: too long");
-	return b;
-}
-
 /* a file in this test's scratch directory */
 static const char *path(const char *name)
 {
-	return fmt("%s/%s", workdir, name);
+	return zi_fmt("%s/%s", workdir, name);
 }
 
 static void psk_up(const char *id)
 {
-	zi_up();
-	if (zi_sh("command -v openssl >/dev/null") != 0)
-		zi_skip("the openssl CLI is missing (scripts/install-packages.sh installs it)");
-	if (zi_sh("command -v timeout >/dev/null") != 0)
-		zi_skip("timeout(1) is missing");
+	zi_ossl_up();
 	snprintf(workdir, sizeof(workdir), "/tmp/zsock-psk-%d", (int)getpid());
 	zi_sh_ok("rm -rf %s && mkdir -p %s", workdir, workdir);
 	cr_assert_eq(tls_credential_add(TAG_PSK, TLS_CREDENTIAL_PSK, psk_key, sizeof(psk_key)), 0);
 	cr_assert_eq(tls_credential_add(TAG_PSK, TLS_CREDENTIAL_PSK_ID, id, strlen(id)), 0);
 }
 
+/* The credentials and files gone, then every TLS socket and session
+ * given back (closes may take a moment). */
 static void psk_down(void)
 {
 	cr_assert_eq(tls_credential_delete(TAG_PSK, TLS_CREDENTIAL_PSK), 0);
 	cr_assert_eq(tls_credential_delete(TAG_PSK, TLS_CREDENTIAL_PSK_ID), 0);
 	zi_sh("rm -rf %s", workdir);
+	zt_tls_idle(3000);
 }
 
 static double now_s(void)
@@ -130,144 +113,24 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int opt_or(int fd, int name)
-{
-	int v = -1;
-	socklen_t len = sizeof(v);
-
-	if (zsock_getsockopt(fd, SOL_TLS, name, &v, &len) != 0)
-		return -1000 - errno;
-	return v;
-}
-
-/* Every TLS socket and session given back (closes may take a moment). */
-static void assert_tls_idle(void)
-{
-	struct zsock_engine_stats st;
-	int64_t end = zt_now_ms() + 3000;
-
-	for (;;) {
-		zt_stats(&st);
-		if (st.tls_in_use == 0 && st.tls_sessions_in_use == 0)
-			return;
-		cr_assert_lt(zt_now_ms(), end, "after every close: %u TLS sockets, %u TLS sessions",
-			     st.tls_in_use, st.tls_sessions_in_use);
-		zt_sleep_ms(20);
-	}
-}
-
-/* Whether out has a line holding a (and b, if not NULL). */
-static bool has_line(const char *out, const char *a, const char *b)
-{
-	const char *s = out;
-
-	while (s != NULL && *s != '\0') {
-		const char *nl = strchr(s, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - s) : strlen(s);
-		char *line = strndup(s, len);
-		bool hit = strstr(line, a) != NULL && (b == NULL || strstr(line, b) != NULL);
-
-		free(line);
-		if (hit)
-			return true;
-		s = nl != NULL ? nl + 1 : NULL;
-	}
-	return false;
-}
-
-static char *slurp(const char *p, size_t *len)
-{
-	FILE *f = fopen(p, "rb");
-	char *buf;
-	long n;
-
-	cr_assert_not_null(f, "%s: %s", p, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
-}
-
 /* ---- OpenSSL --------------------------------------------------------------------- */
 
-/* s_server -tls1_2 -nocert with the PSK and args, stdin a FIFO that
- * never ends (EOF on stdin stops it), output to our pipe; waits for ACCEPT. */
+/* s_server -tls1_2 -nocert at 192.0.2.1:4433 with args (ossl.h) */
 static int s_server(const char *args)
 {
-	const char *fifo = path("stdin.fifo");
-	const char *cmd;
-	char *argv[4];
-	int h;
-
-	cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo: %s", strerror(errno));
-	cmd = fmt("exec timeout 120 openssl s_server -accept " ZI_LINUX_IP4 ":%d -tls1_2 -nocert "
-		  "%s 0<>%s 2>&1", TLS_PORT, args, fifo);
-	fprintf(stderr, "[%s] $ %s\n", zi_ns_name(), cmd);
-	argv[0] = "/bin/sh";
-	argv[1] = "-c";
-	argv[2] = (char *)cmd;
-	argv[3] = NULL;
-	h = zi_prog_start(argv);
-	cr_assert(zi_prog_wait_line(h, "ACCEPT", 15000), "s_server did not start: %s", cmd);
-	return h;
+	return zi_ossl_server(zi_fmt(ZI_LINUX_IP4 ":%d", TLS_PORT),
+			      zi_fmt("-tls1_2 -nocert %s", args), path("stdin.fifo"));
 }
 
 /* s_client -tls1_2 to the engine with args, stdin/stdout as redir says;
- * "EXIT=<status>" ends its output. */
+ * "EXIT=<status>" ends its output (ossl.h). */
 static int s_client(const char *args, const char *redir)
 {
-	const char *cmd;
-	char *argv[4];
-
-	cmd = fmt("timeout 60 openssl s_client -connect " ZI_ENGINE_IP4 ":%d -tls1_2 %s %s & p=$!; "
-		  "trap 'kill $p' TERM; wait $p; echo EXIT=$?",
-		  TLS_PORT, args, redir != NULL ? redir : "</dev/null 2>&1");
-	fprintf(stderr, "[%s] $ %s\n", zi_ns_name(), cmd);
-	argv[0] = "/bin/sh";
-	argv[1] = "-c";
-	argv[2] = (char *)cmd;
-	argv[3] = NULL;
-	return zi_prog_start(argv);
-}
-
-static char *s_client_wait(int h, int *status)
-{
-	bool done = zi_prog_wait_line(h, "EXIT=", 60000);
-	char *out = zi_prog_stop(h, NULL);
-	const char *e = strstr(out, "EXIT=");
-
-	cr_assert(done && e != NULL, "s_client did not finish; its output:\n%s", out);
-	*status = atoi(e + 5);
-	return out;
-}
-
-/* Wait until a program's output ends (it exited), up to ms. */
-static bool wait_exit(int h, int ms)
-{
-	return !zi_prog_wait_line(h, "\001never printed", ms);
+	return zi_ossl_client(zi_fmt(ZI_ENGINE_IP4 ":%d", TLS_PORT), zi_fmt("-tls1_2 %s", args),
+			      redir);
 }
 
 /* ---- zsock sockets ------------------------------------------------------------------ */
-
-static void set_opt(int fd, int name, const void *v, socklen_t len)
-{
-	cr_assert_eq(zsock_setsockopt(fd, SOL_TLS, name, v, len), 0,
-		     "setsockopt(SOL_TLS, %d): errno %d (%s)", name, errno, strerror(errno));
-}
-
-static void timeouts(int fd, int sec)
-{
-	struct timeval tv = { .tv_sec = sec };
-
-	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
-	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
-}
 
 /* A PSK socket: TAG_PSK, the one suite given (0: no list). */
 static int z_socket(int suite)
@@ -276,9 +139,9 @@ static int z_socket(int suite)
 	int fd = zsock_socket(AF_INET, SOCK_STREAM, IPPROTO_TLS_1_2);
 
 	cr_assert_geq(fd, 0, "TLS socket: errno %d (%s)", errno, strerror(errno));
-	set_opt(fd, TLS_SEC_TAG_LIST, tags, sizeof(tags));
+	zt_tls_set(fd, TLS_SEC_TAG_LIST, tags, sizeof(tags));
 	if (suite != 0)
-		set_opt(fd, TLS_CIPHERSUITE_LIST, &suite, sizeof(suite));
+		zt_tls_set(fd, TLS_CIPHERSUITE_LIST, &suite, sizeof(suite));
 	return fd;
 }
 
@@ -333,7 +196,7 @@ static void *acc_main(void *arg)
 	if (a->fd < 0)
 		a->err = errno;
 	else
-		timeouts(a->fd, 30);
+		zt_timeouts(a->fd, 30);
 	return NULL;
 }
 
@@ -402,33 +265,32 @@ static void client_bulk(int suite, const char *cipher)
 	int h, fd, err;
 
 	psk_up(PSK_ID);
-	h = s_server(fmt("-rev -naccept 1 -psk %s -psk_identity %s -cipher %s", PSK_HEX, PSK_ID,
+	h = s_server(zi_fmt("-rev -naccept 1 -psk %s -psk_identity %s -cipher %s", PSK_HEX, PSK_ID,
 			 cipher));
 	fd = z_socket(suite);
-	timeouts(fd, 30);
+	zt_timeouts(fd, 30);
 	err = z_connect(fd, &secs);
 	cr_assert_eq(err, 0, "connect: errno %d (%s), LAST_ERROR %d", err, strerror(err),
-		     opt_or(fd, ZSOCK_TLS_LAST_ERROR));
+		     zt_tls_opt_or(fd, ZSOCK_TLS_LAST_ERROR));
 	fprintf(stderr, "handshake: zsock client vs s_server, %s: %.1f ms\n", cipher, secs * 1e3);
-	cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), suite, "suite 0x%04x, want 0x%04x",
-		     opt_or(fd, TLS_CIPHERSUITE_USED), suite);
-	cr_assert_eq(opt_or(fd, ZSOCK_TLS_VERIFY_RESULT), -1, "a PSK session verified a chain?");
+	cr_assert_eq(zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), suite, "suite 0x%04x, want 0x%04x",
+		     zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), suite);
+	cr_assert_eq(zt_tls_opt_or(fd, ZSOCK_TLS_VERIFY_RESULT), -1, "a PSK session verified a chain?");
 	rev_bulk(fd, 0x95c + (uint64_t)suite);
 	zt_close(fd);
 	zi_prog_wait_line(h, "CONNECTION CLOSED", 10000);
 	out = zi_prog_stop(h, NULL);
-	cr_assert(has_line(out, "Ciphersuite:", cipher), "s_server did not say %s:\n%s", cipher,
+	cr_assert(zi_has_line(out, "Ciphersuite:", cipher), "s_server did not say %s:\n%s", cipher,
 		  out);
-	cr_assert(has_line(out, "Protocol version: TLSv1.2", NULL), "not TLS 1.2:\n%s", out);
-	cr_assert(has_line(out, "CONNECTION CLOSED", NULL), "s_server did not see the close:\n%s",
+	cr_assert(zi_has_line(out, "Protocol version: TLSv1.2", NULL), "not TLS 1.2:\n%s", out);
+	cr_assert(zi_has_line(out, "CONNECTION CLOSED", NULL), "s_server did not see the close:\n%s",
 		  out);
-	cr_assert_not(has_line(out, "unexpected eof", NULL),
+	cr_assert_not(zi_has_line(out, "unexpected eof", NULL),
 		      "the zsock close reached s_server without close_notify:\n%s", out);
-	cr_assert_not(has_line(out, "PSK warning", NULL), "not the identity s_server expects:\n%s",
+	cr_assert_not(zi_has_line(out, "PSK warning", NULL), "not the identity s_server expects:\n%s",
 		      out);
 	free(out);
 	psk_down();
-	assert_tls_idle();
 }
 
 ZI_TEST(tls_psk, client_ccm8, .timeout = 90)
@@ -465,25 +327,25 @@ static void server_bulk(int suite, const char *cipher)
 		cr_assert_eq(fwrite(buf, 1, sizeof(buf), f), sizeof(buf));
 	}
 	fclose(f);
-	h = s_client(fmt("-quiet -psk %s -psk_identity %s -cipher %s", PSK_HEX, PSK_ID, cipher),
-		     fmt("<%s >%s 2>%s", path("in.bin"), path("out.bin"), path("err.txt")));
+	h = s_client(zi_fmt("-quiet -psk %s -psk_identity %s -cipher %s", PSK_HEX, PSK_ID, cipher),
+		     zi_fmt("<%s >%s 2>%s", path("in.bin"), path("out.bin"), path("err.txt")));
 	z_accept(lfd, &a);
 	if (a.fd < 0) {
-		out = s_client_wait(h, &st);
-		err_txt = slurp(path("err.txt"), &elen);
+		out = zi_ossl_client_wait(h, &st);
+		err_txt = zt_read_file(path("err.txt"), &elen);
 		cr_assert_fail("accept: errno %d (%s)%s; s_client status %d, stderr:\n%s", a.err,
 			       strerror(a.err), a.no_conn ? " (no connection)" : "", st, err_txt);
 	}
 	fprintf(stderr, "handshake: zsock server vs s_client, %s: %.1f ms\n", cipher, a.secs * 1e3);
-	cr_assert_eq(opt_or(a.fd, TLS_CIPHERSUITE_USED), suite, "suite 0x%04x, want 0x%04x",
-		     opt_or(a.fd, TLS_CIPHERSUITE_USED), suite);
+	cr_assert_eq(zt_tls_opt_or(a.fd, TLS_CIPHERSUITE_USED), suite, "suite 0x%04x, want 0x%04x",
+		     zt_tls_opt_or(a.fd, TLS_CIPHERSUITE_USED), suite);
 	while (got < XFER_BYTES) {
 		ssize_t n = zsock_recv(a.fd, buf, sizeof(buf), 0);
 		size_t bad;
 
 		cr_assert_gt(n, 0, "server recv after %llu bytes: %zd, errno %d (%s), LAST_ERROR %d",
 			     (unsigned long long)got, n, errno, strerror(errno),
-			     opt_or(a.fd, ZSOCK_TLS_LAST_ERROR));
+			     zt_tls_opt_or(a.fd, ZSOCK_TLS_LAST_ERROR));
 		bad = zt_pattern_check(seed_a, got, buf, (size_t)n);
 		if (bad < (size_t)n && first_bad == UINT64_MAX)
 			first_bad = got + bad;
@@ -499,10 +361,10 @@ static void server_bulk(int suite, const char *cipher)
 	cr_assert_eq(rx_crc, want_rx, "CRC s_client -> zsock");
 	zt_close(a.fd);
 	zt_close(lfd);
-	out = s_client_wait(h, &st);
-	err_txt = slurp(path("err.txt"), &elen);
+	out = zi_ossl_client_wait(h, &st);
+	err_txt = zt_read_file(path("err.txt"), &elen);
 	cr_assert_eq(st, 0, "s_client exit status %d; stderr:\n%s", st, err_txt);
-	data = slurp(path("out.bin"), &len);
+	data = zt_read_file(path("out.bin"), &len);
 	cr_assert_eq(len, XFER_BYTES, "s_client received %zu bytes of %u; stderr:\n%s", len,
 		     XFER_BYTES, err_txt);
 	cr_assert_eq(zt_pattern_check(seed_b, 0, data, len), len, "s_client got a wrong byte at %zu",
@@ -514,7 +376,6 @@ static void server_bulk(int suite, const char *cipher)
 	free(err_txt);
 	free(out);
 	psk_down();
-	assert_tls_idle();
 }
 
 ZI_TEST(tls_psk, server_ccm8, .timeout = 90)
@@ -539,27 +400,26 @@ static void client_fails(const char *key, const char *id, int alert)
 	int h, fd, err, le;
 
 	psk_up(PSK_ID);
-	h = s_server(fmt("-naccept 1 -msg -psk %s -psk_identity %s -cipher PSK-AES128-CCM8", key,
+	h = s_server(zi_fmt("-naccept 1 -msg -psk %s -psk_identity %s -cipher PSK-AES128-CCM8", key,
 			 id));
 	fd = z_socket(0);
-	timeouts(fd, 30);
+	zt_timeouts(fd, 30);
 	err = z_connect(fd, &secs);
-	le = opt_or(fd, ZSOCK_TLS_LAST_ERROR);
+	le = zt_tls_opt_or(fd, ZSOCK_TLS_LAST_ERROR);
 	fprintf(stderr, "connect: errno %d (%s), LAST_ERROR %d, after %.1f ms\n", err, strerror(err),
 		le, secs * 1e3);
 	cr_assert_eq(err, ECONNABORTED, "connect: errno %d (%s), want ECONNABORTED", err,
 		     strerror(err));
 	cr_assert_eq(le, 256 + alert, "LAST_ERROR %d, want 256 + %d", le, alert);
-	cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), -1000 - ENOTCONN);
+	cr_assert_eq(zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), -1000 - ENOTCONN);
 	zt_close(fd);
-	wait_exit(h, 10000);
+	zi_prog_wait_exit(h, 10000);
 	out = zi_prog_stop(h, NULL);
 	fprintf(stderr, "s_server said:\n%s\n", out);
-	cr_assert_eq(has_line(out, "PSK warning", NULL), strcmp(id, PSK_ID) != 0,
+	cr_assert_eq(zi_has_line(out, "PSK warning", NULL), strcmp(id, PSK_ID) != 0,
 		     "s_server and our identity:\n%s", out);
 	free(out);
 	psk_down();
-	assert_tls_idle();
 }
 
 ZI_TEST(tls_psk, client_wrong_psk, .timeout = 60)
@@ -587,20 +447,19 @@ static void server_fails(const char *key, const char *id, const char *want)
 
 	psk_up(PSK_ID);
 	lfd = z_listener(0);
-	h = s_client(fmt("-psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256", key, id), NULL);
+	h = s_client(zi_fmt("-psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256", key, id), NULL);
 	z_accept(lfd, &a);
-	out = s_client_wait(h, &st);
+	out = zi_ossl_client_wait(h, &st);
 	fprintf(stderr, "accept: fd %d errno %d (%s); s_client status %d\n", a.fd, a.err,
 		strerror(a.err), st);
 	cr_assert_eq(a.fd, -1, "accept succeeded");
 	cr_assert_eq(a.err, ECONNABORTED, "accept: errno %d (%s), want ECONNABORTED", a.err,
 		     strerror(a.err));
 	cr_assert_neq(st, 0, "s_client succeeded:\n%s", out);
-	cr_assert(has_line(out, "alert", want), "s_client did not hear \"%s\":\n%s", want, out);
+	cr_assert(zi_has_line(out, "alert", want), "s_client did not hear \"%s\":\n%s", want, out);
 	free(out);
 	zt_close(lfd);
 	psk_down();
-	assert_tls_idle();
 }
 
 ZI_TEST(tls_psk, server_wrong_psk, .timeout = 60)
@@ -636,24 +495,23 @@ ZI_TEST(tls_psk, client_alpn, .timeout = 60)
 	int h, fd, err;
 
 	psk_up(PSK_ID);
-	h = s_server(fmt("-naccept 1 -alpn x -psk %s -psk_identity %s -cipher PSK-AES128-CCM8",
+	h = s_server(zi_fmt("-naccept 1 -alpn x -psk %s -psk_identity %s -cipher PSK-AES128-CCM8",
 			 PSK_HEX, PSK_ID));
 	fd = z_socket(0);
-	timeouts(fd, 30);
-	set_opt(fd, TLS_ALPN_LIST, offer, sizeof(offer));
+	zt_timeouts(fd, 30);
+	zt_tls_set(fd, TLS_ALPN_LIST, offer, sizeof(offer));
 	err = z_connect(fd, &secs);
 	cr_assert_eq(err, 0, "connect: errno %d (%s)", err, strerror(err));
-	cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), PSK_CCM8);
+	cr_assert_eq(zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), PSK_CCM8);
 	cr_assert_str_eq(alpn_of(fd), "x");
-	cr_assert_eq(opt_or(fd, ZSOCK_TLS_VERIFY_RESULT), -1);
+	cr_assert_eq(zt_tls_opt_or(fd, ZSOCK_TLS_VERIFY_RESULT), -1);
 	zt_close(fd);
-	wait_exit(h, 10000);
+	zi_prog_wait_exit(h, 10000);
 	out = zi_prog_stop(h, NULL);
-	cr_assert(has_line(out, "ALPN protocols advertised by the client", "y, x"),
+	cr_assert(zi_has_line(out, "ALPN protocols advertised by the client", "y, x"),
 		  "s_server:\n%s", out);
 	free(out);
 	psk_down();
-	assert_tls_idle();
 }
 
 /* s_client -alpn y,x against the zsock server's x: "ALPN protocol: x";
@@ -669,8 +527,8 @@ ZI_TEST(tls_psk, server_alpn, .timeout = 60)
 	psk_up(PSK_ID);
 	for (int round = 0; round < 2; round++) {
 		lfd = z_listener(0);
-		set_opt(lfd, TLS_ALPN_LIST, round ? none : ours, sizeof(ours));
-		h = s_client(fmt("-alpn y,x -psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256",
+		zt_tls_set(lfd, TLS_ALPN_LIST, round ? none : ours, sizeof(ours));
+		h = s_client(zi_fmt("-alpn y,x -psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256",
 				 PSK_HEX, PSK_ID), NULL);
 		z_accept(lfd, &a);
 		if (round == 0) {
@@ -682,17 +540,16 @@ ZI_TEST(tls_psk, server_alpn, .timeout = 60)
 			cr_assert_eq(a.err, ECONNABORTED, "accept: errno %d (%s)", a.err,
 				     strerror(a.err));
 		}
-		out = s_client_wait(h, &st);
+		out = zi_ossl_client_wait(h, &st);
 		if (round == 0)
-			cr_assert(has_line(out, "ALPN protocol: x", NULL), "s_client:\n%s", out);
+			cr_assert(zi_has_line(out, "ALPN protocol: x", NULL), "s_client:\n%s", out);
 		else
-			cr_assert(has_line(out, "alert", "no application protocol"),
+			cr_assert(zi_has_line(out, "alert", "no application protocol"),
 				  "s_client:\n%s", out);
 		free(out);
 		zt_close(lfd);
 	}
 	psk_down();
-	assert_tls_idle();
 }
 
 /* ---- non-blocking ------------------------------------------------------------------------ */
@@ -701,33 +558,17 @@ ZI_TEST(tls_psk, client_nonblocking, .timeout = 60)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int64_t end;
 	char buf[16], *out;
-	int h, fd, polls = 0;
+	int h, fd;
 
 	psk_up(PSK_ID);
-	h = s_server(fmt("-rev -naccept 1 -psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256",
+	h = s_server(zi_fmt("-rev -naccept 1 -psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256",
 			 PSK_HEX, PSK_ID));
 	fd = z_socket(0);
 	cr_assert_eq(zsock_fcntl(fd, F_SETFL, O_NONBLOCK), 0);
 	len = zi_addr(ZI_LINUX_IP4, TLS_PORT, &ss);
-	errno = 0;
-	cr_assert_eq(zsock_connect(fd, (struct sockaddr *)&ss, len), -1,
-		     "a non-blocking TLS connect completed at once");
-	cr_assert_eq(errno, EINPROGRESS, "errno %d (%s)", errno, strerror(errno));
-	end = zt_now_ms() + 10000;
-	for (;;) {
-		short re = zt_poll1(fd, ZSOCK_POLLOUT, 200);
-
-		polls++;
-		cr_assert_eq(re & (ZSOCK_POLLERR | ZSOCK_POLLHUP), 0,
-			     "revents 0x%x during the handshake (LAST_ERROR %d)", re,
-			     opt_or(fd, ZSOCK_TLS_LAST_ERROR));
-		if (re & ZSOCK_POLLOUT)
-			break;
-		cr_assert_lt(zt_now_ms(), end, "no POLLOUT in 10 s (%d polls)", polls);
-	}
-	cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), PSK_GCM);
+	zt_tls_connect_nb(fd, (struct sockaddr *)&ss, len, 10000);
+	cr_assert_eq(zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), PSK_GCM);
 	cr_assert_eq(zt_poll1(fd, ZSOCK_POLLIN, 200), 0, "readable with nothing sent");
 	errno = 0;
 	cr_assert_eq(zsock_recv(fd, buf, sizeof(buf), 0), -1);
@@ -739,10 +580,9 @@ ZI_TEST(tls_psk, client_nonblocking, .timeout = 60)
 	zt_close(fd);
 	zi_prog_wait_line(h, "CONNECTION CLOSED", 10000);
 	out = zi_prog_stop(h, NULL);
-	cr_assert(has_line(out, "CONNECTION CLOSED", NULL), "s_server:\n%s", out);
+	cr_assert(zi_has_line(out, "CONNECTION CLOSED", NULL), "s_server:\n%s", out);
 	free(out);
 	psk_down();
-	assert_tls_idle();
 }
 
 /* ---- resumption (TLS_SESSION_CACHE) --------------------------------------------------- */
@@ -759,18 +599,18 @@ ZI_TEST(tls_psk, resumption_client, .timeout = 60)
 	double secs[4];
 
 	psk_up(PSK_ID);
-	h = s_server(fmt("-psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256", PSK_HEX, PSK_ID));
+	h = s_server(zi_fmt("-psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256", PSK_HEX, PSK_ID));
 	for (int i = 1; i <= 3; i++) {
 		int fd = z_socket(0), err, one = 1;
 
-		timeouts(fd, 30);
-		set_opt(fd, TLS_SESSION_CACHE, &one, sizeof(one));
+		zt_timeouts(fd, 30);
+		zt_tls_set(fd, TLS_SESSION_CACHE, &one, sizeof(one));
 		if (i == 3)
-			set_opt(fd, TLS_SESSION_CACHE_PURGE, &one, sizeof(one));
+			zt_tls_set(fd, TLS_SESSION_CACHE_PURGE, &one, sizeof(one));
 		err = z_connect(fd, &secs[i]);
 		cr_assert_eq(err, 0, "connection %d: connect errno %d (%s)", i, err, strerror(err));
-		resumed[i] = opt_or(fd, ZSOCK_TLS_SESSION_RESUMED);
-		cr_assert_eq(opt_or(fd, TLS_CIPHERSUITE_USED), PSK_GCM);
+		resumed[i] = zt_tls_opt_or(fd, ZSOCK_TLS_SESSION_RESUMED);
+		cr_assert_eq(zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), PSK_GCM);
 		snprintf(mark, sizeof(mark), "conn-%d\n", i);
 		zt_send_all(fd, mark, strlen(mark));
 		mark[strlen(mark) - 1] = '\0';
@@ -797,7 +637,6 @@ ZI_TEST(tls_psk, resumption_client, .timeout = 60)
 	}
 	free(out);
 	psk_down();
-	assert_tls_idle();
 }
 
 /* s_client -reconnect (one full handshake, five resumed) against the
@@ -809,8 +648,8 @@ ZI_TEST(tls_psk, resumption_server, .timeout = 60)
 
 	psk_up(PSK_ID);
 	lfd = z_listener(0);
-	set_opt(lfd, TLS_SESSION_CACHE, &one, sizeof(one));
-	h = s_client(fmt("-reconnect -psk %s -psk_identity %s -cipher PSK-AES128-CCM8", PSK_HEX,
+	zt_tls_set(lfd, TLS_SESSION_CACHE, &one, sizeof(one));
+	h = s_client(zi_fmt("-reconnect -psk %s -psk_identity %s -cipher PSK-AES128-CCM8", PSK_HEX,
 			 PSK_ID), NULL);
 	for (int i = 0; i < 6; i++) {
 		struct acc a;
@@ -818,15 +657,15 @@ ZI_TEST(tls_psk, resumption_server, .timeout = 60)
 
 		z_accept(lfd, &a);
 		cr_assert_geq(a.fd, 0, "connection %d: accept errno %d (%s)", i, a.err, strerror(a.err));
-		resumed[i] = opt_or(a.fd, ZSOCK_TLS_SESSION_RESUMED);
-		cr_assert_eq(opt_or(a.fd, TLS_CIPHERSUITE_USED), PSK_CCM8);
+		resumed[i] = zt_tls_opt_or(a.fd, ZSOCK_TLS_SESSION_RESUMED);
+		cr_assert_eq(zt_tls_opt_or(a.fd, TLS_CIPHERSUITE_USED), PSK_CCM8);
 		n = zsock_recv(a.fd, &c, 1, 0);
 		cr_assert_eq(n, 0, "connection %d: recv %zd (errno %d), want 0 (close_notify)", i, n,
 			     errno);
 		zt_close(a.fd);
 	}
 	zt_close(lfd);
-	out = s_client_wait(h, &st);
+	out = zi_ossl_client_wait(h, &st);
 	cr_assert_eq(st, 0, "s_client status %d:\n%s", st, out);
 	cr_assert_eq(resumed[0], 0);
 	for (int i = 1; i < 6; i++)
@@ -841,5 +680,4 @@ ZI_TEST(tls_psk, resumption_server, .timeout = 60)
 	}
 	free(out);
 	psk_down();
-	assert_tls_idle();
 }

@@ -1,0 +1,69 @@
+/*
+ * The OpenSSL CLI as the Linux peer of the TLS interop suites
+ * (test_tls.c, test_tls_psk.c; test_dtls_sock.c and test_faults.c use the
+ * checks and zi_fmt) and the small text helpers around it.
+ *
+ * Both peers run through /bin/sh -c inside the test's namespace, their
+ * output coming to a zi_prog_start() pipe:
+ *   - s_server's stdin is a FIFO opened read-write, which never reaches EOF
+ *     (EOF on stdin stops s_server); zi_ossl_server() returns once it has
+ *     printed "ACCEPT". Its own messages are buffered and reach the pipe
+ *     only at its exit: tests that check them run it with -naccept 1 and
+ *     wait with zi_prog_wait_exit().
+ *   - s_client runs in the background of a shell that traps SIGTERM (so
+ *     that zi_prog_stop() reaches s_client too) and prints "EXIT=<status>"
+ *     when it ends, which zi_ossl_client_wait() waits for.
+ * Each is bounded by timeout(1): 120 s for a server, 60 s for a client.
+ *
+ * Everything here asserts: test thread only.
+ */
+#ifndef ZSOCK_INTEROP_OSSL_H
+#define ZSOCK_INTEROP_OSSL_H
+
+#include <stdbool.h>
+
+/** Skip the test unless the openssl CLI and timeout(1) are there. */
+void zi_ossl_need(void);
+
+/** zi_up(), then zi_ossl_need(). */
+void zi_ossl_up(void);
+
+/**
+ * printf into one of 8 rotating static buffers of 2 KiB (each valid for
+ * the next 7 calls); asserts the text fits.
+ */
+const char *zi_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * openssl s_server -accept at (host:port) args, its stdin the FIFO fifo
+ * (made when missing). Waits up to 15 s for "ACCEPT"; returns the
+ * zi_prog handle.
+ */
+int zi_ossl_server(const char *at, const char *args, const char *fifo);
+
+/**
+ * openssl s_client -connect to (host:port) args, stdin and stdout as the
+ * shell redirections redir say (NULL: stdin /dev/null, all output to the
+ * pipe). Returns the zi_prog handle.
+ */
+int zi_ossl_client(const char *to, const char *args, const char *redir);
+
+/**
+ * Wait (up to 60 s) for s_client's end, then stop it: its exit status in
+ * *status, all its output returned (caller free()s). Asserts it ended.
+ */
+char *zi_ossl_client_wait(int h, int *status);
+
+/** Wait until program h exits (its output ends), up to ms; true if it did. */
+bool zi_prog_wait_exit(int h, int ms);
+
+/**
+ * The first line of out that holds a (and b, when not NULL): a malloc()ed
+ * copy the caller MUST free(), or NULL.
+ */
+char *zi_find_line(const char *out, const char *a, const char *b);
+
+/** Whether out has a line holding a (and b, when not NULL). */
+bool zi_has_line(const char *out, const char *a, const char *b);
+
+#endif
