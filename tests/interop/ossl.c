@@ -2,7 +2,9 @@
 #define _GNU_SOURCE
 #include "ossl.h"
 #include "netns.h"
+#include "zt.h"
 #include "zt_certs.h"
+#include "zt_tls.h"
 
 #include <criterion/criterion.h>
 
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 void zi_ossl_need(void)
@@ -81,6 +84,128 @@ char *zi_ossl_client_wait(int h, int *status)
 	cr_assert(done && e != NULL, "s_client did not finish; its output:\n%s", out);
 	*status = atoi(e + 5);
 	return out;
+}
+
+static const char alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void zi_rev_bulk(int fd, uint64_t bytes, size_t max_line, uint64_t seed)
+{
+	static char out[32768], exp[32768], in[32768];
+	static uint8_t raw[8192];
+	uint64_t rng = seed | 1, off = 0, total = 0, lines = 0;
+	uint32_t tx_crc = 0, rx_crc = 0, exp_crc = 0;
+
+	while (total < bytes) {
+		size_t b = 0;
+
+		while (b < 16384 && total + b < bytes) {
+			size_t len = max_line <= 64 ? 64 : 64 + (size_t)(zt_rand(&rng) % (max_line - 63));
+
+			zt_pattern(seed, off, raw, len - 1);
+			off += len - 1;
+			for (size_t j = 0; j < len - 1; j++) {
+				out[b + j] = alphabet[raw[j] & 63];
+				exp[b + len - 2 - j] = out[b + j];
+			}
+			out[b + len - 1] = '\n';
+			exp[b + len - 1] = '\n';
+			b += len;
+			lines++;
+		}
+		zt_send_all(fd, out, b);
+		tx_crc = zt_crc32(tx_crc, out, b);
+		zt_recv_all(fd, in, b);
+		rx_crc = zt_crc32(rx_crc, in, b);
+		exp_crc = zt_crc32(exp_crc, exp, b);
+		for (size_t i = 0; i < b; i++)
+			cr_assert_eq(in[i], exp[i], "byte %llu of the reply is wrong",
+				     (unsigned long long)(total + i));
+		total += b;
+	}
+	cr_assert_eq(rx_crc, exp_crc, "CRC of the reply %08x, want %08x", rx_crc, exp_crc);
+	fprintf(stderr, "rev_bulk: %llu bytes in %llu lines each way, CRC sent %08x, received %08x\n",
+		(unsigned long long)total, (unsigned long long)lines, tx_crc, rx_crc);
+}
+
+uint32_t zi_stream_file(const char *path, uint64_t seed, uint64_t len)
+{
+	static uint8_t buf[16384];
+	FILE *f = fopen(path, "wb");
+	uint32_t crc = 0;
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	for (uint64_t off = 0; off < len; off += sizeof(buf)) {
+		size_t n = len - off < sizeof(buf) ? (size_t)(len - off) : sizeof(buf);
+
+		zt_pattern(seed, off, buf, n);
+		crc = zt_crc32(crc, buf, n);
+		cr_assert_eq(fwrite(buf, 1, n, f), n);
+	}
+	fclose(f);
+	return crc;
+}
+
+void zi_answer_stream(int fd, uint64_t len, uint64_t seed_in, uint64_t seed_out, uint32_t *rx_crc,
+		      uint32_t *tx_crc)
+{
+	static uint8_t buf[16384];
+	uint64_t got = 0, sent = 0, first_bad = UINT64_MAX;
+
+	*rx_crc = 0;
+	*tx_crc = 0;
+	while (got < len) {
+		ssize_t n = zsock_recv(fd, buf, sizeof(buf), 0);
+		size_t bad;
+
+		cr_assert_gt(n, 0, "server recv after %llu bytes: %zd, errno %d (%s), LAST_ERROR %d",
+			     (unsigned long long)got, n, errno, strerror(errno),
+			     zt_tls_opt_or(fd, ZSOCK_TLS_LAST_ERROR));
+		bad = zt_pattern_check(seed_in, got, buf, (size_t)n);
+		if (bad < (size_t)n && first_bad == UINT64_MAX)
+			first_bad = got + bad;
+		*rx_crc = zt_crc32(*rx_crc, buf, (size_t)n);
+		got += (uint64_t)n;
+		zt_pattern(seed_out, sent, buf, (size_t)n);
+		zt_send_all(fd, buf, (size_t)n);
+		*tx_crc = zt_crc32(*tx_crc, buf, (size_t)n);
+		sent += (uint64_t)n;
+	}
+	cr_assert_eq(first_bad, UINT64_MAX, "byte %llu from s_client is wrong",
+		     (unsigned long long)first_bad);
+}
+
+void zi_ossl_client_failed(int h, const char *err_path, const char *what)
+{
+	size_t elen;
+	int st;
+	char *out = zi_ossl_client_wait(h, &st);
+	char *err_txt = zt_read_file(err_path, &elen);
+
+	free(out);
+	cr_assert_fail("%s; s_client status %d, stderr:\n%s", what, st, err_txt);
+	abort();	/* not reached: cr_assert_fail does not return */
+}
+
+void zi_ossl_client_check(int h, const char *out_path, const char *err_path, uint64_t len,
+			  uint64_t seed, uint32_t crc)
+{
+	size_t n, elen;
+	int st;
+	char *out = zi_ossl_client_wait(h, &st);
+	char *err_txt = zt_read_file(err_path, &elen);
+	char *data;
+
+	cr_assert_eq(st, 0, "s_client exit status %d; stderr:\n%s", st, err_txt);
+	data = zt_read_file(out_path, &n);
+	cr_assert_eq(n, len, "s_client received %zu bytes of %llu; stderr:\n%s", n,
+		     (unsigned long long)len, err_txt);
+	cr_assert_eq(zt_pattern_check(seed, 0, data, n), n, "s_client got a wrong byte at %zu",
+		     zt_pattern_check(seed, 0, data, n));
+	cr_assert_eq(zt_crc32(0, data, n), crc, "CRC zsock -> s_client");
+	free(data);
+	free(err_txt);
+	free(out);
 }
 
 bool zi_prog_wait_exit(int h, int ms)

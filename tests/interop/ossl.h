@@ -21,6 +21,8 @@
 #define ZSOCK_INTEROP_OSSL_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /** Skip the test unless the openssl CLI and timeout(1) are there. */
 void zi_ossl_need(void);
@@ -53,6 +55,47 @@ int zi_ossl_client(const char *to, const char *args, const char *redir);
  * *status, all its output returned (caller free()s). Asserts it ended.
  */
 char *zi_ossl_client_wait(int h, int *status);
+
+/**
+ * bytes (at least) to s_server -rev and back, in text lines of 64 ..
+ * max_line (<= 8192) bytes (characters of the stream seed, then '\n'),
+ * sent in batches of about 16 KiB; each line must come back reversed.
+ * Asserts every byte and the CRC-32 of the reply.
+ */
+void zi_rev_bulk(int fd, uint64_t bytes, size_t max_line, uint64_t seed);
+
+/*
+ * A bulk run against s_client -quiet (the server_* tests): its stdin a
+ * file of stream seed_a (zt_pattern), which the zsock server reads and
+ * answers piece by piece with as many bytes of stream seed_b, its stdout
+ * and stderr to files.
+ */
+
+/** Write len bytes of stream seed to the file at path; returns their CRC-32. */
+uint32_t zi_stream_file(const char *path, uint64_t seed, uint64_t len);
+
+/**
+ * The zsock side: receive len bytes of stream seed_in on the TLS socket
+ * fd, answering each piece with as many bytes of stream seed_out; the
+ * CRC-32 of each way in *rx_crc and *tx_crc. Asserts every call and that
+ * every byte received is right.
+ */
+void zi_answer_stream(int fd, uint64_t len, uint64_t seed_in, uint64_t seed_out, uint32_t *rx_crc,
+		      uint32_t *tx_crc);
+
+/**
+ * The zsock server did not get s_client's connection (what says how):
+ * wait for s_client and fail with its status and its stderr (err_path).
+ */
+void zi_ossl_client_failed(int h, const char *err_path, const char *what)
+	__attribute__((noreturn));
+
+/**
+ * s_client's end after the run: exit status 0 (close_notify came), and
+ * out_path holding exactly len bytes of stream seed whose CRC-32 is crc.
+ */
+void zi_ossl_client_check(int h, const char *out_path, const char *err_path, uint64_t len,
+			  uint64_t seed, uint32_t crc);
 
 /** Wait until program h exits (its output ends), up to ms; true if it did. */
 bool zi_prog_wait_exit(int h, int ms);

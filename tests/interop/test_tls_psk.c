@@ -209,53 +209,6 @@ static void z_accept(int lfd, struct acc *a)
 	cr_assert(zt_join(t, 60000), "accept() did not return");
 }
 
-/* ---- data ---------------------------------------------------------------------------- */
-
-static const char alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/*
- * XFER_BYTES to s_server -rev in lines of 64 .. 4096 bytes, batches of
- * about 16 KiB; each line must come back reversed: every byte, and the
- * CRC-32 of all that came back against that of what should have.
- */
-static void rev_bulk(int fd, uint64_t seed)
-{
-	static char out[24576], exp[24576], in[24576];
-	static uint8_t raw[4096];
-	uint64_t rng = seed | 1, off = 0, total = 0;
-	uint32_t rx_crc = 0, exp_crc = 0;
-
-	while (total < XFER_BYTES) {
-		size_t b = 0;
-
-		while (b < 16384 && total + b < XFER_BYTES) {
-			size_t len = 64 + (size_t)(zt_rand(&rng) % (4096 - 63));
-
-			zt_pattern(seed, off, raw, len - 1);
-			off += len - 1;
-			for (size_t j = 0; j < len - 1; j++) {
-				out[b + j] = alphabet[raw[j] & 63];
-				exp[b + len - 2 - j] = out[b + j];
-			}
-			out[b + len - 1] = '\n';
-			exp[b + len - 1] = '\n';
-			b += len;
-		}
-		zt_send_all(fd, out, b);
-		zt_recv_all(fd, in, b);
-		rx_crc = zt_crc32(rx_crc, in, b);
-		exp_crc = zt_crc32(exp_crc, exp, b);
-		for (size_t i = 0; i < b; i++)
-			cr_assert_eq(in[i], exp[i], "byte %llu of the reply is wrong",
-				     (unsigned long long)(total + i));
-		total += b;
-	}
-	cr_assert_eq(rx_crc, exp_crc, "CRC of the reply %08x, want %08x", rx_crc, exp_crc);
-	fprintf(stderr, "rev_bulk: %llu bytes each way, CRC %08x\n", (unsigned long long)total,
-		rx_crc);
-}
-
 /* ---- zsock client -> s_server ---------------------------------------------------------- */
 
 static void client_bulk(int suite, const char *cipher)
@@ -276,7 +229,7 @@ static void client_bulk(int suite, const char *cipher)
 	cr_assert_eq(zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), suite, "suite 0x%04x, want 0x%04x",
 		     zt_tls_opt_or(fd, TLS_CIPHERSUITE_USED), suite);
 	cr_assert_eq(zt_tls_opt_or(fd, ZSOCK_TLS_VERIFY_RESULT), -1, "a PSK session verified a chain?");
-	rev_bulk(fd, 0x95c + (uint64_t)suite);
+	zi_rev_bulk(fd, XFER_BYTES, 4096, 0x95c + (uint64_t)suite);
 	zt_close(fd);
 	zi_prog_wait_line(h, "CONNECTION CLOSED", 10000);
 	out = zi_prog_stop(h, NULL);
@@ -307,74 +260,31 @@ ZI_TEST(tls_psk, client_gcm, .timeout = 90)
 
 static void server_bulk(int suite, const char *cipher)
 {
-	static uint8_t buf[16384];
 	const uint64_t seed_a = 0xa11ce, seed_b = 0xb0b;
-	uint64_t got = 0, sent = 0, first_bad = UINT64_MAX;
-	uint32_t rx_crc = 0, tx_crc = 0, want_rx = 0;
+	uint32_t rx_crc, tx_crc, want_rx;
 	struct acc a;
-	FILE *f;
-	char *out, *err_txt, *data;
-	size_t len, elen;
-	int lfd, h, st;
+	int lfd, h;
 
 	psk_up(PSK_ID);
 	lfd = z_listener(suite);
-	f = fopen(path("in.bin"), "wb");
-	cr_assert_not_null(f);
-	for (uint64_t off = 0; off < XFER_BYTES; off += sizeof(buf)) {
-		zt_pattern(seed_a, off, buf, sizeof(buf));
-		want_rx = zt_crc32(want_rx, buf, sizeof(buf));
-		cr_assert_eq(fwrite(buf, 1, sizeof(buf), f), sizeof(buf));
-	}
-	fclose(f);
+	want_rx = zi_stream_file(path("in.bin"), seed_a, XFER_BYTES);
 	h = s_client(zi_fmt("-quiet -psk %s -psk_identity %s -cipher %s", PSK_HEX, PSK_ID, cipher),
 		     zi_fmt("<%s >%s 2>%s", path("in.bin"), path("out.bin"), path("err.txt")));
 	z_accept(lfd, &a);
-	if (a.fd < 0) {
-		out = zi_ossl_client_wait(h, &st);
-		err_txt = zt_read_file(path("err.txt"), &elen);
-		cr_assert_fail("accept: errno %d (%s)%s; s_client status %d, stderr:\n%s", a.err,
-			       strerror(a.err), a.no_conn ? " (no connection)" : "", st, err_txt);
-	}
+	if (a.fd < 0)
+		zi_ossl_client_failed(h, path("err.txt"),
+				      zi_fmt("accept: errno %d (%s)%s", a.err, strerror(a.err),
+					     a.no_conn ? " (no connection)" : ""));
 	fprintf(stderr, "handshake: zsock server vs s_client, %s: %.1f ms\n", cipher, a.secs * 1e3);
 	cr_assert_eq(zt_tls_opt_or(a.fd, TLS_CIPHERSUITE_USED), suite, "suite 0x%04x, want 0x%04x",
 		     zt_tls_opt_or(a.fd, TLS_CIPHERSUITE_USED), suite);
-	while (got < XFER_BYTES) {
-		ssize_t n = zsock_recv(a.fd, buf, sizeof(buf), 0);
-		size_t bad;
-
-		cr_assert_gt(n, 0, "server recv after %llu bytes: %zd, errno %d (%s), LAST_ERROR %d",
-			     (unsigned long long)got, n, errno, strerror(errno),
-			     zt_tls_opt_or(a.fd, ZSOCK_TLS_LAST_ERROR));
-		bad = zt_pattern_check(seed_a, got, buf, (size_t)n);
-		if (bad < (size_t)n && first_bad == UINT64_MAX)
-			first_bad = got + bad;
-		rx_crc = zt_crc32(rx_crc, buf, (size_t)n);
-		got += (uint64_t)n;
-		zt_pattern(seed_b, sent, buf, (size_t)n);
-		zt_send_all(a.fd, buf, (size_t)n);
-		tx_crc = zt_crc32(tx_crc, buf, (size_t)n);
-		sent += (uint64_t)n;
-	}
-	cr_assert_eq(first_bad, UINT64_MAX, "byte %llu from s_client is wrong",
-		     (unsigned long long)first_bad);
+	zi_answer_stream(a.fd, XFER_BYTES, seed_a, seed_b, &rx_crc, &tx_crc);
 	cr_assert_eq(rx_crc, want_rx, "CRC s_client -> zsock");
 	zt_close(a.fd);
 	zt_close(lfd);
-	out = zi_ossl_client_wait(h, &st);
-	err_txt = zt_read_file(path("err.txt"), &elen);
-	cr_assert_eq(st, 0, "s_client exit status %d; stderr:\n%s", st, err_txt);
-	data = zt_read_file(path("out.bin"), &len);
-	cr_assert_eq(len, XFER_BYTES, "s_client received %zu bytes of %u; stderr:\n%s", len,
-		     XFER_BYTES, err_txt);
-	cr_assert_eq(zt_pattern_check(seed_b, 0, data, len), len, "s_client got a wrong byte at %zu",
-		     zt_pattern_check(seed_b, 0, data, len));
-	cr_assert_eq(zt_crc32(0, data, len), tx_crc, "CRC zsock -> s_client");
-	fprintf(stderr, "server_bulk: %llu bytes each way, CRC in %08x, out %08x\n",
-		(unsigned long long)got, rx_crc, tx_crc);
-	free(data);
-	free(err_txt);
-	free(out);
+	zi_ossl_client_check(h, path("out.bin"), path("err.txt"), XFER_BYTES, seed_b, tx_crc);
+	fprintf(stderr, "server_bulk: %u bytes each way, CRC in %08x, out %08x\n", XFER_BYTES,
+		rx_crc, tx_crc);
 	psk_down();
 }
 
