@@ -566,6 +566,17 @@ static void exchange(int cfd, int sfd, uint64_t len)
 	flow_check("server -> client", &e.tx, &crx);
 }
 
+/* A fresh pair: nothing to read on the client, then XFER bytes each way
+ * (exchange), both ends and the listener closed, every slot back. */
+static void exchange_and_close(int lfd, int cfd, int sfd)
+{
+	cr_assert_eq(zt_poll1(cfd, ZSOCK_POLLIN, 100), 0, "client readable with no data sent");
+	exchange(cfd, sfd, XFER);
+	close_pair(cfd, sfd);
+	zt_close(lfd);
+	assert_all_slots_free();
+}
+
 /* A short message each way (a session that works). */
 static void ping(int cfd, int sfd)
 {
@@ -621,12 +632,7 @@ static void handshake_and_data(int family)
 	cr_assert_str_eq(alpn, "");
 	/* the listener itself never has a session */
 	get_fails(lfd, SOL_TLS, TLS_CIPHERSUITE_USED, ENOTCONN);
-	cr_assert_eq(zt_poll1(cfd, ZSOCK_POLLIN, 100), 0, "client readable with no data sent");
-
-	exchange(cfd, sfd, XFER);
-	close_pair(cfd, sfd);
-	zt_close(lfd);
-	assert_all_slots_free();
+	exchange_and_close(lfd, cfd, sfd);
 }
 
 ZT_TEST(tls, handshake_v4, .timeout = 60)
@@ -639,24 +645,26 @@ ZT_TEST(tls, handshake_v6, .timeout = 60)
 	handshake_and_data(AF_INET6);
 }
 
-/* Both directions at once, two threads on each socket. */
-ZT_TEST(tls, full_duplex, .timeout = 60)
+/*
+ * Both directions at once over a pair made from stags (server) and ctags
+ * (client, checking host; NULL: none), two threads on each socket: XFER
+ * bytes of stream seed_up client -> server, of seed_down the other way.
+ */
+static void duplex(const sec_tag_t *stags, const sec_tag_t *ctags, const char *host,
+		   uint64_t seed_up, uint64_t seed_down)
 {
-	const sec_tag_t stags[] = { TAG_EC_SRV };
-	const sec_tag_t ctags[] = { TAG_EC_CA };
 	struct flow ctx, crx, stx, srx;
 	pthread_t t1, t2, t3;
 	uint16_t port;
 	int lfd, cfd, sfd;
 
-	creds_std();
 	lfd = tls_listener(AF_INET, stags, 1, &port);
-	cfd = tls_client(AF_INET, ctags, 1, SERVER_NAME);
+	cfd = tls_client(AF_INET, ctags, 1, host);
 	sfd = pair(AF_INET, lfd, port, cfd);
-	flow_init(&ctx, cfd, 101, XFER);
-	flow_init(&srx, sfd, 101, XFER);
-	flow_init(&stx, sfd, 202, XFER);
-	flow_init(&crx, cfd, 202, XFER);
+	flow_init(&ctx, cfd, seed_up, XFER);
+	flow_init(&srx, sfd, seed_up, XFER);
+	flow_init(&stx, sfd, seed_down, XFER);
+	flow_init(&crx, cfd, seed_down, XFER);
 	t1 = zt_spawn(flow_send, &ctx);
 	t2 = zt_spawn(flow_recv, &srx);
 	t3 = zt_spawn(flow_send, &stx);
@@ -669,6 +677,16 @@ ZT_TEST(tls, full_duplex, .timeout = 60)
 	close_pair(cfd, sfd);
 	zt_close(lfd);
 	zt_tls_idle(3000);
+}
+
+/* Both directions at once, two threads on each socket. */
+ZT_TEST(tls, full_duplex, .timeout = 60)
+{
+	const sec_tag_t stags[] = { TAG_EC_SRV };
+	const sec_tag_t ctags[] = { TAG_EC_CA };
+
+	creds_std();
+	duplex(stags, ctags, SERVER_NAME, 101, 202);
 }
 
 ZT_TEST(tls, rsa_server, .timeout = 60)
@@ -1307,28 +1325,65 @@ ZT_TEST(tls, mutual_optional, .timeout = 60)
 
 /* ---- non-blocking connect, poll ------------------------------------------------------- */
 
+/* A non-blocking client and, in a thread, the server's accept. */
+struct nb {
+	int lfd, cfd;
+	struct acc a;
+	pthread_t t;
+	struct sockaddr_storage ss;  /* the listener's address */
+	socklen_t len;
+};
+
+/* The listener (stags), the non-blocking client (ctags, host) and the
+ * acceptor thread; nb MUST stay put until nb_accepted(). */
+static void nb_start(struct nb *nb, const sec_tag_t *stags, const sec_tag_t *ctags,
+		     const char *host)
+{
+	uint16_t port;
+
+	nb->lfd = tls_listener(AF_INET, stags, 1, &port);
+	nb->cfd = tls_client(AF_INET, ctags, 1, host);
+	cr_assert_eq(zsock_fcntl(nb->cfd, F_SETFL, O_NONBLOCK), 0);
+	nb->a = (struct acc){ .lfd = nb->lfd, .poll_ms = 10000, .fd = -1 };
+	nb->t = zt_spawn(acc_main, &nb->a);
+	nb->len = zt_loopback(AF_INET, port, &nb->ss);
+}
+
+/* The acceptor's end: a server socket, and no error on the client. */
+static void nb_accepted(struct nb *nb)
+{
+	cr_assert(zt_join(nb->t, 10000), "accept hung");
+	cr_assert_geq(nb->a.fd, 0, "accept: errno %d (%s)", nb->a.err, strerror(nb->a.err));
+	cr_assert_eq(sock_int(nb->cfd, SOL_SOCKET, SO_ERROR), 0);
+}
+
+/* Nothing to read yet (EAGAIN), then "nb" client -> server. */
+static void nb_first_bytes(struct nb *nb)
+{
+	char buf[8];
+
+	errno = 0;
+	cr_assert_eq(zsock_recv(nb->cfd, buf, sizeof(buf), 0), -1);
+	cr_assert_eq(errno, EAGAIN, "recv with nothing there: errno %d", errno);
+	cr_assert_eq(zsock_send(nb->cfd, "nb", 2, 0), 2, "send: errno %d", errno);
+	cr_assert_eq(zsock_recv(nb->a.fd, buf, 2, ZSOCK_MSG_WAITALL), 2);
+	cr_assert_arr_eq(buf, "nb", 2);
+}
+
 ZT_TEST(tls, nonblocking_connect, .timeout = 60)
 {
 	const sec_tag_t stags[] = { TAG_EC_SRV };
 	const sec_tag_t ctags[] = { TAG_EC_CA };
-	struct sockaddr_storage ss;
-	struct acc a;
-	pthread_t t;
-	uint16_t port;
-	socklen_t len;
-	int lfd, cfd, rc, polls = 0;
+	struct nb nb;
+	int cfd, rc, polls = 0;
 	int64_t end;
 	char buf[8];
 
 	creds_std();
-	lfd = tls_listener(AF_INET, stags, 1, &port);
-	cfd = tls_client(AF_INET, ctags, 1, SERVER_NAME);
-	cr_assert_eq(zsock_fcntl(cfd, F_SETFL, O_NONBLOCK), 0);
-	a = (struct acc){ .lfd = lfd, .poll_ms = 10000, .fd = -1 };
-	t = zt_spawn(acc_main, &a);
-	len = zt_loopback(AF_INET, port, &ss);
+	nb_start(&nb, stags, ctags, SERVER_NAME);
+	cfd = nb.cfd;
 	errno = 0;
-	rc = zsock_connect(cfd, (struct sockaddr *)&ss, len);
+	rc = zsock_connect(cfd, (struct sockaddr *)&nb.ss, nb.len);
 	cr_assert_eq(rc, -1, "a non-blocking TLS connect completed at once");
 	cr_assert_eq(errno, EINPROGRESS, "non-blocking connect: errno %d (%s)", errno, strerror(errno));
 	get_fails(cfd, SOL_TLS, TLS_CIPHERSUITE_USED, ENOTCONN);
@@ -1352,24 +1407,17 @@ ZT_TEST(tls, nonblocking_connect, .timeout = 60)
 		}
 		cr_assert_lt(zt_now_ms(), end, "no POLLOUT in 10 s (%d polls)", polls);
 	}
-	cr_assert(zt_join(t, 10000), "accept hung");
-	cr_assert_geq(a.fd, 0, "accept: errno %d (%s)", a.err, strerror(a.err));
-	cr_assert_eq(sock_int(cfd, SOL_SOCKET, SO_ERROR), 0);
+	nb_accepted(&nb);
 	cr_assert_eq(get_int(cfd, ZSOCK_TLS_VERIFY_RESULT), 0);
 
 	/* nothing to read yet: EAGAIN */
-	errno = 0;
-	cr_assert_eq(zsock_recv(cfd, buf, sizeof(buf), 0), -1);
-	cr_assert_eq(errno, EAGAIN, "recv with nothing there: errno %d", errno);
-	cr_assert_eq(zsock_send(cfd, "nb", 2, 0), 2, "send: errno %d", errno);
-	cr_assert_eq(zsock_recv(a.fd, buf, 2, ZSOCK_MSG_WAITALL), 2);
-	cr_assert_arr_eq(buf, "nb", 2);
-	cr_assert_eq(zsock_send(a.fd, "ok", 2, 0), 2);
+	nb_first_bytes(&nb);
+	cr_assert_eq(zsock_send(nb.a.fd, "ok", 2, 0), 2);
 	cr_assert_neq(zt_poll1(cfd, ZSOCK_POLLIN, 5000) & ZSOCK_POLLIN, 0, "no POLLIN for data");
 	cr_assert_eq(zsock_recv(cfd, buf, sizeof(buf), 0), 2);
 	cr_assert_arr_eq(buf, "ok", 2);
-	close_pair(cfd, a.fd);
-	zt_close(lfd);
+	close_pair(cfd, nb.a.fd);
+	zt_close(nb.lfd);
 }
 
 /* ---- a TCP proxy between client and server ------------------------------------------------ */
@@ -1998,6 +2046,13 @@ ZT_TEST(tls, session_exhaustion, .timeout = 60)
 
 /* ---- ALPN -------------------------------------------------------------------------------- */
 
+/* TLS_ALPN_LIST of fd: the n names of list (none: left unset). */
+static void set_alpn(int fd, const char **list, int n)
+{
+	if (n > 0)
+		zt_tls_set(fd, TLS_ALPN_LIST, list, (socklen_t)(n * sizeof(char *)));
+}
+
 static void alpn_case(const char **cli, int ncli, const char **srv, int nsrv, const char *want)
 {
 	const sec_tag_t stags[] = { TAG_EC_SRV };
@@ -2007,11 +2062,9 @@ static void alpn_case(const char **cli, int ncli, const char **srv, int nsrv, co
 	int lfd, cfd, sfd;
 
 	lfd = tls_listener(AF_INET, stags, 1, &port);
-	if (nsrv > 0)
-		zt_tls_set(lfd, TLS_ALPN_LIST, srv, (socklen_t)(nsrv * sizeof(char *)));
+	set_alpn(lfd, srv, nsrv);
 	cfd = tls_client(AF_INET, ctags, 1, SERVER_NAME);
-	if (ncli > 0)
-		zt_tls_set(cfd, TLS_ALPN_LIST, cli, (socklen_t)(ncli * sizeof(char *)));
+	set_alpn(cfd, cli, ncli);
 	get_fails(cfd, SOL_TLS, ZSOCK_TLS_ALPN_USED, ENOTCONN);
 	sfd = pair(AF_INET, lfd, port, cfd);
 	cr_assert_eq(alpn_used(cfd, buf, sizeof(buf)), strlen(want) + 1);
@@ -2253,11 +2306,7 @@ static void psk_pair(int family, const int *suites, int nsuites, int want)
 	cr_assert_eq(get_int(cfd, ZSOCK_TLS_LAST_ERROR), 0);
 	cr_assert_eq(get_int(sfd, ZSOCK_TLS_SESSION_RESUMED), 0);
 	cr_assert_eq(alpn_used(cfd, alpn, sizeof(alpn)), 1);
-	cr_assert_eq(zt_poll1(cfd, ZSOCK_POLLIN, 100), 0, "client readable with no data sent");
-	exchange(cfd, sfd, XFER);
-	close_pair(cfd, sfd);
-	zt_close(lfd);
-	assert_all_slots_free();
+	exchange_and_close(lfd, cfd, sfd);
 }
 
 ZT_TEST(tls, psk_default_suite, .timeout = 60)
@@ -2285,31 +2334,9 @@ ZT_TEST(tls, psk_gcm, .timeout = 60)
 ZT_TEST(tls, psk_full_duplex, .timeout = 60)
 {
 	const sec_tag_t tags[] = { TAG_PSK };
-	struct flow ctx, crx, stx, srx;
-	pthread_t t1, t2, t3;
-	uint16_t port;
-	int lfd, cfd, sfd;
 
 	creds_psk();
-	lfd = tls_listener(AF_INET, tags, 1, &port);
-	cfd = tls_client(AF_INET, tags, 1, NULL);
-	sfd = pair(AF_INET, lfd, port, cfd);
-	flow_init(&ctx, cfd, 301, XFER);
-	flow_init(&srx, sfd, 301, XFER);
-	flow_init(&stx, sfd, 402, XFER);
-	flow_init(&crx, cfd, 402, XFER);
-	t1 = zt_spawn(flow_send, &ctx);
-	t2 = zt_spawn(flow_recv, &srx);
-	t3 = zt_spawn(flow_send, &stx);
-	flow_recv(&crx);
-	cr_assert(zt_join(t1, 30000), "client sender hung");
-	cr_assert(zt_join(t2, 30000), "server receiver hung");
-	cr_assert(zt_join(t3, 30000), "server sender hung");
-	flow_check("client -> server", &ctx, &srx);
-	flow_check("server -> client", &stx, &crx);
-	close_pair(cfd, sfd);
-	zt_close(lfd);
-	zt_tls_idle(3000);
+	duplex(tags, tags, NULL, 301, 402);
 }
 
 /* A failing PSK handshake: both calls fail with ECONNABORTED (the side
@@ -2368,11 +2395,9 @@ static void psk_alpn_case(const char **cli, int ncli, const char **srv, int nsrv
 	struct hs h;
 
 	lfd = tls_listener(AF_INET, tags, 1, &port);
-	if (nsrv > 0)
-		zt_tls_set(lfd, TLS_ALPN_LIST, srv, (socklen_t)(nsrv * sizeof(char *)));
+	set_alpn(lfd, srv, nsrv);
 	cfd = tls_client(AF_INET, tags, 1, NULL);
-	if (ncli > 0)
-		zt_tls_set(cfd, TLS_ALPN_LIST, cli, (socklen_t)(ncli * sizeof(char *)));
+	set_alpn(cfd, cli, ncli);
 	if (want == NULL) {
 		handshake(AF_INET, lfd, port, cfd, &h);
 		cr_assert_eq(h.rc, -1, "connect succeeded");
@@ -2425,33 +2450,21 @@ ZT_TEST(tls, psk_alpn, .timeout = 60)
 ZT_TEST(tls, psk_nonblocking_connect, .timeout = 60)
 {
 	const sec_tag_t tags[] = { TAG_PSK };
-	struct sockaddr_storage ss;
+	struct nb nb;
 	struct acc a;
-	pthread_t t;
-	uint16_t port;
-	socklen_t len;
 	int lfd, cfd;
 	char buf[8];
 
 	creds_psk();
-	lfd = tls_listener(AF_INET, tags, 1, &port);
-	cfd = tls_client(AF_INET, tags, 1, NULL);
-	cr_assert_eq(zsock_fcntl(cfd, F_SETFL, O_NONBLOCK), 0);
-	a = (struct acc){ .lfd = lfd, .poll_ms = 10000, .fd = -1 };
-	t = zt_spawn(acc_main, &a);
-	len = zt_loopback(AF_INET, port, &ss);
-	zt_tls_connect_nb(cfd, (struct sockaddr *)&ss, len, 10000);
+	nb_start(&nb, tags, tags, NULL);
+	lfd = nb.lfd;
+	cfd = nb.cfd;
+	zt_tls_connect_nb(cfd, (struct sockaddr *)&nb.ss, nb.len, 10000);
 	cr_assert_eq(get_int(cfd, TLS_CIPHERSUITE_USED), PSK_CCM8);
-	cr_assert(zt_join(t, 10000), "accept hung");
-	cr_assert_geq(a.fd, 0, "accept: errno %d (%s)", a.err, strerror(a.err));
-	cr_assert_eq(sock_int(cfd, SOL_SOCKET, SO_ERROR), 0);
+	nb_accepted(&nb);
+	a = nb.a;
 
-	errno = 0;
-	cr_assert_eq(zsock_recv(cfd, buf, sizeof(buf), 0), -1);
-	cr_assert_eq(errno, EAGAIN, "recv with nothing there: errno %d", errno);
-	cr_assert_eq(zsock_send(cfd, "nb", 2, 0), 2, "send: errno %d", errno);
-	cr_assert_eq(zsock_recv(a.fd, buf, 2, ZSOCK_MSG_WAITALL), 2);
-	cr_assert_arr_eq(buf, "nb", 2);
+	nb_first_bytes(&nb);
 	cr_assert_eq(zsock_send(a.fd, "okay", 4, 0), 4);
 	cr_assert_neq(zt_poll1(cfd, ZSOCK_POLLIN, 5000) & ZSOCK_POLLIN, 0, "no POLLIN for data");
 	cr_assert_eq(zsock_recv(cfd, buf, 2, ZSOCK_MSG_PEEK), 2);
