@@ -393,7 +393,7 @@ static void peer_start(struct peer *p, int idx, const char *args)
 	/* in the background with a trap, so that zi_prog_stop()'s SIGTERM
 	 * reaches openssl too */
 	cmd = zi_fmt("timeout 120 openssl %s 0<>%s >%s 2>&1 & p=$!; trap 'kill $p' TERM; "
-		  "wait $p; echo EXIT=$?", args, fifo, out);
+		     "wait $p; echo EXIT=$?", args, fifo, out);
 	fprintf(stderr, "[%s] $ %s\n", zi_ns_name(), cmd);
 	argv[0] = "/bin/sh";
 	argv[1] = "-c";
@@ -556,9 +556,9 @@ static void s_server(struct peer *p, const struct suite *s, const char *auth)
 		auth = s->auth == AUTH_PSK ?
 			zi_fmt("%s -nocert", psk_args(PSK_HEX, PSK_ID)) :
 			zi_fmt("-cert %s -key %s -cert_chain %s", zt_certs_path("ec_leaf.pem"),
-			    zt_certs_path("ec_leaf.key"), zt_certs_path("ec_int.pem"));
+			       zt_certs_path("ec_leaf.key"), zt_certs_path("ec_int.pem"));
 	peer_start(p, 0, zi_fmt("s_server -dtls1_2 -nbio -naccept 1 -accept %s -cipher %s %s",
-			     ossl_addr(linux_ip()), s->ossl, auth));
+				ossl_addr(linux_ip()), s->ossl, auth));
 	cr_assert(peer_wait(p, "ACCEPT", 15000), "s_server did not start:\n%s",
 		  p->buf != NULL ? p->buf : "");
 }
@@ -570,9 +570,9 @@ static void s_client(struct peer *p, int idx, const struct suite *s, const char 
 		auth = s->auth == AUTH_PSK ?
 			psk_args(PSK_HEX, PSK_ID) :
 			zi_fmt("-CAfile %s -verify_return_error -verify_hostname " SERVER_NAME
-			    " -servername " SERVER_NAME, zt_certs_path("ec_ca.pem"));
+			       " -servername " SERVER_NAME, zt_certs_path("ec_ca.pem"));
 	peer_start(p, idx, zi_fmt("s_client -dtls1_2 -nbio -connect %s -cipher %s %s",
-			       ossl_addr(engine_ip()), s->ossl, auth));
+				  ossl_addr(engine_ip()), s->ossl, auth));
 }
 
 /* ---- datagrams ------------------------------------------------------------------------- */
@@ -890,9 +890,9 @@ static void x_run(struct xfer *x, int deadline_ms)
 static const char *flow_txt(const struct flow *f)
 {
 	return zi_fmt("%u of %u delivered (%llu bytes), lost %u, dup %u, reordered %u, damaged %u, "
-		   "stalls %u",
-		   f->delivered, f->n, (unsigned long long)f->bytes, f->n - f->delivered, f->dups,
-		   f->reordered, f->damaged, f->stalls);
+		      "stalls %u",
+		      f->delivered, f->n, (unsigned long long)f->bytes, f->n - f->delivered, f->dups,
+		      f->reordered, f->damaged, f->stalls);
 }
 
 /* What an exchange must have done: no error, nothing damaged or doubled;
@@ -1390,10 +1390,10 @@ static void client_bad_cert(const char *leaf, const char *host, bool nb)
 	zt_certs_add(TAG_CA, TLS_CREDENTIAL_CA_CERTIFICATE, "ec_ca.der");
 	if (leaf == NULL)
 		server_args = zi_fmt("-cert %s -key %s -cert_chain %s", zt_certs_path("ec_leaf.pem"),
-				  zt_certs_path("ec_leaf.key"), zt_certs_path("ec_int.pem"));
+				     zt_certs_path("ec_leaf.key"), zt_certs_path("ec_int.pem"));
 	else
 		server_args = zi_fmt("-cert %s -key %s", zt_certs_path(zi_fmt("%s.pem", leaf)),
-				  zt_certs_path(zi_fmt("%s.key", leaf)));
+				     zt_certs_path(zi_fmt("%s.key", leaf)));
 	s_server(&p, &S_EC_GCM, zi_fmt("-msg %s", server_args));
 	fd = z_socket(&S_EC_GCM, false, host);
 	set_timers(fd, 200, 3200);
@@ -1521,8 +1521,8 @@ DS_TEST(fail_server_untrusted_cert, .timeout = 60)
 	zt_certs_add(TAG_ME, TLS_CREDENTIAL_PRIVATE_KEY, "ec_self.key.der");
 	server_survives(&S_EC_CCM8,
 			zi_fmt("-CAfile %s -verify_return_error -verify_hostname " SERVER_NAME,
-			    zt_certs_path("ec_ca.pem")),
+			       zt_certs_path("ec_ca.pem")),
 			"verify error",
 			zi_fmt("-CAfile %s -verify_return_error -verify_hostname " SERVER_NAME,
-			    zt_certs_path("ec_self.pem")));
+			       zt_certs_path("ec_self.pem")));
 }

@@ -1428,10 +1428,10 @@ static void run_tls(const struct cell *c)
 	 * that reports the status, in the background with a trap so that
 	 * zi_prog_stop()'s SIGTERM reaches it */
 	cmd = zi_fmt("timeout %lld openssl s_client -connect " ZI_ENGINE_IP4 ":%d -quiet -CAfile %s "
-		  "-verify_return_error -servername " SERVER_NAME " -verify_hostname " SERVER_NAME
-		  " <%s >%s 2>%s & p=$!; trap 'kill $p' TERM; wait $p; echo EXIT=$?",
-		  (long long)deadline_ms() / 1000, TLS_PORT, zt_certs_path("ec_ca.pem"),
-		  zt_certs_path("in.bin"), zt_certs_path("out.bin"), zt_certs_path("err.txt"));
+		     "-verify_return_error -servername " SERVER_NAME " -verify_hostname " SERVER_NAME
+		     " <%s >%s 2>%s & p=$!; trap 'kill $p' TERM; wait $p; echo EXIT=$?",
+		     (long long)deadline_ms() / 1000, TLS_PORT, zt_certs_path("ec_ca.pem"),
+		     zt_certs_path("in.bin"), zt_certs_path("out.bin"), zt_certs_path("err.txt"));
 	fprintf(stderr, "[%s] $ %s\n", zi_ns_name(), cmd);
 	argv[0] = "ip";
 	argv[1] = "netns";

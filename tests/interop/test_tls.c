@@ -104,7 +104,7 @@ static const char *cert_args(enum srv_cert c)
 	switch (c) {
 	case CERT_EC:
 		return zi_fmt("-cert %s -key %s -cert_chain %s", P("ec_leaf.pem"), P("ec_leaf.key"),
-			   P("ec_int.pem"));
+			      P("ec_int.pem"));
 	case CERT_RSA:
 		return zi_fmt("-cert %s -key %s", P("rsa_leaf.pem"), P("rsa_leaf.key"));
 	case CERT_EXPIRED:
@@ -430,7 +430,7 @@ static size_t capture_client_hello(uint8_t *buf, size_t size)
 	argv[0] = "/bin/sh";
 	argv[1] = "-c";
 	argv[2] = (char *)zi_fmt("timeout 20 openssl s_client -connect " ZI_LINUX_IP4 ":%d -servername "
-			      SERVER_NAME " </dev/null 2>&1", CAPTURE_PORT);
+				 SERVER_NAME " </dev/null 2>&1", CAPTURE_PORT);
 	argv[3] = NULL;
 	h = zi_prog_start(argv);
 	p = (struct pollfd){ .fd = l, .events = POLLIN };
@@ -545,9 +545,9 @@ static void server_bulk(bool rsa, const char *cipher, const char *extra, int wan
 	lfd = z_listener(false);
 	want_rx = zi_stream_file(P("in.bin"), seed_a, XFER_BYTES);
 	h = s_client(zi_fmt("-quiet -cipher %s -CAfile %s -verify_return_error -servername " SERVER_NAME
-			 " -verify_hostname " SERVER_NAME " %s %s",
-			 cipher, P(rsa ? "rsa_ca.pem" : "ec_ca.pem"),
-			 SMALL_ARGS, extra),
+			    " -verify_hostname " SERVER_NAME " %s %s",
+			    cipher, P(rsa ? "rsa_ca.pem" : "ec_ca.pem"),
+			    SMALL_ARGS, extra),
 		     zi_fmt("<%s >%s 2>%s", P("in.bin"), P("out.bin"), P("err.txt")));
 	z_accept(lfd, &a, 20000);
 	if (a.fd < 0)
@@ -730,8 +730,8 @@ ZI_TEST(tls, resumption_server, .timeout = 60)
 	lfd = z_listener(false);
 	set_int(lfd, TLS_SESSION_CACHE, TLS_SESSION_CACHE_ENABLED);
 	h = s_client(zi_fmt("-reconnect -CAfile %s -verify_return_error -servername " SERVER_NAME
-			 " -verify_hostname " SERVER_NAME " %s",
-			 P("ec_ca.pem"), SMALL_ARGS),
+			    " -verify_hostname " SERVER_NAME " %s",
+			    P("ec_ca.pem"), SMALL_ARGS),
 		     NULL);
 	for (int i = 0; i < 6; i++) {
 		struct acc a;
@@ -806,7 +806,7 @@ ZI_TEST(tls, alpn_server, .timeout = 60)
 	lfd = z_listener(false);
 	zt_tls_set(lfd, TLS_ALPN_LIST, alpn, sizeof(alpn));
 	h = s_client(zi_fmt("-alpn foo,http/1.1 -CAfile %s -verify_return_error -servername "
-			 SERVER_NAME " %s", P("ec_ca.pem"), SMALL_ARGS),
+			    SERVER_NAME " %s", P("ec_ca.pem"), SMALL_ARGS),
 		     NULL);
 	z_accept(lfd, &a, 20000);
 	cr_assert_geq(a.fd, 0, "accept: errno %d (%s)", a.err, strerror(a.err));
@@ -905,8 +905,8 @@ ZI_TEST(tls, ciphers_server_list, .timeout = 60)
 	lfd = z_listener(false);
 	zt_tls_set(lfd, TLS_CIPHERSUITE_LIST, suites, sizeof(suites));
 	h = s_client(zi_fmt("-cipher ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256 -CAfile %s "
-			 "-verify_return_error %s",
-			 P("rsa_ca.pem"), SMALL_ARGS),
+			    "-verify_return_error %s",
+			    P("rsa_ca.pem"), SMALL_ARGS),
 		     NULL);
 	z_accept(lfd, &a, 20000);
 	cr_assert_geq(a.fd, 0, "accept: errno %d (%s)", a.err, strerror(a.err));
@@ -920,7 +920,7 @@ ZI_TEST(tls, ciphers_server_list, .timeout = 60)
 	free(out);
 
 	h = s_client(zi_fmt("-msg -cipher ECDHE-RSA-AES256-GCM-SHA384 -CAfile %s %s", P("rsa_ca.pem"),
-			 SMALL_ARGS),
+			    SMALL_ARGS),
 		     NULL);
 	z_accept(lfd, &a, 20000);
 	cr_assert_lt(a.fd, 0, "the zsock server accepted a suite outside its list");
@@ -962,12 +962,12 @@ static void mutual_case(const char *cert, const char *key, bool want_ok)
 		fputs("hello from s_client\n", f);
 		fclose(f);
 		h = s_client(zi_fmt("-quiet -CAfile %s -verify_return_error -servername " SERVER_NAME
-				 " %s %s", P("ec_ca.pem"), cert_opt,
-				 SMALL_ARGS),
+				    " %s %s", P("ec_ca.pem"), cert_opt,
+				    SMALL_ARGS),
 			     zi_fmt("<%s >%s 2>%s", P("hello.txt"), P("out.txt"), P("err.txt")));
 	} else {
 		h = s_client(zi_fmt("-msg -CAfile %s -servername " SERVER_NAME " %s %s", P("ec_ca.pem"),
-				 cert_opt, SMALL_ARGS),
+				    cert_opt, SMALL_ARGS),
 			     NULL);
 	}
 	z_accept(lfd, &a, 20000);
@@ -1024,7 +1024,7 @@ static void good_s_client(int lfd)
 	int h, st;
 
 	h = s_client(zi_fmt("-CAfile %s -verify_return_error -servername " SERVER_NAME " %s",
-			 P("ec_ca.pem"), SMALL_ARGS),
+			    P("ec_ca.pem"), SMALL_ARGS),
 		     NULL);
 	z_accept(lfd, &a, 20000);
 	cr_assert_geq(a.fd, 0, "good client after bad ones: accept errno %d (%s)", a.err,

@@ -219,7 +219,7 @@ static void client_bulk(int suite, const char *cipher)
 
 	psk_up(PSK_ID);
 	h = s_server(zi_fmt("-rev -naccept 1 -psk %s -psk_identity %s -cipher %s", PSK_HEX, PSK_ID,
-			 cipher));
+			    cipher));
 	fd = z_socket(suite);
 	zt_timeouts(fd, 30);
 	err = z_connect(fd, &secs);
@@ -311,7 +311,7 @@ static void client_fails(const char *key, const char *id, int alert)
 
 	psk_up(PSK_ID);
 	h = s_server(zi_fmt("-naccept 1 -msg -psk %s -psk_identity %s -cipher PSK-AES128-CCM8", key,
-			 id));
+			    id));
 	fd = z_socket(0);
 	zt_timeouts(fd, 30);
 	err = z_connect(fd, &secs);
@@ -406,7 +406,7 @@ ZI_TEST(tls_psk, client_alpn, .timeout = 60)
 
 	psk_up(PSK_ID);
 	h = s_server(zi_fmt("-naccept 1 -alpn x -psk %s -psk_identity %s -cipher PSK-AES128-CCM8",
-			 PSK_HEX, PSK_ID));
+			    PSK_HEX, PSK_ID));
 	fd = z_socket(0);
 	zt_timeouts(fd, 30);
 	zt_tls_set(fd, TLS_ALPN_LIST, offer, sizeof(offer));
@@ -439,7 +439,7 @@ ZI_TEST(tls_psk, server_alpn, .timeout = 60)
 		lfd = z_listener(0);
 		zt_tls_set(lfd, TLS_ALPN_LIST, round ? none : ours, sizeof(ours));
 		h = s_client(zi_fmt("-alpn y,x -psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256",
-				 PSK_HEX, PSK_ID), NULL);
+				    PSK_HEX, PSK_ID), NULL);
 		z_accept(lfd, &a);
 		if (round == 0) {
 			cr_assert_geq(a.fd, 0, "accept: errno %d (%s)", a.err, strerror(a.err));
@@ -473,7 +473,7 @@ ZI_TEST(tls_psk, client_nonblocking, .timeout = 60)
 
 	psk_up(PSK_ID);
 	h = s_server(zi_fmt("-rev -naccept 1 -psk %s -psk_identity %s -cipher PSK-AES128-GCM-SHA256",
-			 PSK_HEX, PSK_ID));
+			    PSK_HEX, PSK_ID));
 	fd = z_socket(0);
 	cr_assert_eq(zsock_fcntl(fd, F_SETFL, O_NONBLOCK), 0);
 	len = zi_addr(ZI_LINUX_IP4, TLS_PORT, &ss);
@@ -560,7 +560,7 @@ ZI_TEST(tls_psk, resumption_server, .timeout = 60)
 	lfd = z_listener(0);
 	zt_tls_set(lfd, TLS_SESSION_CACHE, &one, sizeof(one));
 	h = s_client(zi_fmt("-reconnect -psk %s -psk_identity %s -cipher PSK-AES128-CCM8", PSK_HEX,
-			 PSK_ID), NULL);
+			    PSK_ID), NULL);
 	for (int i = 0; i < 6; i++) {
 		struct acc a;
 		ssize_t n;
