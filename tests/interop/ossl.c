@@ -208,6 +208,15 @@ void zi_ossl_client_check(int h, const char *out_path, const char *err_path, uin
 	free(out);
 }
 
+char *zi_ossl_client_ok(int h)
+{
+	int st;
+	char *out = zi_ossl_client_wait(h, &st);
+
+	cr_assert_eq(st, 0, "s_client status %d:\n%s", st, out);
+	return out;
+}
+
 bool zi_prog_wait_exit(int h, int ms)
 {
 	return !zi_prog_wait_line(h, "\001never printed", ms);

@@ -64,6 +64,9 @@ char *zi_ossl_client_wait(int h, int *status);
  */
 void zi_rev_bulk(int fd, uint64_t bytes, size_t max_line, uint64_t seed);
 
+/** zi_ossl_client_wait() asserting exit status 0; s_client's output (caller frees). */
+char *zi_ossl_client_ok(int h);
+
 /*
  * A bulk run against s_client -quiet (the server_* tests): its stdin a
  * file of stream seed_a (zt_pattern), which the zsock server reads and
