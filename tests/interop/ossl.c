@@ -208,6 +208,33 @@ void zi_ossl_client_check(int h, const char *out_path, const char *err_path, uin
 	free(out);
 }
 
+void zi_ossl_mark(int h, int fd, int i)
+{
+	char mark[16];
+
+	snprintf(mark, sizeof(mark), "conn-%d\n", i);
+	zt_send_all(fd, mark, strlen(mark));
+	mark[strlen(mark) - 1] = '\0';
+	cr_assert(zi_prog_wait_line(h, mark, 10000), "s_server did not get %s", mark);
+}
+
+void zi_ossl_reused(const char *out, int n, bool reused[])
+{
+	const char *prev = out;
+
+	for (int i = 1; i <= n; i++) {
+		const char *mark = zi_fmt("\nconn-%d\n", i);
+		const char *at = strstr(out, mark);
+		char *sect;
+
+		cr_assert_not_null(at, "no %s in s_server's output:\n%s", mark + 1, out);
+		sect = strndup(prev, (size_t)(at - prev));
+		reused[i] = strstr(sect, "Reused session-id") != NULL;
+		free(sect);
+		prev = at;
+	}
+}
+
 char *zi_ossl_client_ok(int h)
 {
 	int st;

@@ -68,6 +68,22 @@ void zi_rev_bulk(int fd, uint64_t bytes, size_t max_line, uint64_t seed);
 char *zi_ossl_client_ok(int h);
 
 /*
+ * Sessions of a zsock client against one s_server, told apart in its
+ * output by a line "conn-<i>" each sends (s_server prints "Reused
+ * session-id" during a resumed handshake, before the session's data).
+ */
+
+/** Send "conn-<i>" on fd and wait (10 s) until s_server h prints it. */
+void zi_ossl_mark(int h, int fd, int i);
+
+/**
+ * In s_server's output out, the sessions marked 1 .. n: reused[i] whether
+ * the handshake of session i (between marks i - 1 and i) resumed. Asserts
+ * every mark is there.
+ */
+void zi_ossl_reused(const char *out, int n, bool reused[]);
+
+/*
  * A bulk run against s_client -quiet (the server_* tests): its stdin a
  * file of stream seed_a (zt_pattern), which the zsock server reads and
  * answers piece by piece with as many bytes of stream seed_b, its stdout

@@ -675,9 +675,8 @@ VERIFY_TESTS(self_signed, CERT_SELF, "ec_ca.der", SERVER_NAME, X509_NOT_TRUSTED)
 ZI_TEST(tls, resumption_client, .timeout = 60)
 {
 	int resumed[4];
-	const char *marks[4] = { NULL, "\nconn-1\n", "\nconn-2\n", "\nconn-3\n" };
-	const char *pos[4];
-	char *out, mark[16];
+	bool reused[4];
+	char *out;
 	int h;
 
 	tls_up();
@@ -692,26 +691,14 @@ ZI_TEST(tls, resumption_client, .timeout = 60)
 		err = z_connect(fd);
 		cr_assert_eq(err, 0, "session %d: connect errno %d (%s)", i, err, strerror(err));
 		resumed[i] = get_int(fd, ZSOCK_TLS_SESSION_RESUMED);
-		snprintf(mark, sizeof(mark), "conn-%d\n", i);
-		zt_send_all(fd, mark, strlen(mark));
-		mark[strlen(mark) - 1] = '\0';
-		cr_assert(zi_prog_wait_line(h, mark, 10000), "s_server did not get %s", mark);
+		zi_ossl_mark(h, fd, i);
 		zt_close(fd);
 	}
 	out = zi_prog_stop(h, NULL);
-	pos[0] = out;
-	for (int i = 1; i <= 3; i++) {
-		pos[i] = strstr(out, marks[i]);
-		cr_assert_not_null(pos[i], "no %s in s_server's output", marks[i] + 1);
-	}
-	for (int i = 1; i <= 3; i++) {
-		char *sect = strndup(pos[i - 1], (size_t)(pos[i] - pos[i - 1]));
-		bool reused = strstr(sect, "Reused session-id") != NULL;
-
-		free(sect);
-		cr_assert_eq(reused, i == 2, "session %d: s_server %s", i,
-			     reused ? "resumed it" : "did not resume it");
-	}
+	zi_ossl_reused(out, 3, reused);
+	for (int i = 1; i <= 3; i++)
+		cr_assert_eq(reused[i], i == 2, "session %d: s_server %s", i,
+			     reused[i] ? "resumed it" : "did not resume it");
 	cr_assert_eq(resumed[1], 0, "ZSOCK_TLS_SESSION_RESUMED of the first session");
 	cr_assert_eq(resumed[2], 1, "ZSOCK_TLS_SESSION_RESUMED of the second session");
 	cr_assert_eq(resumed[3], 0, "ZSOCK_TLS_SESSION_RESUMED after the purge");
