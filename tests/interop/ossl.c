@@ -235,6 +235,15 @@ void zi_ossl_reused(const char *out, int n, bool reused[])
 	}
 }
 
+void zi_close_after_eof(int fd, int i)
+{
+	char c;
+	ssize_t n = zsock_recv(fd, &c, 1, 0);
+
+	cr_assert_eq(n, 0, "connection %d: recv %zd (errno %d), want 0 (close_notify)", i, n, errno);
+	zt_close(fd);
+}
+
 char *zi_ossl_client_ok(int h)
 {
 	int st;

@@ -64,6 +64,12 @@ char *zi_ossl_client_wait(int h, int *status);
  */
 void zi_rev_bulk(int fd, uint64_t bytes, size_t max_line, uint64_t seed);
 
+/**
+ * Connection i on the zsock side ends with the peer's close_notify: recv()
+ * gives 0 (asserted); then fd is closed.
+ */
+void zi_close_after_eof(int fd, int i);
+
 /** zi_ossl_client_wait() asserting exit status 0; s_client's output (caller frees). */
 char *zi_ossl_client_ok(int h);
 

@@ -710,7 +710,7 @@ ZI_TEST(tls, resumption_client, .timeout = 60)
 ZI_TEST(tls, resumption_server, .timeout = 60)
 {
 	int resumed[6], lfd, h;
-	char *out, c;
+	char *out;
 
 	tls_up();
 	add_me("ec_leaf_chain.der", "ec_leaf.key.der");
@@ -722,15 +722,11 @@ ZI_TEST(tls, resumption_server, .timeout = 60)
 		     NULL);
 	for (int i = 0; i < 6; i++) {
 		struct acc a;
-		ssize_t n;
 
 		z_accept(lfd, &a, 20000);
 		cr_assert_geq(a.fd, 0, "connection %d: accept errno %d (%s)", i, a.err, strerror(a.err));
 		resumed[i] = get_int(a.fd, ZSOCK_TLS_SESSION_RESUMED);
-		n = zsock_recv(a.fd, &c, 1, 0);
-		cr_assert_eq(n, 0, "connection %d: recv %zd (errno %d), want 0 (close_notify)", i, n,
-			     errno);
-		zt_close(a.fd);
+		zi_close_after_eof(a.fd, i);
 	}
 	zt_close(lfd);
 	out = zi_ossl_client_ok(h);
