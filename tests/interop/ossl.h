@@ -84,8 +84,9 @@ void zi_ossl_mark(int h, int fd, int i);
 
 /**
  * In s_server's output out, the sessions marked 1 .. n: reused[i] whether
- * the handshake of session i (between marks i - 1 and i) resumed. Asserts
- * every mark is there.
+ * the handshake of session i (between marks i - 1 and i) resumed; reused
+ * MUST have n + 1 entries (reused[0] is not written). Asserts every mark
+ * is there.
  */
 void zi_ossl_reused(const char *out, int n, bool reused[]);
 
