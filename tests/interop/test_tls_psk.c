@@ -159,8 +159,11 @@ static int z_listener(int suite)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = zi_addr(ZI_ENGINE_IP4, TLS_PORT, &ss);
-	int fd = z_socket(suite);
+	int fd = z_socket(suite), one = 1;
 
+	/* a test's second listener on the port: the first one's accepted
+	 * connection may still be in TIME_WAIT (zsock closed it first) */
+	cr_assert_eq(zsock_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
 	cr_assert_eq(zsock_bind(fd, (struct sockaddr *)&ss, len), 0, "bind: errno %d", errno);
 	cr_assert_eq(zsock_listen(fd, 4), 0, "listen: errno %d", errno);
 	return fd;
