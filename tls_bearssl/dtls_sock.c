@@ -1111,7 +1111,8 @@ static ssize_t dtls_recvfrom(void *obj, void *buf, size_t len, int flags,
 	rc = wait_record(s, flags);
 	if (rc == 0) {
 		n = s->app_len < len ? s->app_len : len;
-		memcpy(buf, s->app, n);
+		if (n > 0) /* buf may be NULL with len 0 */
+			memcpy(buf, s->app, n);
 		rc = (flags & ZSOCK_MSG_TRUNC) ? (ssize_t)s->app_len : (ssize_t)n;
 		if (from != NULL)
 			peer_addr(s, from, fromlen);
@@ -1225,8 +1226,8 @@ static ssize_t dtls_sendto(void *obj, const void *buf, size_t len, int flags,
 	/* once associated, the address is the peer's: any other is ignored,
 	 * as on a connected stream (a DTLS record cannot go elsewhere) */
 	rc = send_ready(s, flags, to, tolen);
-	if (rc == 0)
-		rc = send_record(s, buf, len, flags);
+	if (rc == 0) /* an empty record: buf may be NULL */
+		rc = send_record(s, len > 0 ? buf : (const void *)"", len, flags);
 	unlock(s);
 	return rc;
 }

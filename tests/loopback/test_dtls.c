@@ -424,9 +424,14 @@ ZT_TEST(dtls, datagram_semantics, .timeout = 60)
 	cr_assert_eq(msg.msg_namelen, sizeof(struct sockaddr_in));
 	cr_assert_eq(zt_port_of(&from), zt_local_port(cli));
 	cr_assert_eq(memcmp(buf, big, 50), 0);
-	/* an empty record is a datagram too; nothing else is queued */
-	cr_assert_eq(zsock_send(cli, big, 0, 0), 0);
-	cr_assert_eq(zsock_recv(srv, buf, sizeof(buf), 0), 0);
+	/* an empty record is a datagram too, NULL buffers with length 0
+	 * included; MSG_TRUNC into no buffer still tells the length */
+	cr_assert_eq(zsock_send(cli, NULL, 0, 0), 0);
+	cr_assert_eq(zsock_recv(srv, NULL, 0, 0), 0);
+	cr_assert_eq(zsock_send(cli, "abc", 3, 0), 3);
+	cr_assert_eq(zsock_recv(srv, NULL, 0, ZSOCK_MSG_TRUNC), 3);
+	cr_assert_eq(zsock_send(cli, NULL, 1, 0), -1);
+	cr_assert_eq(errno, EFAULT);
 	cr_assert_eq(zsock_recv(srv, buf, sizeof(buf), ZSOCK_MSG_DONTWAIT), -1);
 	cr_assert_eq(errno, EAGAIN);
 	/* the server answers to whoever it serves; the client sees one record */
