@@ -85,7 +85,7 @@ struct net_buf {
 	struct zs_list node;     /* pool free list or a socket's in-flight list */
 	uint16_t off;            /* bytes of this buffer already consumed */
 	uint8_t own;             /* ZS_OWN_*, atomic builtins: who holds it */
-	uint8_t flags_priv;
+	uint8_t chains;          /* rx head held by a caller: received chains it joins */
 	uint32_t credit;         /* rx head: window bytes to give back on free */
 	void *owner;             /* rx head: the struct pbuf it wraps */
 	void *sock;              /* rx head held by a caller: its socket */
@@ -101,9 +101,12 @@ struct net_buf {
 /**
  * Take the next received chain of sock, without copying.
  *
- * TCP: the chain holds the oldest bytes not yet read (if a zsock_recv()
- * read part of that data already, the chain starts after it). UDP: the
- * chain is one whole datagram (zsock_buf_peer() gives its source).
+ * TCP: the chain holds every byte received and not yet read, oldest first
+ * (if a zsock_recv() read part of that data already, the chain starts
+ * after it): what arrived as several segments since the last call comes
+ * as one chain (at most 255 segments' worth), taken, released and counted
+ * against the window as one. UDP: the chain is one whole datagram
+ * (zsock_buf_peer() gives its source).
  *
  * flags: 0 or ZSOCK_MSG_DONTWAIT. Blocks until data, end of stream or an
  * error unless the socket is non-blocking or MSG_DONTWAIT is given; honours

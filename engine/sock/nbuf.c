@@ -22,12 +22,20 @@
 /* see sock.h: rx_lock held, h is the head of s->rx */
 void zs_nbuf_give(struct zs_sock *s, struct net_buf *h)
 {
-	/* counted before it leaves the ring: the reactor never sees room that
+	zs_nbuf_give_joined(s, h, 1);
+}
+
+/* see sock.h: rx_lock held, h heads the first n chains of s->rx, joined */
+void zs_nbuf_give_joined(struct zs_sock *s, struct net_buf *h, uint32_t n)
+{
+	/* counted before they leave the ring: the reactor never sees room that
 	 * is not there */
-	atomic_fetch_add_explicit(&s->held, 1, memory_order_acq_rel);
-	zs_ring_get(&s->rx);
+	atomic_fetch_add_explicit(&s->held, n, memory_order_acq_rel);
+	for (uint32_t i = 0; i < n; i++)
+		zs_ring_get(&s->rx);
 	zs_sock_ref(s);
 	h->sock = s;
+	h->chains = (uint8_t)n;
 	__atomic_store_n(&h->own, ZS_OWN_USER, __ATOMIC_RELEASE);
 }
 
@@ -99,10 +107,11 @@ static int release_rx(struct net_buf *h)
 	s = h->sock;
 	h->sock = NULL;
 	/* done is produced under rx_lock (zsock_recv puts there too); the
-	 * held count guarantees a free slot (sock.h) */
+	 * held count guarantees a free slot (sock.h): a joined chain takes one
+	 * slot for the h->chains it counted */
 	zs_lock_take(&s->rx_lock);
 	zs_ring_put(&s->done, h);
-	atomic_fetch_sub_explicit(&s->held, 1, memory_order_acq_rel);
+	atomic_fetch_sub_explicit(&s->held, h->chains, memory_order_acq_rel);
 	zs_lock_give(&s->rx_lock);
 	zs_reactor_post(&s->work);
 	zs_sock_unref(s);

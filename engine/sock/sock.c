@@ -185,11 +185,23 @@ int zs_sock_wait(struct zs_sock *s, bool (*ready)(struct zs_sock *s),
 
 /* ---- reactor-side cleanup --------------------------------------------------- */
 
-static void free_rx_chain(struct net_buf *b)
+/* Free a received chain, or several joined into one (zs_nbuf_give_joined):
+ * each joined chain's head holds its pbuf and its credit. Returns the
+ * credit (window bytes) of them all. */
+static uint32_t free_rx_chain(struct net_buf *b)
 {
-	if (b->owner != NULL)
-		pbuf_free((struct pbuf *)b->owner);
-	zs_buf_free_chain(b);
+	uint32_t credit = 0;
+
+	while (b != NULL) {
+		struct net_buf *next = b->frags;
+
+		if (b->owner != NULL)
+			pbuf_free((struct pbuf *)b->owner);
+		credit += b->credit;
+		(void)zs_buf_free(b);
+		b = next;
+	}
+	return credit;
 }
 
 uint32_t zs_sock_drain_done(struct zs_sock *s)
@@ -198,10 +210,8 @@ uint32_t zs_sock_drain_done(struct zs_sock *s)
 	uint32_t bytes = 0;
 
 	ZS_ASSERT_REACTOR();
-	while ((b = zs_ring_get(&s->done)) != NULL) {
-		bytes += b->credit;
-		free_rx_chain(b);
-	}
+	while ((b = zs_ring_get(&s->done)) != NULL)
+		bytes += free_rx_chain(b);
 	return bytes;
 }
 

@@ -281,6 +281,13 @@ static inline size_t zs_iov_total(const struct iovec *iov, size_t cnt)
  */
 void zs_nbuf_give(struct zs_sock *s, struct net_buf *h);
 /**
+ * Application side, rx_lock held: as zs_nbuf_give() for the first n chains
+ * of rx (1 <= n <= 255), which the caller has linked into one through
+ * their last buffers' frags, h the first chain's head: counted n in held,
+ * one socket reference, released as one chain onto done.
+ */
+void zs_nbuf_give_joined(struct zs_sock *s, struct net_buf *h, uint32_t n);
+/**
  * Move every buffer of chain from the caller to the engine, checking each
  * (a transmit buffer the caller owns, len <= size, data unmoved). Returns
  * the number of buffers and sets *bytes, or -EINVAL with nothing moved

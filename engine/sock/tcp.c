@@ -1067,6 +1067,32 @@ static void trim_chain(struct net_buf *h, uint32_t off)
 	}
 }
 
+/*
+ * Link every chain queued on rx behind h (the head of rx) into one and
+ * hand it to the caller: one call, one release and one window update for
+ * all the segments that arrived since the caller last looked, instead of
+ * one of each per segment. Returns the bytes of the whole chain (h's
+ * tot_len becomes that; the joined heads keep their pbufs and credit for
+ * the reactor, zs_sock_drain_done()).
+ */
+static uint32_t join_queued(struct zs_sock *s, struct net_buf *h)
+{
+	struct net_buf *last = h, *next;
+	uint32_t n = 1, total = h->tot_len;
+
+	while (n < UINT8_MAX && (next = zs_ring_peek_at(&s->rx, n)) != NULL) {
+		while (last->frags != NULL)
+			last = last->frags;
+		last->frags = next;
+		last = next;
+		total += next->tot_len;
+		n++;
+	}
+	h->tot_len = total;
+	zs_nbuf_give_joined(s, h, n);
+	return total;
+}
+
 /* see sock.h */
 ssize_t zs_tcp_recv_buf(struct zs_sock *s, struct net_buf **chain, int flags)
 {
@@ -1092,9 +1118,8 @@ ssize_t zs_tcp_recv_buf(struct zs_sock *s, struct net_buf **chain, int flags)
 				trim_chain(h, s->rx_head_off);
 				s->rx_head_off = 0;
 			}
-			zs_nbuf_give(s, h);
+			rc = (ssize_t)join_queued(s, h);
 			*chain = h;
-			rc = (ssize_t)h->tot_len;
 			break;
 		}
 		if (f & ZS_SF_RX_EOF) {

@@ -2238,6 +2238,91 @@ ZT_TEST(native, pollout_follows_the_ring, .timeout = 60)
 	zt_close(b);
 }
 
+/* Bytes queued at fd once a stuck sender has filled the window. */
+static int queued_when_stuck(int fd)
+{
+	int avail = -1, last = -2;
+
+	/* settled: two readings 100 ms apart agree */
+	while (avail != last) {
+		last = avail;
+		zt_sleep_ms(100);
+		cr_assert_eq(zsock_ioctl(fd, FIONREAD, &avail), 0, "FIONREAD: errno %d", errno);
+	}
+	return avail;
+}
+
+/* Take what is queued at b, chain by chain, and give it back. */
+static size_t drain_native(int b, uint64_t seed, size_t got, size_t goal)
+{
+	struct net_buf *r;
+
+	while (got < goal) {
+		got += take_chain(b, 0, seed, got, &r);
+		release_ok(r);
+	}
+	return got;
+}
+
+/*
+ * Segments queued since the last zsock_recv_buf() come as one chain (after
+ * what a zsock_recv() read of the first), and its release gives the window
+ * back for all of them: a stuck sender fills the same window afterwards as
+ * before.
+ */
+ZT_TEST(native, queued_segments_come_as_one_chain, .timeout = 60)
+{
+	enum { SEGS = 4, SEG = 730 }; /* 2 MSS: the receiver announces that much more */
+	struct net_buf *c, *r, *r2;
+	size_t sent;
+	uint8_t part[10];
+	int a, b, window;
+	struct walk w;
+
+	zt_tcp_pair(AF_INET, &a, &b);
+	nodelay(a);
+	/* the window a stuck sender fills, before anything was joined */
+	sent = fill_until_stuck(a, 31, &c);
+	release_ok(c);
+	window = queued_when_stuck(b);
+	cr_assert_gt(window, 0);
+	cr_assert_eq(drain_native(b, 31, 0, sent), sent);
+
+	/* SEGS segments, each on the receive queue before the next is sent */
+	for (int i = 0; i < SEGS; i++) {
+		c = one_buf(32, (uint64_t)i * SEG, SEG);
+		cr_assert_eq(zsock_send_buf(a, c, 0), SEG, "send_buf: errno %d", errno);
+		wait_queued(b, (i + 1) * SEG);
+	}
+	cr_assert_eq(zsock_recv(b, part, sizeof(part), 0), (ssize_t)sizeof(part));
+	cr_assert_eq(zt_pattern_check(32, 0, part, sizeof(part)), sizeof(part));
+	cr_assert_eq(take_chain(b, ZSOCK_MSG_DONTWAIT, 32, sizeof(part), &r),
+		     SEGS * SEG - sizeof(part), "the queued segments came in pieces");
+	w = walk_chain(r, 32, sizeof(part));
+	cr_assert_geq(w.nbufs, SEGS, "%d buffers for %d segments", w.nbufs, SEGS);
+	pollin_matches(b, false, "everything taken in one chain");
+	cr_assert_eq(zsock_recv_buf(b, &r2, ZSOCK_MSG_DONTWAIT), -1);
+	cr_assert_eq(errno, EAGAIN);
+	/* a joined chain's inner heads are not chains of their own */
+	for (struct net_buf *f = r->frags; f != NULL; f = f->frags)
+		release_einval(f, "a buffer inside a joined chain");
+	release_ok(r);
+	release_einval(r, "second release of a joined chain");
+
+	/* the window is whole again: none of the joined segments' credit lost */
+	sent = fill_until_stuck(a, 33, &c);
+	release_ok(c);
+	{
+		int q = queued_when_stuck(b);
+
+		cr_assert_eq(q, window, "%d bytes queued, window %d before the joined chain",
+			     q, window);
+	}
+	cr_assert_eq(drain_native(b, 33, 0, sent), sent);
+	zt_close(a);
+	zt_close(b);
+}
+
 /* ---- EOF and errors ------------------------------------------------------------------------ */
 
 static void eof(int family)

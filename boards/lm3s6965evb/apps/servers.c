@@ -228,8 +228,10 @@ static bool serve_bsd(struct conn *c)
 /*
  * Native calls: the received chain is read in place and released (discard:
  * no copy at all); echo copies it once, straight into transmit buffers.
+ * One zsock_recv_buf() per wake: a TCP chain holds everything received so
+ * far, so the queue is empty after it (and poll says so if not).
  */
-static bool serve_native_once(struct conn *c)
+static bool serve_native(struct conn *c)
 {
 	struct net_buf *rx, *f, *tx = NULL, *last = NULL;
 	ssize_t n = zsock_recv_buf(c->fd, &rx, ZSOCK_MSG_DONTWAIT);
@@ -282,18 +284,6 @@ static bool serve_native_once(struct conn *c)
 	return false;
 }
 
-static bool serve_native(struct conn *c)
-{
-	for (int i = 0; i < READS_PER_WAKE; i++) {
-		uint64_t before = bytes_in;
-
-		if (!serve_native_once(c))
-			return false;
-		if (bytes_in - before < BUF_SIZE)
-			break;  /* a short chain: the queue is empty, most likely */
-	}
-	return true;
-}
 
 /*
  * The poll set has a fixed layout, kept from call to call: listeners, the
