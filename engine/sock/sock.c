@@ -221,6 +221,11 @@ void zs_sock_drain_rx(struct zs_sock *s)
 
 	ZS_ASSERT_REACTOR();
 	zs_sock_drain_done(s);
+	/* rx has one consumer at a time: an application thread may be taking
+	 * from it right now (a close from another thread does not wait for
+	 * calls in flight); the lock lets it finish first, and it then finds
+	 * the ring empty */
+	zs_lock_take(&s->rx_lock);
 	while ((p = zs_ring_get(&s->rx)) != NULL) {
 		if (zs_sock_flags(s) & ZS_SF_LISTENING) {
 			/* a connection nobody accepted */
@@ -233,6 +238,7 @@ void zs_sock_drain_rx(struct zs_sock *s)
 			free_rx_chain(p);
 		}
 	}
+	zs_lock_give(&s->rx_lock);
 }
 
 void zs_sock_reactor_release(struct zs_sock *s)

@@ -1,7 +1,8 @@
 /*
  * Native sockets: the object behind a zsock fd when lwIP carries it.
  *
- * A socket is shared by two sides that never lock each other out:
+ * A socket is shared by two sides that lock each other out in one place
+ * only (the reactor emptying rx at close or SHUT_RD, below):
  *
  *   application side (any thread, serialised per direction by rx_lock and
  *   tx_lock): consumes the rx ring, produces the tx ring and the done ring,
@@ -10,6 +11,10 @@
  *   reactor side (the reactor only): owns the lwIP PCB and everything in
  *   the "reactor" block below; produces the rx ring, consumes tx and done,
  *   publishes state in flags / so_error / conn_error, then wakes wq.
+ *   When it throws away what rx holds (the socket closed, or SHUT_RD) it
+ *   consumes rx too, so it takes rx_lock for that: a reader that was
+ *   already inside a call finishes first (no application thread holds
+ *   rx_lock while it waits for the reactor).
  *
  * Rings (each SPSC, see engine/netbuf/ring.h):
  *   rx    reactor -> app   stream: received chains (net_buf wrapping pbufs)

@@ -449,9 +449,11 @@ void zs_tcp_work(struct zs_sock *s)
 		return;
 	credit = zs_sock_drain_done(s);
 	if (f & ZS_SF_RX_SHUT) {
-		/* move unread data out: it is discarded, the window reopens */
+		/* move unread data out: it is discarded, the window reopens (as
+		 * the rx ring's consumer: a reader may still be inside a call) */
 		struct net_buf *b;
 
+		zs_lock_take(&s->rx_lock);
 		while ((b = zs_ring_get(&s->rx)) != NULL) {
 			uint32_t n = b->credit;
 
@@ -460,6 +462,7 @@ void zs_tcp_work(struct zs_sock *s)
 			zs_buf_free_chain(b);
 			open_window(s, n);
 		}
+		zs_lock_give(&s->rx_lock);
 	}
 	pcb = s->pcb.tcp;
 	if (pcb != NULL && pcb->refused_data != NULL && zs_sock_rx_room(s)) {
