@@ -253,8 +253,13 @@ void zs_sock_reactor_release(struct zs_sock *s)
 	while ((n = zs_list_pop(&s->inflight)) != NULL)
 		zs_buf_free(zs_container_of(n, struct net_buf, node));
 	s->tx_cur = NULL;
+	/* a sender may be inside a call, past its check of the flags: it puts
+	 * what it has under tx_lock, then finds ZS_SF_CLOSED or ZS_SF_DEAD on
+	 * its next look; emptying tx under the lock frees what it put (sock.h) */
+	zs_lock_take(&s->tx_lock);
 	while ((b = zs_ring_get(&s->tx)) != NULL)
 		zs_buf_free_chain(b);
+	zs_lock_give(&s->tx_lock);
 	zs_waitq_wake(&zs_tx_pool_wq);
 	zs_reactor_cancel(&s->work);
 	s->reactor_ref = false;

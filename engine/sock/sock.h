@@ -2,7 +2,7 @@
  * Native sockets: the object behind a zsock fd when lwIP carries it.
  *
  * A socket is shared by two sides that lock each other out in one place
- * only (the reactor emptying rx at close or SHUT_RD, below):
+ * only (the reactor emptying its rings at close or SHUT_RD, below):
  *
  *   application side (any thread, serialised per direction by rx_lock and
  *   tx_lock): consumes the rx ring, produces the tx ring and the done ring,
@@ -13,8 +13,11 @@
  *   publishes state in flags / so_error / conn_error, then wakes wq.
  *   When it throws away what rx holds (the socket closed, or SHUT_RD) it
  *   consumes rx too, so it takes rx_lock for that: a reader that was
- *   already inside a call finishes first (no application thread holds
- *   rx_lock while it waits for the reactor).
+ *   already inside a call finishes first. Letting go of the socket, it
+ *   empties tx under tx_lock: a sender that was inside a call has put
+ *   what it had (freed then), and the next one sees the socket closed.
+ *   No application thread holds either lock while it waits for the
+ *   reactor.
  *
  * Rings (each SPSC, see engine/netbuf/ring.h):
  *   rx    reactor -> app   stream: received chains (net_buf wrapping pbufs)
