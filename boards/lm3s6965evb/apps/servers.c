@@ -284,7 +284,6 @@ static bool serve_native(struct conn *c)
 	return false;
 }
 
-
 /*
  * The poll set has a fixed layout, kept from call to call: listeners, the
  * UDP socket, then one entry per connection slot (fd -1 while the slot is
