@@ -3007,6 +3007,9 @@ ZT_TEST(native, release_after_close_from_another_thread, .timeout = 60)
  * taker was inside zsock_recv_buf, and the taker could be handed buffers
  * the reactor had just freed.)
  */
+#define CLOSE_RACE_ROUNDS 2500
+#define CLOSE_RACE_MS 8000
+
 struct active_taker {
 	int fd;
 	atomic_bool stop;
@@ -3099,8 +3102,12 @@ static void *steady_sender_main(void *p)
 ZT_TEST(native, close_races_active_takes, .timeout = 120)
 {
 	/* the window is a take in progress when the close lands: short, so
-	 * many rounds (the code before the fix failed 4 runs of 6 like this) */
-	for (int round = 0; round < 2500; round++) {
+	 * many rounds (the code before the fix failed 4 runs of 6 like this);
+	 * at most CLOSE_RACE_MS, for slow runs (Valgrind) */
+	int64_t t0 = zt_now_ms();
+
+	for (int round = 0; round < CLOSE_RACE_ROUNDS && zt_now_ms() - t0 < CLOSE_RACE_MS;
+	     round++) {
 		struct active_taker t = { .err = 0 };
 		struct steady_sender d = { .sent = 0 };
 		pthread_t th[2];
@@ -3133,7 +3140,10 @@ ZT_TEST(native, close_races_active_takes, .timeout = 120)
  * buffers lost before the reactor emptied tx under tx_lock). */
 ZT_TEST(native, close_races_active_sends, .timeout = 120)
 {
-	for (int round = 0; round < 2500; round++) {
+	int64_t t0 = zt_now_ms();
+
+	for (int round = 0; round < CLOSE_RACE_ROUNDS && zt_now_ms() - t0 < CLOSE_RACE_MS;
+	     round++) {
 		struct active_taker t = { .err = 0 };
 		struct steady_sender d = { .bsd = round % 2 == 1 };
 		pthread_t th[2];
