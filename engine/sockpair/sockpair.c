@@ -38,7 +38,8 @@
  *
  * Deliberate choices where Linux differs or the standard is silent:
  *  - close() from another thread wakes calls blocked on that end with EINTR
- *    (Zephyr's rule; Linux keeps them blocked).
+ *    (Zephyr's rule; Linux keeps them blocked); a send on that end that was
+ *    in flight but had not queued yet also fails with EINTR (sp_send).
  *  - A dgram end whose peer closed or shut down writing returns 0 from recv
  *    once its queue is empty, as a stream does (Linux blocks forever), and
  *    its sends fail with EPIPE (Linux: ECONNREFUSED, then ENOTCONN).
@@ -418,12 +419,14 @@ static void sp_wait_done(struct sp_wait *wt, struct sp_end *e)
 
 /* ---- send ------------------------------------------------------------------- */
 
-/** One pass: queue what fits of len bytes. Returns bytes queued (> 0), -EPIPE or -EAGAIN. */
+/** One pass: queue what fits of len bytes. Returns bytes queued (> 0), -EINTR, -EPIPE, -EAGAIN. */
 static ssize_t stream_put(struct sp_end *e, struct sp_iter *src, size_t len)
 {
 	struct sp_dir *d = tx_dir(e);
 	uint32_t n;
 
+	if (flags_of(e) & SP_CLOSED)
+		return -EINTR;  /* see sp_send */
 	if (tx_broken(e))
 		return -EPIPE;
 	n = (uint32_t)(len < SP_SIZE - d->len ? len : SP_SIZE - d->len);
@@ -433,11 +436,13 @@ static ssize_t stream_put(struct sp_end *e, struct sp_iter *src, size_t len)
 	return n;
 }
 
-/** One pass: queue the whole datagram of len bytes. Returns len, -EPIPE or -EAGAIN. */
+/** One pass: queue the whole datagram of len bytes. Returns len, -EINTR, -EPIPE or -EAGAIN. */
 static ssize_t dgram_put(struct sp_end *e, struct sp_iter *src, size_t len)
 {
 	struct sp_dir *d = tx_dir(e);
 
+	if (flags_of(e) & SP_CLOSED)
+		return -EINTR;  /* see sp_send */
 	if (tx_broken(e))
 		return -EPIPE;
 	if (SP_SIZE - d->len < SP_HDR + len)
@@ -447,6 +452,13 @@ static ssize_t dgram_put(struct sp_end *e, struct sp_iter *src, size_t len)
 	return (ssize_t)len;
 }
 
+/*
+ * A send that another thread's close() overtook (the call was already in
+ * flight, waiting for the lock) queues nothing and fails with EINTR, as a
+ * blocked one does: close() sets SP_CLOSED under the lock, and the peer
+ * may have read EOF from then on, so bytes queued after it would be lost
+ * behind the EOF while the send reported them sent.
+ */
 static ssize_t sp_send(struct sp_end *e, const struct iovec *iov, size_t cnt, int flags)
 {
 	bool stream = e->pair->type == SOCK_STREAM;
