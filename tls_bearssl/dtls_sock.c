@@ -44,7 +44,10 @@
  *
  * Locking: s->lock guards the association, the buffers and the options;
  * it is never held while sleeping. s->st, s->ready, s->closed and s->tdl
- * are atomics for poll and the timer.
+ * are atomics for poll and the timer. close() takes the lock too (it
+ * queues close_notify, then sets s->closed): a call another thread is in
+ * meanwhile finishes first, or finds s->closed once it has the lock and
+ * ends with EINTR, sending and receiving alike.
  */
 #include "tls_bearssl/tls.h"
 #include "tls_bearssl/cred.h"
@@ -1190,8 +1193,9 @@ static ssize_t send_record(struct zs_dtls_sock *s, const void *data, size_t len,
 			return r;
 		/* no room in the transport: the record is sealed (its sequence
 		 * number spent); wait for room or give it up like a lost one */
-		if (!may_block(s, flags) || atomic_load(&s->closed) ||
-		    wait_io(s, ZSOCK_POLLOUT, deadline) == -ETIMEDOUT)
+		if (atomic_load(&s->closed))
+			return -EINTR;
+		if (!may_block(s, flags) || wait_io(s, ZSOCK_POLLOUT, deadline) == -ETIMEDOUT)
 			return -EAGAIN;
 	}
 }
@@ -1201,6 +1205,11 @@ static int send_ready(struct zs_dtls_sock *s, int flags, const struct sockaddr *
 {
 	int rc;
 
+	/* closed by another thread while this call waited for the lock: it
+	 * ends with EINTR, as recv does (wait_record), and seals nothing
+	 * (close sent close_notify: the association is over) */
+	if (atomic_load(&s->closed))
+		return -EINTR;
 	if (!s->server && atomic_load(&s->st) == DS_IDLE && to != NULL) {
 		rc = client_start(s, to, tolen);
 		if (rc < 0)
