@@ -35,7 +35,8 @@
  *   - release of an owned chain (every buffer TX, no loop) or an owned RX
  *     head succeeds; of anything else fails with EINVAL and changes nothing
  *     (a TX chain with a len > size may fail: see docs/fuzzing.md);
- *   - a send of anything but an owned, well-formed TX chain fails; an owned
+ *   - a send of anything but an owned, well-formed TX chain fails (an owned
+ *     RX head is not sent on TCP: it would be forwarded, see step_send); an owned
  *     one succeeds with its byte count or fails with an errno the header
  *     lists for the case (TCP: EAGAIN, EMSGSIZE; and nothing else on a
  *     healthy connection); on failure the caller still owns every buffer;
@@ -523,6 +524,16 @@ static void step_send(struct prog *pg, int s, uint8_t psel, uint8_t fsel, bool s
 	ssize_t rc;
 	int e;
 
+	if (is_tcp(s)) {
+		int i = owned_slot(pg, p);
+
+		/* an owned received chain on TCP would be forwarded (a success,
+		 * <zsock/net_buf.h>): its bytes are another stream's, which the
+		 * model of each direction's bytes cannot follow; test_native's
+		 * forward tests cover it */
+		if (i >= 0 && pg->slot[i].st == S_RX)
+			return;
+	}
 	if (sendto)
 		dest = pick_dest(dsel, port, &ss, &dlen, s, &to_udp);
 	if (sendable)

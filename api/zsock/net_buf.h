@@ -19,6 +19,12 @@
  *             zsock_sendto_buf()). The engine owns it from then on and
  *             returns it to the pool when the peer has acknowledged it (TCP)
  *             or the datagram has left (UDP).
+ *   forward   a received chain handed to zsock_send_buf() on a TCP socket
+ *             is sent as it is, from the buffers it was received into
+ *             (a relay, an echo, a gateway between two connections: no
+ *             copy at all). Its receive window opens at once, as a release
+ *             would open it; its buffers return to the stack when the peer
+ *             it was sent to has acknowledged them.
  *   poll      zsock_poll() reports POLLIN when zsock_recv_buf() would not
  *             block and POLLOUT when zsock_send_buf() of one buffer would
  *             not block (the socket's transmit ring and the pool both have
@@ -104,9 +110,12 @@ struct net_buf {
  * TCP: the chain holds every byte received and not yet read, oldest first
  * (if a zsock_recv() read part of that data already, the chain starts
  * after it): what arrived as several segments since the last call comes
- * as one chain (at most 255 segments' worth), taken, released and counted
- * against the window as one. UDP: the chain is one whole datagram
- * (zsock_buf_peer() gives its source).
+ * as one chain, taken, released and counted against the window as one. A
+ * chain holds at most as many buffers as a zsock_send_buf() takes (the
+ * transmit ring, CONFIG_NET_SOCKET_RING_SIZE, and the forwarding budget,
+ * half of lwIP's PBUF_POOL_SIZE) unless lwIP handed over a longer one at
+ * once (segments it had to reorder); the rest waits for the next call. UDP:
+ * the chain is one whole datagram (zsock_buf_peer() gives its source).
  *
  * flags: 0 or ZSOCK_MSG_DONTWAIT. Blocks until data, end of stream or an
  * error unless the socket is non-blocking or MSG_DONTWAIT is given; honours
@@ -163,21 +172,39 @@ int zsock_buf_release(struct net_buf *chain);
 struct net_buf *zsock_buf_alloc(int32_t timeout_ms);
 
 /**
- * Hand a chain of transmit buffers to a connected socket, without copying.
+ * Hand a chain of transmit buffers to a connected socket, without copying;
+ * or, on TCP, forward a received chain.
  *
  * TCP: the chain's bytes are queued in order after everything sent before
  * (by either API); all of it or none of it is taken. UDP (connected): the
  * chain is one datagram, sent before the call returns.
  *
+ * Forwarding (TCP only): chain may be the head of a received chain the
+ * caller owns, from zsock_recv_buf() on any socket (TCP or UDP, this one
+ * included). Its bytes are sent from the buffers they arrived in. For the
+ * socket it came from the chain counts as released (its TCP window opens
+ * now); its buffers stay in use until this socket's peer acknowledges
+ * them. So that forwarded buffers never hold all of lwIP's receive buffers
+ * (the acknowledgements need some), at most half of PBUF_POOL_SIZE of them
+ * are in flight at once, over all sockets (the forwarding budget); a
+ * forward that does not fit waits, or fails with EAGAIN when non-blocking,
+ * even when POLLOUT is set (POLLOUT promises room for one transmit
+ * buffer): retry when the peer has acknowledged, e.g. after the next
+ * POLLIN or a short timeout, or forward with a blocking call.
+ *
  * flags: 0 or ZSOCK_MSG_DONTWAIT. A blocking socket waits for room on its
- * transmit ring for the whole chain (SO_SNDTIMEO applies).
+ * transmit ring for the whole chain (SO_SNDTIMEO applies), and for room in
+ * the forwarding budget.
  *
  * Returns the bytes taken (the chain's total length; 0 for an empty chain),
  * and the engine owns the chain. On failure returns -1 and errno:
  *   EINVAL      chain NULL, a buffer not owned by the caller or not a
- *               transmit buffer, len > size, a flag other than MSG_DONTWAIT
+ *               transmit buffer (a buffer inside a received chain, a
+ *               received chain on a UDP socket), len > size, a flag other
+ *               than MSG_DONTWAIT
  *   EAGAIN      no room now (non-blocking) or SO_SNDTIMEO passed
- *   EMSGSIZE    TCP chain of more buffers than the transmit ring holds;
+ *   EMSGSIZE    TCP chain of more buffers than the transmit ring holds, or
+ *               a forwarded one of more than the forwarding budget;
  *               UDP datagram too long
  * and the caller still owns the chain (to retry or release). Every other
  * failure (EBADF, EOPNOTSUPP, ENOTCONN, EPIPE, ECONNRESET, EDESTADDRREQ,

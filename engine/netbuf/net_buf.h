@@ -104,6 +104,14 @@ static inline uint8_t *zs_buf_storage(const struct net_buf *buf)
 			     : NULL;
 }
 
+/**
+ * zs_buf_free() of a buffer the engine itself holds (taken from one of its
+ * rings or lists, never a caller's pointer): the same, without the check
+ * that buf points into a registered pool (the magic word still catches a
+ * second free). Any thread.
+ */
+int zs_buf_free_owned(struct net_buf *buf);
+
 /** Return a whole chain (buf and every frag). Returns as zs_buf_free(). */
 int zs_buf_free_chain(struct net_buf *buf);
 

@@ -123,11 +123,15 @@ bool zs_buf_is_valid(const struct net_buf *buf)
 
 int zs_buf_free(struct net_buf *buf)
 {
-	struct zs_pool *pool;
-
 	if (!buf_is_valid(buf))
 		return -EINVAL;
-	pool = buf->pool;
+	return zs_buf_free_owned(buf);
+}
+
+int zs_buf_free_owned(struct net_buf *buf)
+{
+	struct zs_pool *pool = buf->pool;
+
 	zs_lock_take(&pool->lock);
 	if (buf->magic != ZS_NETBUF_MAGIC_USED) {
 		zs_lock_give(&pool->lock);

@@ -37,6 +37,14 @@ int zs_nbuf_peer(const struct net_buf *chain, struct sockaddr *addr, socklen_t *
  */
 struct zs_waitq *zs_sock_pool_waitq(void);
 
+/**
+ * Test hook: the forwarding budget (received buffers forwarded and not yet
+ * acknowledged, all sockets; <zsock/net_buf.h>, zsock_send_buf) becomes n;
+ * 0 restores the default, half of lwIP's PBUF_POOL_SIZE. Set it while
+ * nothing is being forwarded.
+ */
+void zs_nbuf_fwd_max_set(uint32_t n);
+
 /** Native socket objects alive now, including closing ones. */
 uint32_t zs_sock_in_use(void);
 

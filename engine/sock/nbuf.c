@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lwip/pbuf.h"
+
 /* see sock.h: rx_lock held, h is the head of s->rx */
 void zs_nbuf_give(struct zs_sock *s, struct net_buf *h)
 {
@@ -72,6 +74,115 @@ fail:
 		(void)zs_buf_own_move(undo, ZS_OWN_ENGINE, ZS_OWN_USER);
 	*bytes = 0;
 	return -EINVAL;
+}
+
+/*
+ * Forwarding (zsock_send_buf of a received chain, TCP): the buffers go out
+ * as they are and keep their pbufs until the peer has acknowledged them.
+ * At most ZS_FWD_MAX of them at a time, over all sockets, so that
+ * forwarding never holds the receive buffers the acknowledgements need
+ * (half of lwIP's receive pool; <zsock/net_buf.h>, zsock_send_buf).
+ */
+#define ZS_FWD_MAX_DEFAULT ((uint32_t)(PBUF_POOL_SIZE / 2 > 0 ? PBUF_POOL_SIZE / 2 : 1))
+static _Atomic uint32_t fwd_in_use;
+static _Atomic uint32_t fwd_max = ZS_FWD_MAX_DEFAULT; /* zs_nbuf_fwd_max_set */
+#define ZS_FWD_MAX atomic_load_explicit(&fwd_max, memory_order_relaxed)
+
+/* see native.h */
+void zs_nbuf_fwd_max_set(uint32_t n)
+{
+	atomic_store_explicit(&fwd_max, n != 0 ? n : ZS_FWD_MAX_DEFAULT, memory_order_relaxed);
+}
+
+/* see sock.h */
+int zs_nbuf_claim_fwd(struct net_buf *h, size_t *bytes)
+{
+	const struct net_buf *b;
+	uint32_t walked = 0;
+	int n = 0;
+
+	*bytes = 0;
+	if (!zs_buf_own_move(h, ZS_OWN_USER, ZS_OWN_ENGINE))
+		return -EINVAL;
+	for (b = h; b != NULL; b = b->frags) {
+		if (++walked > zs_rx_pool.count) { /* a loop: never from the engine */
+			(void)zs_buf_own_move(h, ZS_OWN_ENGINE, ZS_OWN_USER);
+			return -EINVAL;
+		}
+		n += b->len > 0;
+	}
+	*bytes = h->tot_len;
+	return n;
+}
+
+/* see sock.h */
+uint32_t zs_nbuf_fwd_max(void)
+{
+	return ZS_FWD_MAX;
+}
+
+/* see sock.h */
+bool zs_nbuf_fwd_reserve(uint32_t n)
+{
+	uint32_t cur = atomic_load_explicit(&fwd_in_use, memory_order_relaxed);
+
+	do {
+		if (cur + n > ZS_FWD_MAX)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&fwd_in_use, &cur, cur + n,
+							memory_order_acq_rel,
+							memory_order_relaxed));
+	return true;
+}
+
+/* see sock.h */
+bool zs_nbuf_fwd_room(uint32_t n)
+{
+	return atomic_load_explicit(&fwd_in_use, memory_order_acquire) + n <= ZS_FWD_MAX;
+}
+
+/* see sock.h */
+void zs_nbuf_commit_fwd(struct net_buf *h)
+{
+	struct zs_sock *src = h->sock;
+	struct net_buf *b, *sub = NULL;
+	uint32_t credit = 0;
+
+	/* each joined chain's pbuf goes to its last buffer: it is freed when
+	 * the peer has acknowledged the chain's last byte, not its first */
+	for (b = h; b != NULL; b = b->frags) {
+		if (b->owner != NULL) {
+			sub = b;
+		} else if (sub != NULL && b->len > 0) {
+			b->owner = sub->owner;
+			sub->owner = NULL;
+			sub = b;
+		}
+		credit += b->credit;
+		b->credit = 0;
+	}
+	/* for the source it is a release: the window opens now (the work
+	 * adds the credit), its held count and reference drop */
+	h->sock = NULL;
+	if (credit > 0)
+		atomic_fetch_add_explicit(&src->fwd_credit, credit, memory_order_acq_rel);
+	atomic_fetch_sub_explicit(&src->held, h->chains, memory_order_acq_rel);
+	zs_reactor_post(&src->work);
+	zs_sock_unref(src);
+}
+
+/* see sock.h */
+void zs_nbuf_free_out(struct net_buf *b)
+{
+	if (b->pool == &zs_rx_pool) {
+		if (b->owner != NULL)
+			pbuf_free((struct pbuf *)b->owner);
+		b->owner = NULL;
+		(void)zs_buf_free_owned(b);
+		atomic_fetch_sub_explicit(&fwd_in_use, 1, memory_order_acq_rel);
+	} else {
+		(void)zs_buf_free_owned(b);
+	}
 }
 
 /* see sock.h */

@@ -65,6 +65,7 @@ struct zs_sock *zs_sock_alloc(int family, int type, int proto)
 	atomic_store(&s->flags, 0);
 	atomic_store(&s->so_error, 0);
 	atomic_store(&s->conn_error, 0);
+	atomic_store(&s->fwd_credit, 0);
 	atomic_store(&s->rcvtimeo_ms, -1);
 	atomic_store(&s->sndtimeo_ms, -1);
 	s->rx_head_off = 0;
@@ -198,7 +199,7 @@ static uint32_t free_rx_chain(struct net_buf *b)
 		if (b->owner != NULL)
 			pbuf_free((struct pbuf *)b->owner);
 		credit += b->credit;
-		(void)zs_buf_free(b);
+		(void)zs_buf_free_owned(b);
 		b = next;
 	}
 	return credit;
@@ -251,14 +252,14 @@ void zs_sock_reactor_release(struct zs_sock *s)
 		return;
 	zs_sock_drain_rx(s);
 	while ((n = zs_list_pop(&s->inflight)) != NULL)
-		zs_buf_free(zs_container_of(n, struct net_buf, node));
+		zs_nbuf_free_out(zs_container_of(n, struct net_buf, node));
 	s->tx_cur = NULL;
 	/* a sender may be inside a call, past its check of the flags: it puts
 	 * what it has under tx_lock, then finds ZS_SF_CLOSED or ZS_SF_DEAD on
 	 * its next look; emptying tx under the lock frees what it put (sock.h) */
 	zs_lock_take(&s->tx_lock);
 	while ((b = zs_ring_get(&s->tx)) != NULL)
-		zs_buf_free_chain(b);
+		zs_nbuf_free_out(b); /* one buffer per entry */
 	zs_lock_give(&s->tx_lock);
 	zs_waitq_wake(&zs_tx_pool_wq);
 	zs_reactor_cancel(&s->work);

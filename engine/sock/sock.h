@@ -135,6 +135,8 @@ struct zs_sock {
 	struct zs_lock rx_lock;
 	struct zs_lock tx_lock;
 	uint32_t rx_head_off;    /* bytes consumed of the rx head chain (rx_lock) */
+	_Atomic uint32_t fwd_credit; /* window bytes of its chains forwarded since
+				      * the reactor last looked (nbuf.c) */
 	_Atomic uint32_t held;   /* rx chains a native caller holds, or a reader
 				    moves to done (see above) */
 	_Atomic uint32_t tx_need; /* tx ring slots a blocked zsock_send_buf waits for */
@@ -302,6 +304,33 @@ void zs_nbuf_give_joined(struct zs_sock *s, struct net_buf *h, uint32_t n);
  * (a bad buffer, or another thread got there first).
  */
 int zs_nbuf_claim_tx(struct net_buf *chain, size_t *bytes);
+/**
+ * Forwarding (zsock_send_buf of a received chain on TCP), application
+ * side. claim: move the received chain head h from the caller to the
+ * engine (EINVAL: not the caller's received chain head); returns the
+ * buffers that hold bytes and sets *bytes. A failed send gives it back with
+ * zs_nbuf_unclaim_fwd(). fwd_reserve: take n of the forwarding budget
+ * (false: not now); fwd_room: whether reserve would succeed now; fwd_max:
+ * the whole budget (a received TCP chain never holds more buffers). commit,
+ * with the budget taken, just before the buffers go on the tx ring: the
+ * source socket gets its window back and lets go of the chain; each
+ * joined chain's pbuf moves to its last buffer.
+ */
+int zs_nbuf_claim_fwd(struct net_buf *h, size_t *bytes);
+bool zs_nbuf_fwd_reserve(uint32_t n);
+bool zs_nbuf_fwd_room(uint32_t n);
+uint32_t zs_nbuf_fwd_max(void);
+void zs_nbuf_commit_fwd(struct net_buf *h);
+static inline void zs_nbuf_unclaim_fwd(struct net_buf *h)
+{
+	(void)zs_buf_own_move(h, ZS_OWN_ENGINE, ZS_OWN_USER);
+}
+/**
+ * Reactor: free a buffer that was sent (in flight or still on tx): a
+ * transmit buffer back to its pool, a forwarded received one with its
+ * pbuf and its share of the forwarding budget.
+ */
+void zs_nbuf_free_out(struct net_buf *b);
 /** Give a claimed chain back to the caller after a failed send. */
 void zs_nbuf_unclaim_tx(struct net_buf *chain);
 /** Return a claimed chain to the pool and wake whoever waits for room. */

@@ -182,7 +182,7 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 		left -= take;
 		if (s->acked_head == b->len && b != s->tx_cur) {
 			zs_list_remove(&b->node);
-			zs_buf_free(b);
+			zs_nbuf_free_out(b);
 			s->acked_head = 0;
 			freed = true;
 		}
@@ -202,7 +202,7 @@ static void free_inflight(struct zs_sock *s)
 	struct zs_list *n;
 
 	while ((n = zs_list_pop(&s->inflight)) != NULL)
-		zs_buf_free(zs_container_of(n, struct net_buf, node));
+		zs_nbuf_free_out(zs_container_of(n, struct net_buf, node));
 	s->tx_cur = NULL;
 	s->acked_head = 0;
 	zs_waitq_wake(&zs_tx_pool_wq);
@@ -292,6 +292,14 @@ static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err)
 }
 
 /* ---- reactor work ------------------------------------------------------------- */
+
+/* Window bytes the application gave back since the reactor last looked:
+ * chains consumed or released (done) and chains it forwarded (nbuf.c). */
+static uint32_t take_credit(struct zs_sock *s)
+{
+	return zs_sock_drain_done(s) +
+	       atomic_exchange_explicit(&s->fwd_credit, 0, memory_order_acq_rel);
+}
 
 static void open_window(struct zs_sock *s, uint32_t bytes);
 
@@ -447,7 +455,7 @@ void zs_tcp_work(struct zs_sock *s)
 	}
 	if (f & ZS_SF_LISTENING)
 		return;
-	credit = zs_sock_drain_done(s);
+	credit = take_credit(s);
 	if (f & ZS_SF_RX_SHUT) {
 		/* move unread data out: it is discarded, the window reopens (as
 		 * the rx ring's consumer: a reader may still be inside a call) */
@@ -528,7 +536,7 @@ void zs_tcp_close(struct zs_sock *s)
 		zs_sock_reactor_release(s);
 		return;
 	}
-	open_window(s, zs_sock_drain_done(s));
+	open_window(s, take_credit(s));
 	close_step(s);
 }
 
@@ -1070,24 +1078,41 @@ static void trim_chain(struct net_buf *h, uint32_t off)
 	}
 }
 
+static uint32_t count_bufs(const struct net_buf *b)
+{
+	uint32_t n = 0;
+
+	for (; b != NULL; b = b->frags)
+		n++;
+	return n;
+}
+
 /*
  * Link every chain queued on rx behind h (the head of rx) into one and
  * hand it to the caller: one call, one release and one window update for
  * all the segments that arrived since the caller last looked, instead of
- * one of each per segment. Returns the bytes of the whole chain (h's
+ * one of each per segment; at most as many buffers as one zsock_send_buf()
+ * takes, so that the chain can always be sent on (forwarded) whole. Returns the bytes of the whole chain (h's
  * tot_len becomes that; the joined heads keep their pbufs and credit for
  * the reactor, zs_sock_drain_done()).
  */
 static uint32_t join_queued(struct zs_sock *s, struct net_buf *h)
 {
+	/* no more buffers than a send or a forward takes at once */
+	uint32_t max = zs_nbuf_fwd_max() < ZS_RING_SIZE ? zs_nbuf_fwd_max() : ZS_RING_SIZE;
+	uint32_t n = 1, total = h->tot_len, bufs = count_bufs(h);
 	struct net_buf *last = h, *next;
-	uint32_t n = 1, total = h->tot_len;
 
 	while (n < UINT8_MAX && (next = zs_ring_peek_at(&s->rx, n)) != NULL) {
+		uint32_t more = count_bufs(next);
+
+		if (bufs + more > max)
+			break;
 		while (last->frags != NULL)
 			last = last->frags;
 		last->frags = next;
 		last = next;
+		bufs += more;
 		total += next->tot_len;
 		n++;
 	}
@@ -1161,18 +1186,54 @@ static bool ring_has_need(struct zs_sock *s)
 	       atomic_load_explicit(&s->tx_need, memory_order_relaxed);
 }
 
+/* ring_has_need, and room in the forwarding budget for as much */
+static bool fwd_has_need(struct zs_sock *s)
+{
+	return ring_has_need(s) &&
+	       zs_nbuf_fwd_room(atomic_load_explicit(&s->tx_need, memory_order_relaxed));
+}
+
+static bool is_received(const struct net_buf *chain)
+{
+	return zs_buf_is_valid(chain) && chain->pool == &zs_rx_pool;
+}
+
+/* Move the claimed chain onto tx, a buffer per entry (the ring has room). */
+static void put_chain(struct zs_sock *s, struct net_buf *chain, bool fwd)
+{
+	struct net_buf *b, *next;
+
+	if (fwd)
+		zs_nbuf_commit_fwd(chain);
+	for (b = chain; b != NULL; b = next) {
+		next = b->frags;
+		b->frags = NULL;
+		b->tot_len = b->len;
+		if (b->len > 0)
+			zs_ring_put(&s->tx, b);
+		else if (fwd)
+			(void)zs_buf_free(b); /* an emptied header: its pbuf moved on */
+		else
+			zs_nbuf_free_tx(b); /* nothing to send */
+	}
+}
+
 /* see sock.h */
 ssize_t zs_tcp_send_buf(struct zs_sock *s, struct net_buf *chain, int flags)
 {
 	int64_t deadline = zs_deadline(atomic_load(&s->sndtimeo_ms));
+	bool fwd = is_received(chain);
 	size_t bytes;
-	int nbufs = zs_nbuf_claim_tx(chain, &bytes);
+	int nbufs = fwd ? zs_nbuf_claim_fwd(chain, &bytes) : zs_nbuf_claim_tx(chain, &bytes);
 	ssize_t rc;
 
 	if (nbufs < 0)
 		return nbufs;
-	if (nbufs > ZS_RING_SIZE) {
-		zs_nbuf_unclaim_tx(chain);
+	if (nbufs > ZS_RING_SIZE || (fwd && (uint32_t)nbufs > zs_nbuf_fwd_max())) {
+		if (fwd)
+			zs_nbuf_unclaim_fwd(chain);
+		else
+			zs_nbuf_unclaim_tx(chain);
 		return -EMSGSIZE;
 	}
 	zs_lock_take(&s->tx_lock);
@@ -1183,18 +1244,9 @@ ssize_t zs_tcp_send_buf(struct zs_sock *s, struct net_buf *chain, int flags)
 		if (rc < 0)
 			break;
 		if ((f & ZS_SF_CONNECTED) &&
-		    ZS_RING_SIZE - zs_ring_count(&s->tx) >= (uint32_t)nbufs) {
-			struct net_buf *b = chain, *next;
-
-			for (; b != NULL; b = next) {
-				next = b->frags;
-				b->frags = NULL;
-				b->tot_len = b->len;
-				if (b->len == 0)
-					zs_nbuf_free_tx(b); /* nothing to send */
-				else
-					zs_ring_put(&s->tx, b);
-			}
+		    ZS_RING_SIZE - zs_ring_count(&s->tx) >= (uint32_t)nbufs &&
+		    (!fwd || zs_nbuf_fwd_reserve((uint32_t)nbufs))) {
+			put_chain(s, chain, fwd);
 			if (bytes > 0)
 				zs_reactor_post(&s->work);
 			chain = NULL; /* the engine's now */
@@ -1206,13 +1258,20 @@ ssize_t zs_tcp_send_buf(struct zs_sock *s, struct net_buf *chain, int flags)
 			break;
 		}
 		atomic_store_explicit(&s->tx_need, (uint32_t)nbufs, memory_order_relaxed);
-		rc = zs_sock_wait_unlocked(s, &s->tx_lock, ring_has_need, deadline, false);
+		/* the budget frees as the peers acknowledge forwarded buffers:
+		 * that wakes the transmit pool's waiters (pool) */
+		rc = zs_sock_wait_unlocked(s, &s->tx_lock, fwd ? fwd_has_need : ring_has_need,
+					   deadline, fwd);
 		if (rc < 0)
 			break;
 	}
 	zs_lock_give(&s->tx_lock);
-	if (chain != NULL)
-		zs_nbuf_unclaim_tx(chain); /* failed: the caller's again */
+	if (chain != NULL) { /* failed: the caller's again */
+		if (fwd)
+			zs_nbuf_unclaim_fwd(chain);
+		else
+			zs_nbuf_unclaim_tx(chain);
+	}
 	return rc;
 }
 

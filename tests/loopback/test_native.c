@@ -38,6 +38,7 @@
 #include <zsock/zsock_config.h>
 
 #include "zt.h"
+#include "engine/sock/native.h" /* zs_nbuf_fwd_max_set */
 
 #define TXSZ CONFIG_NET_BUF_DATA_SIZE     /* room in one transmit buffer */
 #define TXN CONFIG_NET_BUF_TX_COUNT       /* transmit buffers in the pool */
@@ -1131,6 +1132,8 @@ ZT_TEST(native, udp_held_chains_bound_memory, .timeout = 60)
 /* ---- ownership misuse ------------------------------------------------------------------- */
 
 /* A received TCP chain of n bytes of stream seed; the pair stays open. */
+static void wait_queued(int fd, int n);
+
 static struct net_buf *received_chain(int a, int b, uint64_t seed, uint16_t n)
 {
 	struct net_buf *c = one_buf(seed, 0, n), *r;
@@ -1335,41 +1338,179 @@ ZT_TEST(native, release_after_send, .timeout = 60)
 	handed_over(true);
 }
 
-/* A received chain is read-only: it cannot be sent (TCP or UDP), and stays
- * the caller's to release. */
-ZT_TEST(native, send_of_a_received_chain, .timeout = 60)
+/*
+ * Forwarding: a received chain sent on a TCP socket goes out as it is (no
+ * copy), from any socket, TCP or UDP, the one it came from included; it is
+ * the engine's from then on (no release, no second send); a buffer inside
+ * it is no chain of its own; a UDP socket does not take one.
+ */
+ZT_TEST(native, forward_a_received_chain, .timeout = 60)
 {
-	struct net_buf *r, *u;
-	int a, b, ua, ub;
+	struct zsock_engine_stats st0, st1;
+	struct net_buf *r, *r2, *u;
+	int a, b, c, d, ua, ub;
+	size_t got;
+	struct walk w;
 
 	zt_tcp_pair(AF_INET, &a, &b);
+	zt_tcp_pair(AF_INET6, &c, &d);
 	zt_udp_pair(AF_INET6, &ua, &ub);
+	zt_stats(&st0);
 	r = received_chain(a, b, 8, 600);
-	send_einval(b, r, "TCP chain back on its socket");
-	send_einval(a, r, "TCP chain on the other end");
-	send_einval(ua, r, "TCP chain on a UDP socket");
-	{
-		struct net_buf *c = one_buf(9, 0, 300);
+	send_einval(ua, r, "a received chain on a UDP socket");
+	cr_assert_eq(zsock_send_buf(c, r, 0), 600, "forward: errno %d", errno);
+	release_einval(r, "release of a forwarded chain");
+	send_einval(c, r, "second forward");
+	cr_assert_eq(take_chain(d, 0, 8, 0, &r2), 600);
+	release_ok(r2);
 
-		cr_assert_eq(zsock_send_buf(ua, c, 0), 300);
-		cr_assert_eq(take_chain(ub, 0, 9, 0, &u), 300);
+	/* segments joined into one chain: forwarded whole, not from inside */
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(zsock_send_buf(a, one_buf(10, (uint64_t)i * 500, 500), 0), 500);
+		wait_queued(b, (i + 1) * 500);
 	}
-	send_einval(ub, u, "UDP chain back");
-	send_einval(a, u, "UDP chain on TCP");
-	cr_assert_eq(walk_chain(r, 8, 0).bad, SIZE_MAX);
-	cr_assert_eq(walk_chain(u, 9, 0).bad, SIZE_MAX);
-	release_ok(r);
-	release_ok(u);
-	/* nothing went out */
-	cr_assert_eq(zsock_recv_buf(a, &r, ZSOCK_MSG_DONTWAIT), -1);
-	cr_assert_eq(errno, EAGAIN);
-	cr_assert_eq(zsock_recv_buf(ua, &u, ZSOCK_MSG_DONTWAIT), -1);
-	cr_assert_eq(errno, EAGAIN);
+	cr_assert_eq(take_chain(b, ZSOCK_MSG_DONTWAIT, 10, 0, &r), 1500);
+	w = walk_chain(r, 10, 0);
+	cr_assert_geq(w.nbufs, 3);
+	send_einval(c, r->frags, "a buffer inside a received chain");
+	cr_assert_eq(zsock_send_buf(c, r, 0), 1500, "forward: errno %d", errno);
+	for (got = 0; got < 1500;) {
+		got += take_chain(d, 0, 10, got, &r2);
+		release_ok(r2);
+	}
+
+	/* back on the socket it came from: an echo */
+	r = received_chain(a, b, 11, 700);
+	cr_assert_eq(zsock_send_buf(b, r, 0), 700, "echo: errno %d", errno);
+	cr_assert_eq(take_chain(a, 0, 11, 0, &r2), 700);
+	release_ok(r2);
+
+	/* a datagram into a stream */
+	cr_assert_eq(zsock_send_buf(ua, one_buf(12, 0, 300), 0), 300);
+	cr_assert_eq(take_chain(ub, 0, 12, 0, &u), 300);
+	cr_assert_eq(zsock_send_buf(c, u, 0), 300, "datagram forward: errno %d", errno);
+	cr_assert_eq(take_chain(d, 0, 12, 0, &r2), 300);
+	release_ok(r2);
+
+	/* and not a byte copied on the way */
+	zt_stats(&st1);
+	cr_assert_eq(st1.tx_bytes_copied, st0.tx_bytes_copied, "%llu bytes copied in",
+		     (unsigned long long)(st1.tx_bytes_copied - st0.tx_bytes_copied));
+	cr_assert_eq(st1.rx_bytes_copied, st0.rx_bytes_copied);
 	zt_close(a);
 	zt_close(b);
+	zt_close(c);
+	zt_close(d);
 	zt_close(ua);
 	zt_close(ub);
-	transfer_still_works(AF_INET);
+}
+
+/* A relay: a's stream through b, forwarded onto c, arrives whole at d,
+ * with a budget of 3 buffers so that the forwarder waits for it. */
+ZT_TEST(native, forward_stream_through_a_relay, .timeout = 120)
+{
+	struct nsend s = { .seed = 0xf0d, .total = 4 * MiB, .max_bufs = 4, .mixed = true,
+			   .shut_wr = true };
+	struct nrecv r = { .seed = 0xf0d, .total = 4 * MiB, .mixed = true, .expect_eof = true };
+	size_t fwd = 0;
+	pthread_t ts, tr;
+	int a, b, c, d;
+
+	zs_nbuf_fwd_max_set(3);
+	zt_tcp_pair(AF_INET, &a, &b);
+	zt_tcp_pair(AF_INET6, &c, &d);
+	s.fd = a;
+	r.fd = d;
+	ts = zt_spawn(nsend_main, &s);
+	tr = zt_spawn(nrecv_main, &r);
+	for (;;) {
+		struct net_buf *h;
+		ssize_t n = zsock_recv_buf(b, &h, 0);
+
+		cr_assert_geq(n, 0, "relay recv_buf: errno %d", errno);
+		if (n == 0)
+			break;
+		cr_assert_eq(zsock_send_buf(c, h, 0), n, "relay forward: errno %d", errno);
+		fwd += (size_t)n;
+	}
+	cr_assert_eq(zsock_shutdown(c, ZSOCK_SHUT_WR), 0);
+	cr_assert(zt_join(ts, JOIN_MS), "sender hangs");
+	cr_assert(zt_join(tr, JOIN_MS), "receiver hangs");
+	zs_nbuf_fwd_max_set(0);
+	check_send(&s, "sender");
+	check_recv(&r, "receiver");
+	cr_assert_eq(fwd, 4 * MiB);
+	zt_close(a);
+	zt_close(b);
+	zt_close(c);
+	zt_close(d);
+}
+
+/*
+ * The budget: with the far end not reading, forwarded buffers stop
+ * leaving once its window is full; with the budget (2) taken, a further
+ * forward says EAGAIN although POLLOUT is set (ring and pool have room),
+ * and the chain stays the caller's. The far end reading frees it.
+ */
+ZT_TEST(native, forward_budget, .timeout = 60)
+{
+	struct net_buf *r, *held = NULL;
+	size_t sent = 0, fwd = 0, got = 0, held_n = 0;
+	int a, b, c, d;
+	int64_t t0 = zt_now_ms();
+
+	zs_nbuf_fwd_max_set(2);
+	zt_tcp_pair(AF_INET, &a, &b);
+	zt_tcp_pair(AF_INET, &c, &d);
+	while (held == NULL) {
+		ssize_t n;
+
+		cr_assert_lt(zt_now_ms() - t0, 20000, "the budget never ran out");
+		if (sent < fwd + 64 * KiB &&
+		    zsock_send_buf(a, one_buf(14, sent, TXSZ), ZSOCK_MSG_DONTWAIT) == TXSZ)
+			sent += TXSZ;
+		n = zsock_recv_buf(b, &r, ZSOCK_MSG_DONTWAIT);
+		if (n < 0) {
+			cr_assert_eq(errno, EAGAIN);
+			zt_sleep_ms(1);
+			continue;
+		}
+		if (zsock_send_buf(c, r, ZSOCK_MSG_DONTWAIT) == n) {
+			fwd += (size_t)n;
+			continue;
+		}
+		cr_assert_eq(errno, EAGAIN, "forward: errno %d", errno);
+		held = r;
+		held_n = (size_t)n;
+	}
+	cr_assert_eq(walk_chain(held, 14, fwd).bad, SIZE_MAX, "a refused chain changed");
+	cr_assert(zt_poll1(c, ZSOCK_POLLOUT, 0) & ZSOCK_POLLOUT,
+		  "no POLLOUT: the refusal was the ring's or the pool's, not the budget's");
+	/* the far end reads: the budget comes back and the chain goes */
+	for (;;) {
+		struct net_buf *x;
+		ssize_t n = zsock_recv_buf(d, &x, ZSOCK_MSG_DONTWAIT);
+
+		if (n > 0) {
+			cr_assert_eq(walk_chain(x, 14, got).bad, SIZE_MAX);
+			got += (size_t)n;
+			release_ok(x);
+		}
+		if (held != NULL && zsock_send_buf(c, held, ZSOCK_MSG_DONTWAIT) == (ssize_t)held_n) {
+			fwd += held_n;
+			held = NULL;
+		}
+		if (held == NULL && got == fwd)
+			break;
+		cr_assert_lt(zt_now_ms() - t0, 40000, "stuck: %zu forwarded, %zu read", fwd, got);
+		if (n <= 0)
+			zt_sleep_ms(1);
+	}
+	zs_nbuf_fwd_max_set(0);
+	zt_close(a);
+	zt_close(b);
+	zt_close(c);
+	zt_close(d);
 }
 
 ZT_TEST(native, len_over_size, .timeout = 60)
