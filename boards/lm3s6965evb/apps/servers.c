@@ -225,27 +225,13 @@ static bool serve_bsd(struct conn *c)
 	return true;
 }
 
-/*
- * Native calls: the received chain is read in place and released (discard:
- * no copy at all); echo copies it once, straight into transmit buffers.
- * One zsock_recv_buf() per wake: a TCP chain holds everything received so
- * far, so the queue is empty after it (and poll says so if not).
- */
-static bool serve_native(struct conn *c)
+/* Echo rx by copying it into transmit buffers (the fallback of
+ * serve_native); rx is released. False when the connection failed. */
+static bool echo_copy(struct conn *c, struct net_buf *rx, ssize_t n)
 {
-	struct net_buf *rx, *f, *tx = NULL, *last = NULL;
-	ssize_t n = zsock_recv_buf(c->fd, &rx, ZSOCK_MSG_DONTWAIT);
+	struct net_buf *f, *tx = NULL, *last = NULL;
 	bool ok = true;
 
-	if (n == 0)
-		return false;
-	if (n < 0)
-		return errno == EAGAIN;
-	bytes_in += (uint64_t)n;
-	if (c->kind == SERVER_DISCARD) {
-		zsock_buf_release(rx);
-		return true;
-	}
 	for (f = rx; f != NULL && ok; f = f->frags) {
 		size_t done = 0;
 
@@ -281,6 +267,37 @@ static bool serve_native(struct conn *c)
 		return true;
 	}
 	zsock_buf_release(tx);
+	return false;
+}
+
+/*
+ * Native calls: the received chain is read in place and released (discard)
+ * or sent back as it is (echo, request/response: zsock_send_buf of the
+ * received chain, no copy at all). One zsock_recv_buf() per wake: a TCP
+ * chain holds everything received so far, so the queue is empty after it
+ * (and poll says so if not).
+ */
+static bool serve_native(struct conn *c)
+{
+	struct net_buf *rx;
+	ssize_t n = zsock_recv_buf(c->fd, &rx, ZSOCK_MSG_DONTWAIT);
+
+	if (n == 0)
+		return false;
+	if (n < 0)
+		return errno == EAGAIN;
+	bytes_in += (uint64_t)n;
+	if (c->kind == SERVER_DISCARD) {
+		zsock_buf_release(rx);
+		return true;
+	}
+	if (zsock_send_buf(c->fd, rx, 0) == n) {
+		bytes_out += (uint64_t)n;
+		return true;
+	}
+	if (errno == EMSGSIZE)
+		return echo_copy(c, rx, n); /* more buffers than forwarding takes */
+	zsock_buf_release(rx);
 	return false;
 }
 
