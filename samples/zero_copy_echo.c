@@ -4,23 +4,22 @@
  *
  *   ./zero_copy_echo [port] [seconds]       (port 7, run forever by default)
  *
- * What is and is not copied. zsock_recv_buf() hands over the bytes in the
- * buffers the stack received them into, and zsock_send_buf() transmits from
- * the buffers the program filled: the engine copies nothing either way (its
- * tx_bytes_copied and rx_bytes_copied counters stay at 0, printed at exit).
- * An echo still needs one copy, received buffer -> transmit buffer, made
- * here with memcpy(): a received chain is read-only and belongs to the
- * receive side, so it cannot be sent as it is. A server that sends data it
- * produces itself (a file, a sensor, a generator) writes it straight into
- * zsock_buf_alloc() buffers and has no copy at all; one that consumes what
- * it receives reads it in place and has none either. An echo on the BSD
+ * What is and is not copied: nothing. zsock_recv_buf() hands over the
+ * bytes in the buffers the stack received them into, and zsock_send_buf()
+ * of that same chain sends them from there (forwarding): the engine copies
+ * nothing either way (its tx_bytes_copied and rx_bytes_copied counters stay
+ * at 0, printed at exit) and neither does this program, except for a chain
+ * longer than the engine's forwarding budget (half of lwIP's receive pool;
+ * only when lwIP hands over many reordered segments at once), which it
+ * copies into zsock_buf_alloc() buffers with memcpy(). An echo on the BSD
  * calls costs two copies per byte (out of the engine on receive, into it on
- * send); this one costs one.
+ * send).
  *
  * The ownership rules in action:
- *   - a received chain is the program's until zsock_buf_release(): that
- *     release is what reopens the TCP window, so it happens as soon as the
- *     bytes are copied out;
+ *   - a received chain is the program's until zsock_buf_release() or a
+ *     successful zsock_send_buf() that forwards it: either reopens the TCP
+ *     window it came through; a forward that fails leaves it with the
+ *     program;
  *   - transmit buffers are the program's from zsock_buf_alloc() until a
  *     successful zsock_send_buf(); a failed send leaves them with the
  *     program, which releases them.
@@ -70,9 +69,9 @@ static int send_chain(int fd, struct net_buf *chain)
 }
 
 /*
- * Echo one received chain: copy it into transmit buffers, each filled to
- * its size, and send them CHAIN_BUFS at a time. Returns 0, or -1 when the
- * connection failed (the caller closes it).
+ * Echo one received chain by copying it into transmit buffers, each filled
+ * to its size, sent CHAIN_BUFS at a time (for a chain too long to forward).
+ * Returns 0, or -1 when the connection failed (the caller closes it).
  */
 static int echo_chain(int fd, const struct net_buf *rx)
 {
@@ -170,7 +169,10 @@ int main(int argc, char **argv)
 			if (r < 0 && errno == EAGAIN)
 				continue;
 			if (r > 0) {
-				rc = echo_chain(pfd[i].fd, rx);
+				/* send the received chain back as it is: no copy */
+				if (zsock_send_buf(pfd[i].fd, rx, 0) == r)
+					continue;
+				rc = errno == EMSGSIZE ? echo_chain(pfd[i].fd, rx) : -1;
 				zsock_buf_release(rx); /* reopens the window by r bytes */
 				if (rc == 0)
 					continue;
