@@ -68,6 +68,7 @@
 #include <zsock/zsock_config.h>
 
 #include "zt.h"
+#include "zt_race.h"
 #include "zt_certs.h"
 #include "zt_tls.h"
 
@@ -2598,76 +2599,6 @@ ZT_TEST(tls, psk_resumption, .timeout = 60)
  * no such race (close takes t->lock, calls find t->closed under it); a
  * close that skipped the lock failed _takes in 2 plain runs of 3.
  */
-#define RACE_CHUNK 200
-
-struct race_taker {
-	int fd;
-	atomic_bool stop;
-	size_t got;
-	int err;
-	bool eof;
-	int bad;
-	char why[128];
-};
-
-static void *race_taker_main(void *arg)
-{
-	struct race_taker *t = arg;
-	uint8_t buf[4 * RACE_CHUNK];
-
-	while (!atomic_load(&t->stop)) {
-		ssize_t n = zsock_recv(t->fd, buf, sizeof(buf), ZSOCK_MSG_DONTWAIT);
-
-		if (n > 0) {
-			size_t k = zt_pattern_check(58, t->got, buf, (size_t)n);
-
-			if (k != (size_t)n) {
-				snprintf(t->why, sizeof(t->why), "%zd bytes at %zu: first bad at %zu",
-					 n, t->got, k);
-				t->bad++;
-			}
-			t->got += (size_t)n;
-			usleep(50); /* let records queue: longer takes */
-		} else if (n == 0) {
-			t->eof = true;
-			break;
-		} else if (errno != EAGAIN) {
-			t->err = errno;
-			break;
-		}
-	}
-	return NULL;
-}
-
-struct race_sender {
-	int fd;
-	atomic_bool stop;
-	size_t sent;
-	int err;
-};
-
-static void *race_sender_main(void *arg)
-{
-	struct race_sender *d = arg;
-	uint8_t buf[RACE_CHUNK];
-
-	while (!atomic_load(&d->stop)) {
-		ssize_t n;
-
-		zt_pattern(58, d->sent, buf, sizeof(buf));
-		n = zsock_send(d->fd, buf, sizeof(buf), ZSOCK_MSG_DONTWAIT);
-		if (n > 0) {
-			d->sent += (size_t)n; /* a short send: the rest goes next */
-		} else if (errno != EAGAIN) {
-			d->err = errno;
-			break;
-		} else {
-			usleep(100);
-		}
-	}
-	return NULL;
-}
-
 /* What a call on a socket whose peer went may fail with. */
 static bool peer_gone_errno(int e)
 {
@@ -2696,8 +2627,8 @@ static void close_race_round(struct race_ends *r, int round, bool close_sender)
 	const sec_tag_t ptags[] = { TAG_PSK };
 	int psk = (round / 2) % 2;
 	bool client_sends = (round / 4) % 2 == 0;
-	struct race_taker t = { .err = 0 };
-	struct race_sender d = { .err = 0 };
+	struct zt_race_taker t = { .seed = 58, .want = 4 * ZT_RACE_CHUNK };
+	struct zt_race_sender d = { .seed = 58, .pause_us = 100 };
 	pthread_t th[2];
 	int cfd, sfd;
 
@@ -2705,8 +2636,8 @@ static void close_race_round(struct race_ends *r, int round, bool close_sender)
 	sfd = pair(AF_INET, r->lfd[psk], r->port[psk], cfd);
 	d.fd = client_sends ? cfd : sfd;
 	t.fd = client_sends ? sfd : cfd;
-	th[0] = zt_spawn(race_sender_main, &d);
-	th[1] = zt_spawn(race_taker_main, &t);
+	th[0] = zt_spawn(zt_race_sender_main, &d);
+	th[1] = zt_spawn(zt_race_taker_main, &t);
 	zt_sleep_ms(round % 3);
 	if (close_sender) {
 		zt_close(d.fd);
