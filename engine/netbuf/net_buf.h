@@ -95,6 +95,12 @@ int zs_buf_free(struct net_buf *buf);
  */
 bool zs_buf_is_valid(const struct net_buf *buf);
 
+/**
+ * Whether buf points at an element of pool's array (one check, where
+ * zs_buf_is_valid() walks every registered pool). Any thread.
+ */
+bool zs_pool_holds(const struct zs_pool *pool, const struct net_buf *buf);
+
 /** The first byte of buf's storage (NULL for header-only pools). */
 static inline uint8_t *zs_buf_storage(const struct net_buf *buf)
 {

@@ -103,6 +103,11 @@ static bool in_array(const struct net_buf *buf, const struct net_buf *base, size
 	return p >= b && p < b + n * sizeof(*base) && (p - b) % sizeof(*base) == 0;
 }
 
+bool zs_pool_holds(const struct zs_pool *pool, const struct net_buf *buf)
+{
+	return in_array(buf, pool->bufs, pool->count);
+}
+
 /* Only a pointer to an element of a registered pool's array may be
  * dereferenced: the check walks the (short) registry, O(pools). */
 static bool buf_is_valid(const struct net_buf *buf)

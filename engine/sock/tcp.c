@@ -1195,7 +1195,7 @@ static bool fwd_has_need(struct zs_sock *s)
 
 static bool is_received(const struct net_buf *chain)
 {
-	return zs_buf_is_valid(chain) && chain->pool == &zs_rx_pool;
+	return zs_pool_holds(&zs_rx_pool, chain); /* no registry walk per send */
 }
 
 /* Move the claimed chain onto tx, a buffer per entry (the ring has room). */
