@@ -27,14 +27,15 @@ struct ps_entry {
 struct pollset {
 	struct zs_lock lock;
 	struct zs_waiter *waiter;      /* the owner thread's; NULL: set is free */
-	bool valid;                    /* entries match key[0..n) at gen */
+	bool valid;                    /* entries match fd[0..n), events[0..n) at gen */
 	bool closed_under;             /* forget() dropped an entry */
 	uint32_t gen;
 	uint32_t stamp;                /* round number, for de-duplication */
 	int n;
 	int nready;
 	int ncand;
-	uint64_t key[PS_MAX];          /* fd and events of each entry */
+	int fd[PS_MAX];                /* fd and events of each entry */
+	short events[PS_MAX];
 	int ready[PS_MAX];             /* entries that had revents last call */
 	int cand[PS_MAX];              /* entries to test this round */
 	struct ps_entry e[PS_MAX];
@@ -60,11 +61,6 @@ void zs_pollset_init(void)
 	zs_lock_init(&sets_lock);
 	for (i = 0; i < CONFIG_ZSOCK_POLLSETS; i++)
 		zs_lock_init(&sets[i].lock);
-}
-
-static uint64_t key_of(const struct zsock_pollfd *p)
-{
-	return (uint64_t)(uint32_t)p->fd << 16 | (uint16_t)p->events;
 }
 
 /* Lock held: unlink e and drop its reference. */
@@ -200,7 +196,8 @@ static void rebuild(struct pollset *ps, struct zsock_pollfd *fds, int nfds)
 	for (i = 0; i < nfds; i++) {
 		struct ps_entry *e = &ps->e[i];
 
-		ps->key[i] = key_of(&fds[i]);
+		ps->fd[i] = fds[i].fd;
+		ps->events[i] = fds[i].events;
 		e->linked = false;
 		e->seen = 0;
 		e->obj = fds[i].fd < 0 ? NULL : zs_fd_get(fds[i].fd, &e->vt);
@@ -223,11 +220,13 @@ static void rebuild(struct pollset *ps, struct zsock_pollfd *fds, int nfds)
 /* Whether fds is what the set holds; clears every revents on the way. */
 static bool same(struct pollset *ps, struct zsock_pollfd *fds, int nfds)
 {
-	uint64_t diff = 0;
+	uint32_t diff = 0;
 	int i;
 
+	/* one pass, word-sized compares: it runs on every call */
 	for (i = 0; i < nfds; i++) {
-		diff |= key_of(&fds[i]) ^ ps->key[i];
+		diff |= (uint32_t)(fds[i].fd ^ ps->fd[i]) |
+			(uint16_t)(fds[i].events ^ ps->events[i]);
 		fds[i].revents = 0;
 	}
 	return ps->valid && ps->n == nfds && diff == 0 && ps->gen == zs_fd_generation();

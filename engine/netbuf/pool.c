@@ -51,32 +51,32 @@ void zs_pool_init(struct zs_pool *pool, const char *name, struct net_buf *bufs,
 	pool->data_size = data_size;
 	pool->count = count;
 	zs_lock_init(&pool->lock);
-	zs_list_init(&pool->free);
-	for (i = 0; i < count; i++) {
+	pool->free = NULL;
+	for (i = count; i-- > 0;) { /* bufs[0] on top */
 		struct net_buf *b = &bufs[i];
 
 		memset(b, 0, sizeof(*b));
 		b->pool = pool;
 		b->magic = ZS_NETBUF_MAGIC_FREE;
 		zs_list_init(&b->node);
-		zs_list_append(&pool->free, &b->node);
+		b->frags = pool->free;
+		pool->free = b;
 	}
 	registry_add(pool);
 }
 
 struct net_buf *zs_pool_alloc(struct zs_pool *pool)
 {
-	struct zs_list *n;
 	struct net_buf *b;
 
 	zs_lock_take(&pool->lock);
-	n = zs_list_pop(&pool->free);
-	if (n == NULL) {
+	b = pool->free;
+	if (b == NULL) {
 		pool->alloc_fail++;
 		zs_lock_give(&pool->lock);
 		return NULL;
 	}
-	b = zs_container_of(n, struct net_buf, node);
+	pool->free = b->frags;
 	b->magic = ZS_NETBUF_MAGIC_USED;
 	if (++pool->in_use > pool->high_water)
 		pool->high_water = pool->in_use;
@@ -145,9 +145,9 @@ int zs_buf_free_owned(struct net_buf *buf)
 	buf->magic = ZS_NETBUF_MAGIC_FREE;
 	__atomic_store_n(&buf->own, ZS_OWN_POOL, __ATOMIC_RELEASE);
 	buf->owner = NULL;
-	buf->frags = NULL;
+	buf->frags = pool->free;
+	pool->free = buf;
 	pool->in_use--;
-	zs_list_append(&pool->free, &buf->node);
 	zs_lock_give(&pool->lock);
 	return 0;
 }
