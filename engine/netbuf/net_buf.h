@@ -18,8 +18,9 @@
  *   on a received chain head, tot_len is the sum of len along frags
  *   a buf is in exactly one place: its pool's free list, a ring, a socket's
  *   in-flight list, or a caller's hands.
- *   a free buf's frags links the pool's free list (a stack: the buffer
- *   freed last is taken first, while its cache lines are still warm)
+ *   a free buf's frags links the pool's free list, a queue: the buffer
+ *   freed longest ago is taken first, so that a stale pointer a caller
+ *   kept rarely meets its buffer again in someone else's hands
  */
 #ifndef ZSOCK_NET_BUF_INTERNAL_H
 #define ZSOCK_NET_BUF_INTERNAL_H
@@ -56,7 +57,8 @@ static inline bool zs_buf_own_move(struct net_buf *b, uint8_t from, uint8_t to)
 struct zs_pool {
 	const char *name;
 	struct zs_lock lock;
-	struct net_buf *free;    /**< free buffers, linked through frags (LIFO) */
+	struct net_buf *free;    /**< free buffers, oldest first, linked through frags */
+	struct net_buf *free_last; /**< the newest free buffer (NULL: none) */
 	struct net_buf *bufs;
 	uint8_t *storage;        /**< count * data_size bytes, or NULL (headers) */
 	uint16_t data_size;

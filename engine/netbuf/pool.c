@@ -39,6 +39,17 @@ static void registry_add(struct zs_pool *pool)
 	atomic_flag_clear_explicit(&registry_busy, memory_order_release);
 }
 
+/* Lock held (or the pool not yet shared): b joins the free queue's end. */
+static void put_free(struct zs_pool *pool, struct net_buf *b)
+{
+	b->frags = NULL;
+	if (pool->free_last != NULL)
+		pool->free_last->frags = b;
+	else
+		pool->free = b;
+	pool->free_last = b;
+}
+
 void zs_pool_init(struct zs_pool *pool, const char *name, struct net_buf *bufs,
 		  uint8_t *storage, uint16_t data_size, uint32_t count)
 {
@@ -52,15 +63,15 @@ void zs_pool_init(struct zs_pool *pool, const char *name, struct net_buf *bufs,
 	pool->count = count;
 	zs_lock_init(&pool->lock);
 	pool->free = NULL;
-	for (i = count; i-- > 0;) { /* bufs[0] on top */
+	pool->free_last = NULL;
+	for (i = 0; i < count; i++) {
 		struct net_buf *b = &bufs[i];
 
 		memset(b, 0, sizeof(*b));
 		b->pool = pool;
 		b->magic = ZS_NETBUF_MAGIC_FREE;
 		zs_list_init(&b->node);
-		b->frags = pool->free;
-		pool->free = b;
+		put_free(pool, b);
 	}
 	registry_add(pool);
 }
@@ -77,6 +88,8 @@ struct net_buf *zs_pool_alloc(struct zs_pool *pool)
 		return NULL;
 	}
 	pool->free = b->frags;
+	if (pool->free == NULL)
+		pool->free_last = NULL;
 	b->magic = ZS_NETBUF_MAGIC_USED;
 	if (++pool->in_use > pool->high_water)
 		pool->high_water = pool->in_use;
@@ -145,8 +158,7 @@ int zs_buf_free_owned(struct net_buf *buf)
 	buf->magic = ZS_NETBUF_MAGIC_FREE;
 	__atomic_store_n(&buf->own, ZS_OWN_POOL, __ATOMIC_RELEASE);
 	buf->owner = NULL;
-	buf->frags = pool->free;
-	pool->free = buf;
+	put_free(pool, buf);
 	pool->in_use--;
 	zs_lock_give(&pool->lock);
 	return 0;

@@ -1,6 +1,7 @@
 /*
  * Fixed net_buf pools (engine/netbuf/pool.c): exhaustion and recovery,
- * counters, misuse detection (double free, foreign pointers), the layout of
+ * counters, misuse detection (double free, foreign pointers), the order
+ * freed buffers are taken again in (oldest first), the layout of
  * tx storage, chains, and four threads allocating and freeing at once.
  *
  * zs_pool_alloc is exercised on pools of our own (zs_pool_init on static
@@ -390,3 +391,24 @@ UTEST(four_threads_no_loss, .timeout = 60)
 	free_all(got, CONFIG_NET_BUF_TX_COUNT);
 }
 #endif
+
+/* The buffer freed longest ago is taken first (net_buf.h): a stale pointer
+ * a caller kept rarely meets its buffer again in someone else's hands. */
+UTEST(oldest_free_taken_first)
+{
+	struct net_buf *b[UCOUNT];
+	uint32_t n = drain(&upool, b, UCOUNT);
+
+	cr_assert_eq(n, UCOUNT);
+	/* free in an order that is neither the array's nor its reverse */
+	cr_assert_eq(zs_buf_free(b[5]), 0);
+	cr_assert_eq(zs_buf_free(b[1]), 0);
+	cr_assert_eq(zs_buf_free(b[9]), 0);
+	cr_assert_eq(zs_pool_alloc(&upool), b[5]);
+	cr_assert_eq(zs_buf_free(b[5]), 0); /* to the back of the queue */
+	cr_assert_eq(zs_pool_alloc(&upool), b[1]);
+	cr_assert_eq(zs_pool_alloc(&upool), b[9]);
+	cr_assert_eq(zs_pool_alloc(&upool), b[5]);
+	cr_assert_null(zs_pool_alloc(&upool));
+	free_all(b, n);
+}
