@@ -36,6 +36,7 @@ struct zs_counters {
 	zs_counter_t loop_packets;     /**< packets delivered on the loopback queues */
 	zs_counter_t poll_wakeups;     /**< a thread in poll/select woke up */
 	zs_counter_t poll_tests;       /**< sockets whose readiness poll tested */
+	zs_counter_t tx_csum_reused;   /**< forwarded bytes sent with their received sum */
 };
 
 extern struct zs_counters zs_counters;

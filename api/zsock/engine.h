@@ -81,6 +81,9 @@ struct zsock_engine_stats {
 	uint64_t poll_tests;        /**< socket readiness tests made by zsock_poll()
 				      (with a poll set: only the sockets that
 				      were ready or woken, not every fd) */
+	uint64_t tx_csum_reused;    /**< forwarded TCP payload bytes sent with the
+				      checksum they arrived with, not summed
+				      again (zsock_send_buf of a received chain) */
 	uint32_t tx_bufs_in_use;    /**< transmit net_bufs taken now */
 	uint32_t tx_bufs_high_water;
 	uint32_t tx_bufs_total;

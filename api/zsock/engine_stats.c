@@ -69,6 +69,7 @@ int zsock_engine_stats(struct zsock_engine_stats *out)
 	out->loop_packets = LOAD(loop_packets);
 	out->poll_wakeups = LOAD(poll_wakeups);
 	out->poll_tests = LOAD(poll_tests);
+	out->tx_csum_reused = LOAD(tx_csum_reused);
 	pool_figures(&zs_tx_pool, &out->tx_bufs_in_use, &out->tx_bufs_high_water,
 		     &out->tx_bufs_total, &out->tx_alloc_failures);
 	pool_figures(&zs_rx_pool, &out->rx_bufs_in_use, &out->rx_bufs_high_water,

@@ -37,7 +37,8 @@
  *     zsock_send_buf() or zsock_sendto_buf(); a call that fails leaves the
  *     chain with the caller.
  *   - Received chains are read-only: data, len and frags must not be
- *     changed. Transmit buffers are the caller's to fill: data[0 .. size)
+ *     changed, nor the bytes at data (a forwarded TCP buffer goes out
+ *     with the checksum its bytes arrived with). Transmit buffers are the caller's to fill: data[0 .. size)
  *     may be written, len set to at most size, frags linked to other
  *     buffers the caller owns. data and size must not be changed.
  *   - Misuse is detected, answered with -1/EINVAL, and never corrupts a
@@ -97,6 +98,9 @@ struct net_buf {
 	void *sock;              /* rx head held by a caller: its socket */
 	void *pool;              /* struct zs_pool * it returns to */
 	uint32_t magic;          /* pool free/used marker */
+	uint16_t csum;           /* rx: sum of the TCP segment data[0 .. csum_len) came in */
+	uint16_t csum_len;       /* rx: len when csum was taken; 0: no sum known */
+	uint8_t csum_hlen;       /* rx: its TCP header's length, in front of data */
 	struct {
 		uint8_t addr[16];
 		uint16_t port;   /* host order */
@@ -181,7 +185,10 @@ struct net_buf *zsock_buf_alloc(int32_t timeout_ms);
  *
  * Forwarding (TCP only): chain may be the head of a received chain the
  * caller owns, from zsock_recv_buf() on any socket (TCP or UDP, this one
- * included). Its bytes are sent from the buffers they arrived in. For the
+ * included). Its bytes are sent from the buffers they arrived in, and a
+ * buffer of a TCP segment that arrived in one piece and leaves in one is
+ * not even read: its checksum comes from the one it arrived with
+ * (zsock_engine_stats' tx_csum_reused counts those bytes). For the
  * socket it came from the chain counts as released (its TCP window opens
  * now); its buffers stay in use until this socket's peer acknowledges
  * them. So that forwarded buffers never hold all of lwIP's receive buffers

@@ -154,8 +154,25 @@ void zs_lwip_assert_core(void);
 struct pbuf;
 struct netif;
 int zs_pcap_ip_input_hook(struct pbuf *p, struct netif *inp);
-#define LWIP_HOOK_IP4_INPUT(p, inp) zs_pcap_ip_input_hook((p), (inp))
-#define LWIP_HOOK_IP6_INPUT(p, inp) zs_pcap_ip_input_hook((p), (inp))
+/* the same, and the checksum cache's start of a packet (csum.c) */
+int zs_ip_input_hook(struct pbuf *p, struct netif *inp);
+#define LWIP_HOOK_IP4_INPUT(p, inp) zs_ip_input_hook((p), (inp))
+#define LWIP_HOOK_IP6_INPUT(p, inp) zs_ip_input_hook((p), (inp))
+
+/* ---- forwarded payload keeps its checksum (csum.c, csum.h) ----------------
+ * Every sum lwIP takes goes through zs_lwip_chksum() (lwIP's own algorithm
+ * 2 underneath); tcp_input() tells zs_csum_tcp_in() of each checked
+ * segment, so that a received payload forwarded unchanged is not summed a
+ * second time on its way out. */
+#include <stdint.h>
+struct tcp_hdr;
+uint16_t zs_lwip_chksum(const void *ptr, int len);
+void zs_csum_tcp_in(const struct tcp_hdr *hdr, uint16_t optlen, const void *opt2,
+		    struct pbuf *p);
+#define LWIP_CHKSUM zs_lwip_chksum
+#define LWIP_CHKSUM_ALGORITHM 2
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+	((void)(pcb), (void)(opt1len), zs_csum_tcp_in((hdr), (optlen), (opt2), (p)), ERR_OK)
 
 /* ---- diagnostics ------------------------------------------------------- */
 #define LWIP_STATS                  1

@@ -100,6 +100,7 @@ struct net_buf *zs_pool_alloc(struct zs_pool *pool)
 	b->off = 0;
 	b->tot_len = 0;
 	b->credit = 0;
+	b->csum_len = 0;
 	b->owner = NULL;
 	b->sock = NULL;
 	b->meta.family = 0;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "engine/lwip_port/csum.h"
 #include "lwip/pbuf.h"
 
 /* see sock.h: rx_lock held, h is the head of s->rx */
@@ -175,6 +176,8 @@ void zs_nbuf_commit_fwd(struct net_buf *h)
 void zs_nbuf_free_out(struct net_buf *b)
 {
 	if (b->pool == &zs_rx_pool) {
+		if (b->csum_len != 0)
+			zs_csum_tx_forget(b->data); /* before its pbuf can go */
 		if (b->owner != NULL)
 			pbuf_free((struct pbuf *)b->owner);
 		b->owner = NULL;

@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "engine/lwip_port/csum.h"
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/netif.h"
@@ -104,6 +105,8 @@ static struct net_buf *wrap_chain(struct pbuf *p)
 		}
 		b->data = q->payload;
 		b->len = q->len;
+		if (zs_csum_rx_take(q, &b->csum, &b->csum_hlen))
+			b->csum_len = b->len;
 		if (prev != NULL)
 			prev->frags = b;
 		else
@@ -349,6 +352,8 @@ static void pump_with_credit(struct zs_sock *s, uint32_t credit)
 			n = room;
 		if (n < (uint32_t)(b->len - b->off) || zs_ring_count(&s->tx) > 0)
 			flags |= TCP_WRITE_FLAG_MORE;
+		if (b->csum_len == b->len && b->off == 0 && n == b->len)
+			zs_csum_tx_keep(b->data, (uint16_t)n, b->csum_hlen, b->csum); /* whole, forwarded */
 		e = tcp_write(pcb, b->data + b->off, (u16_t)n, flags);
 		if (e != ERR_OK)
 			break; /* ERR_MEM: retried on ack or poll */
@@ -1074,6 +1079,7 @@ static void trim_chain(struct net_buf *h, uint32_t off)
 
 		b->data += n;
 		b->len = (uint16_t)(b->len - n);
+		b->csum_len = 0; /* the sum was of the whole buffer */
 		off -= n;
 	}
 }

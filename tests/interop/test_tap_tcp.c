@@ -27,6 +27,10 @@
  *   tcp4 hundred_linux_clients          100 at once, each echoed
  *   tcp4 backlog_overflow               backlog 1, 20 Linux clients, never
  *                                       accepting: no limbo, engine usable
+ *   tcp4/tcp6 forward_keeps_checksum    zero-copy echo (zsock_send_buf of each
+ *                                       zsock_recv_buf chain) of 2 MiB: every
+ *                                       byte back, most sent with the checksum
+ *                                       they arrived with (tx_csum_reused)
  */
 #define _GNU_SOURCE
 #include "netns.h"
@@ -45,6 +49,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <zsock/net_buf.h>
 #include <zsock/socket.h>
 
 #define ZPORT 7100      /* zsock listeners */
@@ -1164,4 +1169,206 @@ ZI_TEST(tcp4, backlog_overflow, .timeout = 60)
 		zt_close(z);
 		zt_close(zl);
 	}
+}
+
+/* ---- forwarding keeps the checksum -------------------------------------------- */
+
+/*
+ * A native zero-copy echo: every chain zsock_recv_buf() gives is handed
+ * straight back with zsock_send_buf() (a forward, <zsock/net_buf.h>), so
+ * the payload goes out in the buffers it came in, with the TCP checksum
+ * derived from the received segment's verified one (engine/lwip_port/
+ * csum.c) instead of summed again. Linux drops a segment whose checksum is
+ * wrong: a bad derived sum would leave a hole that every retransmission
+ * (which reuses the sum) hits again, and the echo would stall; debug builds
+ * also sum the bytes and panic on a difference.
+ */
+
+#define FWD_BYTES (2u << 20)
+#define FWD_ZERO_OFF 300000u	/* an all-zero stretch (sums to 0, derives 0xffff) */
+#define FWD_ZERO_LEN 8192u
+#define FWD_SEED 41
+
+struct fwd_echo {
+	int fd;
+	uint64_t bytes, chains;
+	ssize_t n;		/* the failed call's return */
+	int err;		/* its errno, 0: ended at EOF */
+	const char *what;	/* the call that failed */
+	int close_rc;
+};
+
+static void *forward_echo(void *arg)
+{
+	struct fwd_echo *e = arg;
+
+	for (;;) {
+		struct net_buf *chain = NULL;
+		ssize_t n = zsock_recv_buf(e->fd, &chain, 0), m;
+
+		if (n == 0)
+			break;	/* EOF */
+		if (n < 0) {
+			e->n = n;
+			e->err = errno;
+			e->what = "zsock_recv_buf";
+			break;
+		}
+		/* no copy fallback: EMSGSIZE (a chain longer than the ring or
+		 * the forwarding budget) is a failure of the test */
+		m = zsock_send_buf(e->fd, chain, 0);
+		if (m != n) {
+			e->n = m;
+			e->err = m < 0 ? errno : EIO;
+			e->what = "zsock_send_buf";
+			if (m < 0)
+				zsock_buf_release(chain);	/* still ours */
+			break;
+		}
+		e->bytes += (uint64_t)n;
+		e->chains++;
+	}
+	e->close_rc = zsock_close(e->fd);	/* Linux reads EOF */
+	return NULL;
+}
+
+static void forward_keeps_checksum(int family)
+{
+	/* write sizes the Linux client cycles through (TCP_NODELAY: most go
+	 * out as segments of their own, odd lengths included) */
+	static const size_t sizes[] = { 1, 3, 1447, 65535, 1448, 2, 4097, 1460, 999,
+					32768, 5, 1461, 17, 2920, 1439, 65535, 7 };
+	struct sockaddr_storage ss;
+	socklen_t len = zi_addr(zip(family), ZPORT, &ss);
+	struct zsock_engine_stats before, after;
+	struct fwd_echo echo = { 0 };
+	uint8_t *tx = malloc(FWD_BYTES), *rx = malloc(FWD_BYTES + 1);
+	size_t sent = 0, got = 0, cur = 0, si = 0, writes = 0;
+	bool shut = false, eof = false;
+	int64_t t0, end;
+	uint64_t reused;
+	pthread_t t;
+	int zl, z, l, one = 1;
+
+	cr_assert(tx != NULL && rx != NULL);
+	zt_pattern(FWD_SEED, 0, tx, FWD_BYTES);
+	memset(tx + FWD_ZERO_OFF, 0, FWD_ZERO_LEN);
+
+	zi_up();
+	zl = z_listener(family, ZPORT, 4);
+	l = l_socket(family);
+	cr_assert_eq(setsockopt(l, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	cr_assert_eq(connect(l, (struct sockaddr *)&ss, len), 0, "Linux connect: %s",
+		     strerror(errno));
+	z_timeouts(zl, 5000);
+	z = zsock_accept(zl, NULL, NULL);
+	cr_assert_geq(z, 0, "accept: %s", strerror(errno));
+	zt_close(zl);
+	z_timeouts(z, 10000);	/* a stalled stream ends the echo, not the test */
+	zt_stats(&before);
+
+	t0 = zt_now_ms();
+	echo.fd = z;
+	t = zt_spawn(forward_echo, &echo);
+
+	/* Linux writes and reads at once: one non-blocking poll loop */
+	cr_assert_eq(fcntl(l, F_SETFL, fcntl(l, F_GETFL) | O_NONBLOCK), 0);
+	end = t0 + 30000;
+	while (!eof) {
+		struct pollfd p = { .fd = l, .events = POLLIN };
+		ssize_t n;
+
+		if (sent < FWD_BYTES)
+			p.events |= POLLOUT;
+		cr_assert_geq(poll(&p, 1, 1000), 0, "poll: %s", strerror(errno));
+		cr_assert_lt(zt_now_ms(), end, "stalled: Linux sent %zu of %u bytes, got %zu back "
+			     "(echo: %llu bytes forwarded)", sent, FWD_BYTES, got,
+			     (unsigned long long)echo.bytes);
+		cr_assert(!(p.revents & POLLERR), "Linux socket error after %zu sent, %zu got",
+			  sent, got);
+		if ((p.revents & POLLOUT) && sent < FWD_BYTES) {
+			if (cur == 0) {
+				cur = sizes[si++ % (sizeof(sizes) / sizeof(sizes[0]))];
+				if (cur > FWD_BYTES - sent)
+					cur = FWD_BYTES - sent;
+				writes++;
+			}
+			n = send(l, tx + sent, cur, MSG_NOSIGNAL);
+			if (n < 0)
+				cr_assert(errno == EAGAIN || errno == EINTR, "Linux send: %s",
+					  strerror(errno));
+			else {
+				sent += (size_t)n;
+				cur -= (size_t)n;
+			}
+		}
+		if (sent == FWD_BYTES && !shut) {
+			cr_assert_eq(shutdown(l, SHUT_WR), 0, "Linux shutdown: %s",
+				     strerror(errno));
+			shut = true;
+		}
+		if (p.revents & (POLLIN | POLLHUP)) {
+			n = recv(l, rx + got, FWD_BYTES + 1 - got, 0);
+			if (n < 0) {
+				cr_assert(errno == EAGAIN || errno == EINTR, "Linux recv: %s",
+					  strerror(errno));
+			} else if (n == 0) {
+				eof = true;
+			} else {
+				got += (size_t)n;
+				cr_assert_leq(got, sent, "the echo gave %zu bytes, %zu were sent",
+					      got, sent);
+			}
+		}
+	}
+	cr_assert(zt_join(t, 10000), "the echo thread did not end");
+	cr_assert_eq(echo.err, 0, "echo: %s returned %zd (%s) after %llu bytes", echo.what,
+		     echo.n, strerror(echo.err), (unsigned long long)echo.bytes);
+	cr_assert_eq(echo.close_rc, 0, "echo: zsock_close failed");
+	cr_assert_eq(echo.bytes, FWD_BYTES, "echo forwarded %llu bytes of %u",
+		     (unsigned long long)echo.bytes, FWD_BYTES);
+	cr_assert_eq(got, FWD_BYTES, "Linux got %zu bytes back of %u before EOF", got, FWD_BYTES);
+	{
+		size_t i = 0;
+
+		while (i < FWD_BYTES && rx[i] == tx[i])
+			i++;
+		if (i < FWD_BYTES)
+			cr_assert_fail("echo differs at offset %zu (sent %#x, got %#x)", i, tx[i],
+				       rx[i]);
+	}
+	zt_stats(&after);
+	reused = after.tx_csum_reused - before.tx_csum_reused;
+	fprintf(stderr, "%s::forward_keeps_checksum: %u bytes in %zu writes, %llu chains, "
+		"%llu bytes (%.1f %%) sent with their received checksum, %lld ms\n",
+		family == AF_INET ? "tcp4" : "tcp6", FWD_BYTES, writes,
+		(unsigned long long)echo.chains, (unsigned long long)reused,
+		100.0 * (double)reused / FWD_BYTES, (long long)(zt_now_ms() - t0));
+	/*
+	 * Not every forwarded byte can keep its sum: segments under 64 bytes
+	 * are summed anyway, and a buffer that lwIP sends cut differently
+	 * from how it arrived (appended to a segment still unsent, split by
+	 * the window or the send buffer) is summed as usual. Measured (debug
+	 * and ASan builds, alone and under -j4): IPv4 78-100 %, IPv6 52-92 %
+	 * (IPv6 gets longer chains, more of them appended to unsent data).
+	 * The bounds keep about half of the lowest seen as margin: the reuse
+	 * must be the common path, not a corner case.
+	 */
+	cr_assert_gt(reused, 0, "no forwarded byte reused its received checksum");
+	cr_assert_geq(reused, family == AF_INET ? FWD_BYTES / 2 : FWD_BYTES / 4,
+		      "only %llu of %u forwarded bytes reused their received checksum",
+		      (unsigned long long)reused, FWD_BYTES);
+	close(l);
+	free(tx);
+	free(rx);
+}
+
+ZI_TEST(tcp4, forward_keeps_checksum, .timeout = 60)
+{
+	forward_keeps_checksum(AF_INET);
+}
+
+ZI_TEST(tcp6, forward_keeps_checksum, .timeout = 60)
+{
+	forward_keeps_checksum(AF_INET6);
 }

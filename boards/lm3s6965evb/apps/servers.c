@@ -155,7 +155,8 @@ static bool flush(struct conn *c)
 /*
  * CPU time, the servers' counters, and the high-water marks the footprint
  * table reports: peak stack, transmit and receive net_bufs, sockets, and
- * lwIP's receive pbufs, heap and TCP PCBs.
+ * lwIP's receive pbufs, heap and TCP PCBs; and the forwarded bytes that
+ * kept their received checksums.
  */
 static void stats_line(struct conn *c)
 {
@@ -168,13 +169,14 @@ static void stats_line(struct conn *c)
 	n = snprintf((char *)c->buf, BUF_SIZE,
 		     "busy_ticks=%llu idle_ticks=%llu accepted=%lu refused=%lu bytes_in=%llu "
 		     "bytes_out=%llu stack_peak=%lu tx_bufs_hw=%lu rx_bufs_hw=%lu sockets=%lu "
-		     "pbuf_pool_hw=%u lwip_heap_hw=%lu tcp_pcb_hw=%u\n",
+		     "pbuf_pool_hw=%u lwip_heap_hw=%lu tcp_pcb_hw=%u csum_reused=%llu\n",
 		     (unsigned long long)busy, (unsigned long long)idle, (unsigned long)accepted,
 		     (unsigned long)refused, (unsigned long long)bytes_in,
 		     (unsigned long long)bytes_out, (unsigned long)board_stack_peak(),
 		     (unsigned long)st.tx_bufs_high_water, (unsigned long)st.rx_bufs_high_water,
 		     (unsigned long)st.sockets_in_use, (unsigned)lwip_stats.memp[MEMP_PBUF_POOL]->max,
-		     (unsigned long)lwip_stats.mem.max, (unsigned)lwip_stats.memp[MEMP_TCP_PCB]->max);
+		     (unsigned long)lwip_stats.mem.max, (unsigned)lwip_stats.memp[MEMP_TCP_PCB]->max,
+		     (unsigned long long)st.tx_csum_reused);
 	c->off = 0;
 	c->len = (uint16_t)(n < BUF_SIZE ? n : BUF_SIZE);
 }
