@@ -13,30 +13,13 @@ set -uo pipefail
 qemu_run=$1 elf=$2 client=$3
 base=$((20000 + RANDOM % 20000))
 echo_p=$base discard_p=$((base + 1)) rr_p=$((base + 2)) udp_p=$((base + 3)) stats_p=$((base + 4))
-log=$(mktemp)
+. "$(dirname "$0")/hostfwd_lib.sh"
 export QEMU_M3_TIMEOUT=120
 # QEMU's restrict=on drops the guest's UDP replies to forwarded datagrams;
 # the image only ever answers what arrives, so nothing leaves for elsewhere
 export QEMU_M3_RESTRICT=off
 export QEMU_M3_HOSTFWD="tcp:127.0.0.1:$echo_p-:7,tcp:127.0.0.1:$discard_p-:9,tcp:127.0.0.1:$rr_p-:10,udp:127.0.0.1:$udp_p-:7,tcp:127.0.0.1:$stats_p-:4242"
-"$qemu_run" "$elf" >"$log" 2>&1 &
-qpid=$!
-trap 'kill $qpid 2>/dev/null; wait $qpid 2>/dev/null; rm -f "$log"' EXIT
-for _ in $(seq 100); do
-  grep -q "^sample_servers: TCP" "$log" && break
-  sleep 0.1
-done
-grep -q "^sample_servers: TCP" "$log" || { cat "$log"; echo "FAIL: the image did not start"; exit 1; }
-
-fails=0
-check() {  # name, command...
-  local name=$1; shift
-  if out=$("$@" 2>&1); then
-    echo "ok   $name: $(echo "$out" | tail -n 1)"
-  else
-    echo "FAIL $name:"; echo "$out" | sed 's/^/    /'; fails=$((fails + 1))
-  fi
-}
+m3_boot "$qemu_run" "$elf" "sample_servers: TCP"
 check "echo 1 MiB"      "$client" --port "$echo_p" --workload echo --bytes 1048576 --timeout 30
 check "discard 4 MiB"   "$client" --port "$discard_p" --workload discard --bytes 4194304 --timeout 30
 check "rr 1 byte x500"  "$client" --port "$rr_p" --workload rr --size 1 --count 500 --timeout 30
@@ -88,25 +71,12 @@ print("4th connection closed at once, the 3 others and a later one served")
 PY
 # after the load: the high-water marks the footprint table quotes, and the
 # stack never came near its 4 KiB (the MPU guards its bottom 32 bytes)
-check "high-water marks after the load" python3 - "$stats_p" <<'PY'
-import socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-c.sendall(b"S\n")
-line = b""
-while not line.endswith(b"\n"):
-    d = c.recv(1024)
-    if not d:
-        break
-    line += d
-kv = dict(f.split("=") for f in line.decode().split())
+check "high-water marks after the load" python3 - "$(m3_stats "$stats_p")" <<'PY'
+import sys
+kv = dict(f.split("=") for f in sys.argv[1].split())
 if int(kv["stack_peak"]) >= 3072:
     sys.exit("stack peak %s of 4096 bytes" % kv["stack_peak"])
 print(" ".join("%s=%s" % (k, kv[k]) for k in
       ("stack_peak", "tx_bufs_hw", "rx_bufs_hw", "pbuf_pool_hw", "lwip_heap_hw", "tcp_pcb_hw")))
 PY
-kill $qpid 2>/dev/null
-if [ $fails -ne 0 ]; then
-  echo "--- guest console:"; cat "$log"
-  exit 1
-fi
-echo "all hostfwd checks passed"
+m3_done hostfwd
