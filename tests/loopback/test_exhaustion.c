@@ -564,7 +564,10 @@ ZT_TEST(exhaustion, tx_bufs, .timeout = 60)
 	/* the waits: a buffer that comes back during one ends it early, and
 	 * rightly; such a try is repeated (up to 20 times: under load, late
 	 * ACKs of the full connections kept 5 tries from timing out once in a
-	 * CI rehearsal) */
+	 * CI rehearsal). A try that sent its byte waits for that byte's ACK
+	 * (lwIP delays it up to 250 ms) and takes the buffer it frees before
+	 * the next: else each try's buffer came back during the next one's
+	 * wait, and 20 tries in a row succeeded (once, in a CI rehearsal) */
 	set_timeo(fcli, SO_SNDTIMEO, 200);
 	for (int k = 0;; k++) {
 		ssize_t r;
@@ -576,10 +579,12 @@ ZT_TEST(exhaustion, tx_bufs, .timeout = 60)
 		if (r == -1) {
 			cr_assert_eq(errno, EAGAIN, "blocking send with SO_SNDTIMEO: errno %d (%s)",
 				     errno, strerror(errno));
+			cr_log_info("a blocking send timed out at try %d", k + 1);
 			break;
 		}
 		cr_assert_eq(r, 1, "blocking send: %zd", r);
 		extra_sent++;
+		zt_sleep_ms(300);
 	}
 	set_timeo(fcli, SO_SNDTIMEO, 0);
 	/* the native API */
