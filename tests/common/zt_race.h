@@ -1,7 +1,7 @@
 /*
  * zt_race: the two threads of the close-race tests on byte streams
  * (close_races_active_takes / _sends in tests/loopback/test_socketpair.c
- * and test_tls.c): a sender and a taker, both non-blocking BSD calls in a
+ * and test_tls.c; test_dtls.c takes records with it): a sender and a taker, both non-blocking BSD calls in a
  * loop on one end of a pair, until their stop flag is set or a call fails,
  * while the test closes one end under them.
  *
@@ -11,7 +11,9 @@
  * ZT_RACE_TAKE_MAX), checks each against the same stream, and pauses 50 us
  * after each read so that data queues and its takes are longer. Each
  * records the errno that ended it (0: stopped); the taker also EOF, the
- * bytes read and, for the first wrong byte, a message in why.
+ * bytes read and, for the first wrong byte, a message in why. A taker of
+ * records (datagrams, test_dtls.c) gives its own check instead of the
+ * stream's.
  *
  * Hosted ports only (threads); the structs MUST stay valid until the
  * threads are joined.
@@ -31,6 +33,11 @@ struct zt_race_taker {
 	int fd;
 	uint64_t seed;
 	size_t want;          /* bytes per read, 1 .. ZT_RACE_TAKE_MAX */
+	/* NULL: the zt_pattern stream seed; else called with each read (got
+	 * still the bytes before it), returns false for a bad one after
+	 * saying why in t->why; ctx is its own */
+	bool (*check)(struct zt_race_taker *t, const uint8_t *buf, size_t n);
+	void *ctx;
 	atomic_bool stop;
 	/* results */
 	size_t got;

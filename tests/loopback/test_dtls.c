@@ -59,6 +59,7 @@
 #include "tls_bearssl/tls.h"
 #include "zt.h"
 #include "zt_certs.h"
+#include "zt_race.h"
 
 #define TAG_PSK      1   /* PSK + identity "client1" */
 #define TAG_PSK_BAD  2   /* another key, same identity */
@@ -901,51 +902,31 @@ ZT_TEST(dtls, slots, .timeout = 30)
  */
 #define RACE_REC 200
 
-struct race_taker {
-	int fd;
-	atomic_bool stop;
+/* what the record taker knows (zt_race_taker.ctx) */
+struct race_records {
 	uint64_t next;       /* the lowest index the next record may have */
 	size_t records;
-	int err;
-	bool eof;
-	int bad;
-	char why[128];
 };
 
-static void *race_taker_main(void *arg)
+/* zt_race_taker.check: one whole record a read, its index going up */
+static bool record_check(struct zt_race_taker *t, const uint8_t *buf, size_t n)
 {
-	struct race_taker *t = arg;
-	uint8_t buf[2 * RACE_REC];
+	struct race_records *r = t->ctx;
+	uint64_t k = 0;
+	size_t bad;
+	bool ok;
 
-	while (!atomic_load(&t->stop)) {
-		ssize_t n = zsock_recv(t->fd, buf, sizeof(buf), ZSOCK_MSG_DONTWAIT);
-
-		if (n > 0) {
-			uint64_t k;
-			size_t bad;
-
-			memcpy(&k, buf, sizeof(k));
-			bad = n == RACE_REC ? zt_pattern_check(59, k * RACE_REC + 8, buf + 8, RACE_REC - 8)
-					    : 0;
-			if (n != RACE_REC || k < t->next || bad != RACE_REC - 8) {
-				snprintf(t->why, sizeof(t->why),
-					 "record %zu: %zd bytes, index %llu (next %llu), first bad at %zu",
-					 t->records, n, (unsigned long long)k,
-					 (unsigned long long)t->next, bad + 8);
-				t->bad++;
-			}
-			t->next = k + 1;
-			t->records++;
-			usleep(50); /* let records queue: longer takes */
-		} else if (n == 0) {
-			t->eof = true;
-			break;
-		} else if (errno != EAGAIN) {
-			t->err = errno;
-			break;
-		}
-	}
-	return NULL;
+	if (n >= sizeof(k))
+		memcpy(&k, buf, sizeof(k));
+	bad = n == RACE_REC ? zt_pattern_check(59, k * RACE_REC + 8, buf + 8, RACE_REC - 8) : 0;
+	ok = n == RACE_REC && k >= r->next && bad == RACE_REC - 8;
+	if (!ok)
+		snprintf(t->why, sizeof(t->why),
+			 "record %zu: %zu bytes, index %llu (next %llu), first bad at %zu",
+			 r->records, n, (unsigned long long)k, (unsigned long long)r->next, bad + 8);
+	r->next = k + 1;
+	r->records++;
+	return ok;
 }
 
 struct race_sender {
@@ -1018,7 +999,8 @@ static void race_pair(int *cli, int *srv)
 static void close_race_round(int round, bool close_sender)
 {
 	bool client_sends = (round / 3) % 2 == 0;
-	struct race_taker t = { .err = 0 };
+	struct race_records rec = { 0 };
+	struct zt_race_taker t = { .want = 2 * RACE_REC, .check = record_check, .ctx = &rec };
 	struct race_sender d = { .err = 0 };
 	pthread_t th[2];
 	int cli, srv;
@@ -1027,7 +1009,7 @@ static void close_race_round(int round, bool close_sender)
 	d.fd = client_sends ? cli : srv;
 	t.fd = client_sends ? srv : cli;
 	th[0] = zt_spawn(race_sender_main, &d);
-	th[1] = zt_spawn(race_taker_main, &t);
+	th[1] = zt_spawn(zt_race_taker_main, &t);
 	zt_sleep_ms(round % 3);
 	if (close_sender) {
 		zt_close(d.fd);
@@ -1060,8 +1042,8 @@ static void close_race_round(int round, bool close_sender)
 	}
 	cr_assert_eq(t.bad, 0, "round %d (%s takes): %s", round, client_sends ? "server" : "client",
 		     t.why);
-	cr_assert_leq(t.next, d.sent, "round %d: record %llu read, %llu sent", round,
-		      (unsigned long long)t.next, (unsigned long long)d.sent);
+	cr_assert_leq(rec.next, d.sent, "round %d: record %llu read, %llu sent", round,
+		      (unsigned long long)rec.next, (unsigned long long)d.sent);
 }
 
 #define DTLS_RACE_ROUNDS 300
