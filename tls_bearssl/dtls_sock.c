@@ -477,12 +477,18 @@ static void timer_fire(void *arg)
 	atomic_store(&timer_at, ZS_FOREVER);
 	for (i = 0; i < CONFIG_ZSOCK_DTLS_SOCKETS; i++) {
 		struct zs_dtls_sock *s = &slots[i];
+		int64_t d = atomic_load(&s->tdl);
 
-		if (!s->used || s->io.inner == NULL || atomic_load(&s->tdl) > now)
+		if (!s->used || s->io.inner == NULL || d > now)
 			continue;
 		/* the woken service sets the next one; until then none, so a
-		 * socket that nobody services does not keep the reactor busy */
-		atomic_store(&s->tdl, ZS_FOREVER);
+		 * socket that nobody services does not keep the reactor busy.
+		 * Only the deadline that was due: a thread that serviced the
+		 * socket meanwhile has set its next one, and may be about to
+		 * sleep until it (before it links to be woken, so this wake
+		 * would miss it); erasing that one left it asleep for good */
+		if (!atomic_compare_exchange_strong(&s->tdl, &d, ZS_FOREVER))
+			continue;
 		if (zs_secsock_hold(&s->io, &wake[n]))
 			n++;
 	}
